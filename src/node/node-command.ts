@@ -1,0 +1,111 @@
+// `tokenplace-relay node --relay URL [--token T] [--protocol legacy|v1] [--name N]`
+// Runs the demo compute node against a relay until SIGINT/SIGTERM.
+import pino from 'pino';
+import { keyFingerprint, startDemoNode } from './demo-node.js';
+
+export const NODE_USAGE = `Usage: tokenplace-relay node --relay URL [--token TOKEN] [--protocol legacy|v1] [--name NAME]
+
+Runs a demo compute node (a deterministic stand-in for a model, no GPU needed) against a relay,
+to check a deployment end to end. Requests and answers are end-to-end encrypted.
+
+  --relay URL        relay base URL, e.g. http://127.0.0.1:5010 (env TOKENPLACE_RELAY_URL)
+  --token TOKEN      relay server token, if the relay requires one
+                     (env TOKEN_PLACE_RELAY_SERVER_TOKEN)
+  --protocol P       v1 (API v1 relay routes, default) or legacy (/sink, /source)
+  --name NAME        name shown in log lines (default: demo)
+  -h, --help         show this help
+
+Stops cleanly on SIGINT or SIGTERM (an API v1 node unregisters first).`;
+
+interface ParsedArgs {
+  relay?: string;
+  token?: string;
+  protocol: 'legacy' | 'v1';
+  name?: string;
+  help: boolean;
+}
+
+export function parseNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
+  const args = argv[0] === 'node' ? argv.slice(1) : [...argv];
+  const out: ParsedArgs = { protocol: 'v1', help: false };
+  const envRelay = env.TOKENPLACE_RELAY_URL?.trim();
+  const envToken = env.TOKEN_PLACE_RELAY_SERVER_TOKEN?.trim();
+  if (envRelay) out.relay = envRelay;
+  if (envToken) out.token = envToken;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf('=');
+    const [flag, inline] = arg.startsWith('--') && eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined || v === '') throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        out.help = true;
+        break;
+      case '--relay':
+        out.relay = value();
+        break;
+      case '--token':
+        out.token = value().trim();
+        break;
+      case '--protocol': {
+        const p = value();
+        if (p !== 'legacy' && p !== 'v1') throw new Error(`--protocol must be legacy or v1, not ${p}`);
+        out.protocol = p;
+        break;
+      }
+      case '--name':
+        out.name = value();
+        break;
+      default:
+        throw new Error(`unknown argument: ${arg}`);
+    }
+  }
+  return out;
+}
+
+export async function runNodeCommand(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseNodeArgs(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${NODE_USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${NODE_USAGE}\n`);
+    return 0;
+  }
+  if (!args.relay) {
+    process.stderr.write(`--relay is required\n\n${NODE_USAGE}\n`);
+    return 2;
+  }
+  let url: URL;
+  try {
+    url = new URL(args.relay);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    process.stderr.write(`--relay must be an http(s) URL, got ${args.relay}\n`);
+    return 2;
+  }
+  const logger = pino({ name: 'tokenplace-demo-node', level: process.env.LOG_LEVEL ?? 'info' });
+  const node = await startDemoNode({ relayUrl: args.relay, token: args.token, protocol: args.protocol, logger, name: args.name });
+  logger.info({ event: 'node.ready_to_serve', key_fingerprint: keyFingerprint(node.publicKey) }, 'demo node running; stop with Ctrl-C');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(sig);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  logger.info({ event: 'node.signal', signal }, 'stopping');
+  await node.stop();
+  return 0;
+}
