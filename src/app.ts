@@ -1,0 +1,118 @@
+// Builds the relay as a Fastify app. `relayApp` is the plugin (routes, hooks, error handling,
+// background expiry); `buildApp` wraps it in a Fastify instance with the relay's server options.
+// Tests drive `buildApp(...)` with app.inject(); src/server.ts puts it on a socket.
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { createRelayContext } from './context.js';
+import { Drain } from './drain.js';
+import { installErrorHandling } from './http/errors-plugin.js';
+import './http/fastify-types.js';
+import { createLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { legacyRoutes } from './routes/legacy.js';
+import { opsRoutes } from './routes/ops.js';
+import { storeLimits } from './store/limits.js';
+import { MemoryStore } from './store/memory-store.js';
+import type { RelayStore } from './store/types.js';
+
+export interface AppOptions {
+  config: Config;
+  /** Defaults to a fresh memory store owned (and closed) by the app. */
+  store?: RelayStore;
+  clock?: Clock;
+  logger?: Logger;
+  drain?: Drain;
+  /** Extra route plugins registered beside the relay's own (e.g. the chat page). */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
+}
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+export const relayApp = fp(
+  async (app: FastifyInstance, opts: Required<Pick<AppOptions, 'config' | 'store' | 'clock' | 'logger' | 'drain'>> & Pick<AppOptions, 'plugins'>) => {
+    const { config, store, clock, logger, drain } = opts;
+    const metrics = createMetrics(store, clock, store.limits);
+    app.decorate('relay', createRelayContext({ config, store, clock, drain, metrics, logger }));
+    drain.signal.addEventListener('abort', () => metrics.setDraining(true), { once: true });
+
+    installErrorHandling(app);
+
+    app.addHook('onSend', async (request, reply) => {
+      reply.header('x-request-id', request.id);
+    });
+
+    app.addHook('onResponse', async (request, reply) => {
+      const name = request.routeOptions.config?.name ?? 'unknown';
+      metrics.httpRequest(request.method, name, reply.statusCode, reply.elapsedTime / 1000);
+      if (request.routeOptions.config?.quiet && reply.statusCode < 400) return;
+      logger.info(
+        {
+          http_method: request.method,
+          http_route: name,
+          http_status: reply.statusCode,
+          duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+          request_id: request.id,
+          user_agent: request.headers['user-agent'],
+        },
+        'http.request',
+      );
+    });
+
+    // Background expiry: bounded work every sweep interval; the timer never keeps the process up.
+    let sweeping = false;
+    const sweep = setInterval(() => {
+      if (sweeping) return;
+      sweeping = true;
+      store
+        .expire(clock.now())
+        .then((counts) => metrics.observer.expired(counts))
+        .catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'store.expire_failed'))
+        .finally(() => {
+          sweeping = false;
+        });
+    }, config.sweepIntervalMs);
+    sweep.unref();
+    app.addHook('onClose', async () => clearInterval(sweep));
+
+    await app.register(opsRoutes);
+    await app.register(legacyRoutes);
+    for (const plugin of opts.plugins ?? []) await app.register(plugin);
+  },
+  { name: 'tokenplace-relay', fastify: '5.x' },
+);
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? new MemoryStore(storeLimits(config));
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: config.maxBodyBytes,
+    // Held polls must not be cut short by the framework; the socket timeouts live in server.ts.
+    requestTimeout: 0,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomBytes(8).toString('hex');
+    },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: false,
+  });
+  await app.register(relayApp, {
+    config,
+    store,
+    clock: options.clock ?? systemClock,
+    logger,
+    drain: options.drain ?? new Drain(),
+    plugins: options.plugins,
+  });
+  if (ownsStore) app.addHook('onClose', async () => store.close());
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,181 @@
+// Configuration is read from the environment once at start-up, checked, and frozen.
+// A bad value stops the process with a message that names the variable (ConfigError).
+import { isIP } from 'node:net';
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(value)}`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `must be one of 1/0/true/false/yes/no/on/off, got ${JSON.stringify(value)}`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+function port(name: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 65535) {
+    throw new ConfigError(name, `must be a TCP port (1-65535), got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function url(name: string, value: string, schemes: readonly string[]): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be a URL, got ${JSON.stringify(value)}`);
+  }
+  if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new ConfigError(name, `must use ${schemes.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return parsed;
+}
+
+/** Tokens travel in an HTTP header, so only visible ASCII can ever match. */
+function tokens(env: Env): string[] {
+  const found: string[] = [];
+  const single = raw(env, 'TOKEN_PLACE_RELAY_SERVER_TOKEN');
+  if (single !== undefined) found.push(single);
+  const list = raw(env, 'TOKEN_PLACE_RELAY_SERVER_TOKENS');
+  if (list !== undefined) found.push(...list.split(',').map((t) => t.trim()).filter((t) => t !== ''));
+  for (const token of found) {
+    const variable = token === single ? 'TOKEN_PLACE_RELAY_SERVER_TOKEN' : 'TOKEN_PLACE_RELAY_SERVER_TOKENS';
+    if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(variable, 'tokens must be visible ASCII without spaces');
+    if (token.length > 512) throw new ConfigError(variable, 'a token must be at most 512 characters');
+  }
+  return [...new Set(found)];
+}
+
+/** CIDR list such as "10.42.0.0/16,127.0.0.1"; a bare address is a /32 or /128. */
+function cidrs(env: Env, name: string): string[] {
+  const value = raw(env, name);
+  if (value === undefined) return [];
+  return value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const [address, bits, ...rest] = part.split('/');
+    const family = isIP(address ?? '');
+    const max = family === 6 ? 128 : 32;
+    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max);
+    if (family === 0 || !okBits || rest.length > 0) throw new ConfigError(name, `not an IP address or CIDR: ${JSON.stringify(part)}`);
+    return bits === undefined ? `${address}/${max}` : part;
+  });
+}
+
+/** Command-line flags that override the environment (`--host`, `--port`). */
+export interface CliOverrides {
+  host?: string;
+  port?: string;
+}
+
+export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
+  // Upstream GPU host (protocol.md §B.1): only reported by /healthz and optionally resolved.
+  const upstreamRaw = raw(env, 'TOKENPLACE_RELAY_UPSTREAM_URL');
+  const upstreamParsed = upstreamRaw === undefined ? undefined : url('TOKENPLACE_RELAY_UPSTREAM_URL', upstreamRaw, ['http', 'https']);
+  const gpuHost = raw(env, 'TOKENPLACE_GPU_HOST') ?? raw(env, 'GPU_SERVER_HOST') ?? (upstreamParsed?.hostname || undefined) ?? 'gpu-server';
+  const gpuPortVar = raw(env, 'TOKENPLACE_GPU_PORT') !== undefined ? 'TOKENPLACE_GPU_PORT' : raw(env, 'GPU_SERVER_PORT') !== undefined ? 'GPU_SERVER_PORT' : undefined;
+  const gpuPort = gpuPortVar !== undefined ? port(gpuPortVar, raw(env, gpuPortVar)!) : upstreamParsed?.port ? Number(upstreamParsed.port) : 3000;
+  const upstreamUrl = upstreamRaw ?? `http://${gpuHost}:${gpuPort}`;
+
+  const host = cli.host ?? raw(env, 'RELAY_HOST') ?? '127.0.0.1';
+  const listenPort = cli.port !== undefined ? port('--port', cli.port) : raw(env, 'RELAY_PORT') !== undefined ? port('RELAY_PORT', raw(env, 'RELAY_PORT')!) : 5010;
+
+  const storeType = oneOf(env, 'TOKENPLACE_RELAY_STORE', 'memory', ['memory', 'redis'] as const);
+  const redisUrlRaw = raw(env, 'TOKENPLACE_REDIS_URL');
+  if (storeType === 'redis' && redisUrlRaw === undefined) {
+    throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis');
+  }
+  const redisUrl = redisUrlRaw === undefined ? null : url('TOKENPLACE_REDIS_URL', redisUrlRaw, ['redis', 'rediss']).toString();
+
+  const sinkHoldMs = int(env, 'TOKENPLACE_RELAY_SINK_HOLD_MS', 5000, 0, 9000);
+  const config = {
+    host,
+    port: listenPort,
+    upstreamUrl,
+    gpuHost,
+    gpuPort,
+    requireUpstreamHealth: bool(env, 'TOKENPLACE_RELAY_REQUIRE_UPSTREAM_HEALTH', false),
+    serverTokens: tokens(env),
+    metricsToken: raw(env, 'TOKENPLACE_METRICS_TOKEN') ?? null,
+    logLevel: oneOf(env, 'TOKENPLACE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    drainSeconds: int(env, 'TOKENPLACE_RELAY_DRAIN_SECONDS', 20, 0, 600),
+    /** After SIGTERM, keep answering (readiness 503) this long before closing the listener. */
+    drainLingerMs: int(env, 'TOKENPLACE_RELAY_DRAIN_LINGER_MS', 1000, 0, 60_000),
+    legacyRoutes: bool(env, 'TOKENPLACE_ENABLE_LEGACY_RELAY_ROUTES', true),
+
+    // Long-poll holds: below the upstream node's and clients' 10 s request timeouts.
+    sinkHoldMs,
+    retrieveHoldMs: int(env, 'TOKENPLACE_RELAY_RETRIEVE_HOLD_MS', 5000, 0, 9000),
+    /** `next_ping_in_x_seconds` when the hold is off (upstream's constant was 10). */
+    pingIntervalSeconds: int(env, 'TOKENPLACE_RELAY_PING_INTERVAL_SECONDS', 10, 1, 300),
+    /** A node is dropped after this many ping intervals of silence. */
+    nodeExpiryPings: int(env, 'TOKENPLACE_RELAY_NODE_EXPIRY_PINGS', 3, 1, 100),
+
+    requestTtlSeconds: int(env, 'TOKENPLACE_RELAY_REQUEST_TTL_SECONDS', 300, 1, 86_400),
+    responseTtlSeconds: int(env, 'TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS', 120, 1, 86_400),
+    streamTtlSeconds: int(env, 'TOKENPLACE_RELAY_STREAM_TTL_SECONDS', 300, 1, 86_400),
+
+    maxNodes: int(env, 'TOKENPLACE_RELAY_MAX_NODES', 1000, 1, 1_000_000),
+    maxQueuePerNode: int(env, 'TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE', 100, 1, 1_000_000),
+    maxQueuePerClient: int(env, 'TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT', 8, 1, 1_000_000),
+    maxQueuedTotal: int(env, 'TOKENPLACE_RELAY_MAX_QUEUED', 10_000, 1, 10_000_000),
+    maxResponses: int(env, 'TOKENPLACE_RELAY_MAX_RESPONSES', 10_000, 1, 10_000_000),
+    maxStreamSessions: int(env, 'TOKENPLACE_RELAY_MAX_STREAMS', 1000, 1, 1_000_000),
+    maxStreamChunks: int(env, 'TOKENPLACE_RELAY_MAX_STREAM_CHUNKS', 4096, 1, 1_000_000),
+    maxStoredBytes: int(env, 'TOKENPLACE_RELAY_MAX_STORED_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    maxBodyBytes: int(env, 'TOKENPLACE_RELAY_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    maxKeyChars: int(env, 'TOKENPLACE_RELAY_MAX_KEY_CHARS', 4096, 64, 65_536),
+    sweepIntervalMs: int(env, 'TOKENPLACE_RELAY_SWEEP_INTERVAL_MS', 1000, 10, 60_000),
+
+    // Connections
+    keepAliveTimeoutMs: int(env, 'TOKENPLACE_RELAY_KEEPALIVE_TIMEOUT_MS', 72_000, 1000, 600_000),
+    headersTimeoutMs: int(env, 'TOKENPLACE_RELAY_HEADERS_TIMEOUT_MS', 15_000, 1000, 600_000),
+    requestTimeoutMs: int(env, 'TOKENPLACE_RELAY_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    maxConnections: int(env, 'TOKENPLACE_RELAY_MAX_CONNECTIONS', 20_000, 1, 1_000_000),
+
+    trustedProxies: cidrs(env, 'TOKENPLACE_TRUSTED_PROXIES'),
+
+    store: storeType,
+    redisUrl,
+    redisPassword: raw(env, 'TOKENPLACE_REDIS_PASSWORD') ?? null,
+    redisPrefix: raw(env, 'TOKENPLACE_REDIS_PREFIX') ?? 'tokenplace:relay:v1:',
+  };
+  if (config.host.length === 0) throw new ConfigError('RELAY_HOST', 'must not be empty');
+  return Object.freeze(config);
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/** Config for tests and embedding: defaults plus explicit overrides, still frozen. */
+export function configWith(overrides: Partial<Config> = {}, env: Env = {}): Config {
+  return Object.freeze({ ...loadConfig(env), ...overrides });
+}

@@ -1,0 +1,31 @@
+// Everything a request handler may use, built once per app: config, store, clock, the relay
+// domain objects, metrics, drain state. Routes reach it as `app.relay`.
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Drain } from './drain.js';
+import type { RelayMetrics } from './metrics.js';
+import { LegacyRelay } from './relay/legacy-relay.js';
+import type { RelayStore } from './store/types.js';
+
+export interface RelayContext {
+  readonly config: Config;
+  readonly store: RelayStore;
+  readonly clock: Clock;
+  readonly drain: Drain;
+  readonly metrics: RelayMetrics;
+  readonly legacy: LegacyRelay;
+  readonly logger: Logger;
+}
+
+export function createRelayContext(deps: Omit<RelayContext, 'legacy'>): RelayContext {
+  const { config, store, clock, drain, metrics } = deps;
+  const legacy = new LegacyRelay(
+    store,
+    clock,
+    { sinkHoldMs: config.sinkHoldMs, retrieveHoldMs: config.retrieveHoldMs, pingIntervalSeconds: config.pingIntervalSeconds },
+    metrics.observer,
+    drain.signal,
+  );
+  return Object.freeze({ ...deps, legacy });
+}

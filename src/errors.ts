@@ -1,0 +1,96 @@
+// One catalogue of every error the relay answers with, mapped to HTTP in one place.
+//
+// Every error body carries a stable machine-readable `code` at the top level. The `error` field
+// keeps the shape the real peers of each route expect (protocol.md §A.3–A.4): a plain string on
+// most legacy routes, `{code: <http status>, message}` on /faucet and the token check, and
+// `{code: <string>, message}` everywhere else.
+
+export type LegacyShape = 'string' | 'object';
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+  /** Seconds for Retry-After (429 and 503 always carry one). */
+  readonly retryAfter?: number;
+  /** Forces a legacy shape whatever the route's default (upstream quirks). */
+  readonly shape?: LegacyShape;
+}
+
+export const ERROR_CATALOGUE = {
+  // Input
+  invalid_request: { status: 400, message: 'Invalid request data' },
+  malformed_json: { status: 400, message: 'Request body is not valid JSON' },
+  unsupported_media_type: { status: 415, message: 'Content-Type must be application/json' },
+  body_too_large: { status: 413, message: 'Request body is too large' },
+  field_too_long: { status: 400, message: 'A field exceeds its length limit' },
+  streaming_requires_client_key: { status: 400, message: 'Streaming requests require a client public key' },
+  invalid_max_batch_size: { status: 400, message: 'Invalid max_batch_size', shape: 'string' },
+  invalid_public_key: { status: 400, message: 'Invalid public key', shape: 'string' },
+  // Routing
+  route_not_found: { status: 404, message: 'No such route' },
+  method_not_allowed: { status: 405, message: 'Method not allowed on this route' },
+  node_not_found: { status: 404, message: 'Server with the specified public key not found', shape: 'string' },
+  stream_session_not_found: { status: 404, message: 'Unknown stream session', shape: 'string' },
+  // Auth
+  invalid_server_token: { status: 401, message: 'Missing or invalid relay server token', shape: 'object' },
+  metrics_unauthorized: { status: 401, message: 'Missing or invalid metrics bearer token' },
+  // Capacity
+  node_queue_full: { status: 503, message: "The compute node's queue is full", retryAfter: 5 },
+  client_queue_full: { status: 429, message: 'Too many queued requests for this client key', retryAfter: 5 },
+  relay_queue_full: { status: 503, message: 'The relay queue is full', retryAfter: 5 },
+  relay_node_limit: { status: 503, message: 'The relay has reached its compute node limit', retryAfter: 30 },
+  response_store_full: { status: 503, message: 'The relay cannot hold more responses', retryAfter: 5 },
+  stream_session_full: { status: 503, message: 'The stream session holds too many chunks', retryAfter: 1 },
+  rate_limited: { status: 429, message: 'Rate limit exceeded', retryAfter: 1 },
+  store_unavailable: { status: 503, message: 'The relay state store is unavailable', retryAfter: 2 },
+  // Legacy switch (API v1 era)
+  legacy_relay_endpoint_deprecated: { status: 410, message: 'Legacy relay endpoints are disabled on this relay' },
+  // Last resort
+  internal_error: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export function errorSpec(code: ErrorCode): ErrorSpec {
+  return ERROR_CATALOGUE[code];
+}
+
+export class RelayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfter: number | undefined;
+  /** Name of the offending request field, never its value. */
+  readonly field: string | undefined;
+  /** Extra members merged into the `error` object (v1 contracts). */
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, options: { message?: string; field?: string; retryAfter?: number; extra?: Record<string, unknown> } = {}) {
+    const spec: ErrorSpec = ERROR_CATALOGUE[code];
+    super(options.message ?? spec.message);
+    this.name = 'RelayError';
+    this.code = code;
+    this.status = spec.status;
+    this.retryAfter = options.retryAfter ?? spec.retryAfter;
+    this.field = options.field;
+    this.extra = options.extra;
+  }
+}
+
+export function isRelayError(value: unknown): value is RelayError {
+  return value instanceof RelayError;
+}
+
+/** How a route wants its errors shaped: the legacy peers' shapes or the structured default. */
+export type ErrorStyle = LegacyShape | 'structured';
+
+export function errorBody(err: RelayError, style: ErrorStyle): Record<string, unknown> {
+  const spec: ErrorSpec = ERROR_CATALOGUE[err.code];
+  const shape: ErrorStyle = style === 'structured' ? 'structured' : (spec.shape ?? style);
+  let error: unknown;
+  if (shape === 'string') error = err.message;
+  else if (shape === 'object') error = { code: err.status, message: err.message };
+  else error = { code: err.code, message: err.message, ...err.extra };
+  const body: Record<string, unknown> = { error, code: err.code };
+  if (err.field !== undefined) body.field = err.field;
+  return body;
+}

@@ -1,0 +1,124 @@
+// Prometheus metrics on a registry of the relay's own. Labels are bounded: route names from
+// the route table, methods from a fixed list, status codes, catalogue reasons. Never keys,
+// paths or ids.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from './clock.js';
+import type { ErrorCode } from './errors.js';
+import type { RelayObserver } from './relay/observer.js';
+import type { ExpiryCounts, RelayStore, StoreLimits, StoreStats } from './store/types.js';
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export interface RelayMetrics {
+  readonly registry: Registry;
+  readonly observer: RelayObserver;
+  httpRequest(method: string, endpoint: string, status: number, seconds: number): void;
+  setDraining(draining: boolean): void;
+}
+
+export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimits): RelayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: 'tokenplace_relay_requests_total',
+    help: 'HTTP responses by method, route name and status.',
+    labelNames: ['method', 'endpoint', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'tokenplace_relay_request_duration_seconds',
+    help: 'Time to answer an HTTP request, by route name (long-polls included).',
+    labelNames: ['endpoint'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const pickup = new Histogram({
+    name: 'tokenplace_relay_pickup_latency_seconds',
+    help: 'From a request accepted to it handed to a compute node.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const turnaround = new Histogram({
+    name: 'tokenplace_relay_turnaround_seconds',
+    help: 'From a request accepted to its response retrieved by the client.',
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const expirations = new Counter({
+    name: 'tokenplace_relay_expirations_total',
+    help: 'State removed after its time-to-live, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'tokenplace_relay_rejections_total',
+    help: 'Requests refused by a cap or a missing target, by reason (error code).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const draining = new Gauge({ name: 'tokenplace_relay_draining', help: '1 while the relay is shutting down.', registers: [registry] });
+  draining.set(0);
+
+  const limit = new Gauge({ name: 'tokenplace_relay_limit', help: 'Configured caps and time-to-lives (ms for *_ttl_ms).', labelNames: ['name'] as const, registers: [registry] });
+  for (const [name, value] of Object.entries(limits)) limit.set({ name: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
+
+  // State gauges are read from the store at scrape time, so they are right on every replica.
+  // One store round trip serves every gauge of a scrape (they collect concurrently).
+  let pending: { at: number; stats: Promise<StoreStats | null> } | undefined;
+  const statsForScrape = (): Promise<StoreStats | null> => {
+    const now = Date.now();
+    if (pending === undefined || now - pending.at > 250) {
+      pending = { at: now, stats: store.stats(clock.now()).catch(() => null) };
+    }
+    return pending.stats;
+  };
+  const stateGauge = (name: string, help: string, read: (stats: StoreStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const stats = await statsForScrape();
+        if (stats !== null) this.set(read(stats));
+      },
+    });
+  };
+  stateGauge('tokenplace_relay_nodes', 'Live compute nodes (seen within the node TTL or busy with claimed work).', (s) => s.nodes);
+  stateGauge('tokenplace_relay_queued_requests', 'Requests waiting for a compute node.', (s) => s.queuedRequests);
+  stateGauge('tokenplace_relay_oldest_queued_age_seconds', 'Age of the oldest queued request.', (s) => s.oldestQueuedAgeMs / 1000);
+  stateGauge('tokenplace_relay_inflight_requests', 'Requests claimed by a node and not yet answered.', (s) => s.inflightRequests);
+  stateGauge('tokenplace_relay_stored_responses', 'Responses waiting for their client.', (s) => s.responses);
+  stateGauge('tokenplace_relay_stream_sessions', 'Open stream sessions.', (s) => s.streamSessions);
+  stateGauge('tokenplace_relay_stored_bytes', 'Ciphertext bytes held in queued requests and responses.', (s) => s.storedBytes);
+  new Gauge({
+    name: 'tokenplace_relay_store_up',
+    help: '1 when the state store answers.',
+    registers: [registry],
+    async collect() {
+      this.set((await statsForScrape()) === null ? 0 : 1);
+    },
+  });
+
+  const observer: RelayObserver = {
+    pickedUp: (ms) => pickup.observe(ms / 1000),
+    turnaround: (ms) => turnaround.observe(ms / 1000),
+    rejected: (reason: ErrorCode) => rejections.inc({ reason }),
+    expired: (counts: ExpiryCounts) => {
+      for (const [kind, n] of Object.entries(counts)) if (n > 0) expirations.inc({ kind }, n);
+    },
+  };
+
+  return {
+    registry,
+    observer,
+    httpRequest(method, endpoint, status, seconds) {
+      const m = METHODS.has(method) ? method : 'OTHER';
+      requests.inc({ method: m, endpoint, status: String(status) });
+      duration.observe({ endpoint }, seconds);
+    },
+    setDraining: (value) => draining.set(value ? 1 : 0),
+  };
+}

@@ -1,0 +1,115 @@
+// The legacy relay protocol (/next_server /faucet /sink /source /retrieve /stream/*) as plain
+// domain logic: no HTTP, an injected clock, state behind the store. Routes map HTTP onto this.
+import type { Clock } from '../clock.js';
+import { RelayError } from '../errors.js';
+import type { ClaimedRequest, EncryptedResponse, QueuedRequest, RelayStore, StoredResponse, StreamBatch, WakeChannel } from '../store/types.js';
+import type { RelayObserver } from './observer.js';
+
+export interface LegacyRelayOptions {
+  /** How long an idle /sink is held open waiting for work (0 = answer at once). */
+  sinkHoldMs: number;
+  /** How long an empty /retrieve is held open waiting for the response (0 = answer at once). */
+  retrieveHoldMs: number;
+  /** `next_ping_in_x_seconds` when the sink hold is off. */
+  pingIntervalSeconds: number;
+}
+
+export interface SinkResult {
+  items: ClaimedRequest[];
+  nextPingSeconds: number;
+}
+
+/** While draining, nodes are told to come back in a second rather than at once. */
+const DRAINING_PING_SECONDS = 1;
+
+export class LegacyRelay {
+  constructor(
+    private readonly store: RelayStore,
+    private readonly clock: Clock,
+    private readonly options: LegacyRelayOptions,
+    private readonly observer: RelayObserver,
+    /** Aborted when the process starts draining: held polls answer at once. */
+    private readonly drainSignal: AbortSignal,
+  ) {}
+
+  async nextServer(): Promise<string | null> {
+    return this.store.pickNode(this.clock.now());
+  }
+
+  async faucet(serverKey: string, request: QueuedRequest): Promise<void> {
+    const outcome = await this.store.enqueue(serverKey, request, this.clock.now());
+    if (!outcome.ok) throw this.#reject(outcome.reason);
+  }
+
+  /**
+   * Heartbeat plus claim. Holds the poll open until work arrives, the hold passes, the node
+   * goes away (signal) or the relay drains. Never claims work for a node that has gone away.
+   */
+  async sink(nodeKey: string, maxBatch: number, signal: AbortSignal): Promise<SinkResult> {
+    const registered = await this.store.register(nodeKey, this.clock.now());
+    if (!registered.ok) throw this.#reject(registered.reason);
+    const items = await this.#holdFor('work', nodeKey, this.options.sinkHoldMs, signal, async () => {
+      const claimed = await this.store.claim(nodeKey, maxBatch, this.clock.now());
+      return claimed.length > 0 ? claimed : null;
+    });
+    const now = this.clock.now();
+    for (const item of items ?? []) this.observer.pickedUp(now - item.enqueuedAt);
+    const nextPingSeconds = this.drainSignal.aborted ? DRAINING_PING_SECONDS : this.options.sinkHoldMs > 0 ? 0 : this.options.pingIntervalSeconds;
+    return { items: items ?? [], nextPingSeconds };
+  }
+
+  async source(clientKey: string, response: EncryptedResponse): Promise<void> {
+    const outcome = await this.store.complete(clientKey, response, this.clock.now());
+    if (!outcome.ok) throw this.#reject(outcome.reason);
+  }
+
+  async retrieve(clientKey: string, signal: AbortSignal): Promise<StoredResponse | null> {
+    const found = await this.#holdFor('response', clientKey, this.options.retrieveHoldMs, signal, () =>
+      this.store.retrieve(clientKey, this.clock.now()),
+    );
+    if (found?.requestEnqueuedAt != null) this.observer.turnaround(this.clock.now() - found.requestEnqueuedAt);
+    return found;
+  }
+
+  async streamSource(sessionId: string, chunk: unknown, final: boolean): Promise<void> {
+    const outcome = await this.store.appendChunk(sessionId, chunk, final, this.clock.now());
+    if (!outcome.ok) throw this.#reject(outcome.reason);
+  }
+
+  async streamRetrieve(clientKey: string): Promise<StreamBatch | null> {
+    return this.store.drainStream(clientKey, this.clock.now());
+  }
+
+  /**
+   * Tries `attempt`; if it finds nothing, waits for a wake-up on (channel, key) and tries again,
+   * until `holdMs` has passed. The waiter is registered before the first attempt so that a
+   * wake-up between an empty attempt and the wait is not lost.
+   */
+  async #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {
+    const first = await attempt();
+    if (first !== null || holdMs <= 0 || this.drainSignal.aborted || signal.aborted) return first;
+    const waiter = this.store.watch(channel, key);
+    const stop = AbortSignal.any([signal, this.drainSignal]);
+    const deadline = Date.now() + holdMs;
+    try {
+      // Re-check once after registering: work may have arrived between the attempt and watch().
+      let found = await attempt();
+      while (found === null) {
+        const left = deadline - Date.now();
+        if (left <= 0 || stop.aborted) return null;
+        const woken = await waiter.wait(left, stop);
+        if (signal.aborted) return null; // the caller is gone: claim nothing for it
+        if (!woken && (stop.aborted || Date.now() >= deadline)) return null;
+        found = await attempt();
+      }
+      return found;
+    } finally {
+      waiter.close();
+    }
+  }
+
+  #reject(reason: ConstructorParameters<typeof RelayError>[0]): RelayError {
+    this.observer.rejected(reason);
+    return new RelayError(reason);
+  }
+}

@@ -1,0 +1,84 @@
+// Owns the socket, its timeouts and the process signals. On SIGTERM/SIGINT: readiness turns 503
+// at once, held polls answer, in-flight requests finish, then the process exits 0 — forced
+// closed at the drain deadline at the latest.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp, type AppOptions } from './app.js';
+import { Drain } from './drain.js';
+import { createLogger } from './logger.js';
+import { createStore } from './store/create-store.js';
+
+export interface RunningRelay {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly drain: Drain;
+  /** Drain then close: readiness 503, holds answered, in-flight finished, listener closed. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<RunningRelay> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const ownsStore = options.store === undefined;
+  const store = options.store ?? (await createStore(config));
+  const drain = new Drain();
+  const app = await buildApp({ ...options, store, logger, drain });
+  if (ownsStore) app.addHook('onClose', async () => store.close());
+
+  const server = app.server;
+  // Above common load-balancer idle timeouts (60 s) so the proxy, not us, closes idle sockets.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  // Slow or silent clients lose their socket instead of holding it forever.
+  server.headersTimeout = config.headersTimeoutMs;
+  server.requestTimeout = config.requestTimeoutMs;
+  server.maxConnections = config.maxConnections;
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+
+  let shuttingDown: Promise<void> | null = null;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      const started = Date.now();
+      drain.start();
+      logger.info({ reason, drain_seconds: config.drainSeconds }, 'relay.shutdown.signal');
+      const deadlineMs = config.drainSeconds * 1000;
+      const force = setTimeout(() => {
+        logger.warn({ open_connections: 'closing' }, 'relay.shutdown.deadline');
+        server.closeAllConnections();
+      }, deadlineMs);
+      force.unref();
+      // Let probes and pollers see "draining" before the listener goes away.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(config.drainLingerMs, deadlineMs)));
+      await app.close();
+      clearTimeout(force);
+      logger.info({ duration_ms: Date.now() - started }, 'relay.shutdown.complete');
+    })();
+    return shuttingDown;
+  };
+
+  return { url, app, drain, shutdown };
+}
+
+/** SIGTERM/SIGINT drain the relay and exit 0; a second signal exits at once. */
+export function exitOnSignals(relay: RunningRelay, logger: Logger, beforeExit: () => Promise<void> = async () => {}): void {
+  let received = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received) {
+      logger.warn({ signal }, 'relay.shutdown.forced');
+      process.exit(1);
+    }
+    received = true;
+    void Promise.all([relay.shutdown(signal), beforeExit()])
+      .then(() => process.exit(0))
+      .catch((err: Error) => {
+        logger.error({ err: { type: err.name, message: err.message } }, 'relay.shutdown.failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
