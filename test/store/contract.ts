@@ -1,0 +1,328 @@
+// The store contract: every backend (memory, Redis) must pass this suite unchanged.
+// Time is passed explicitly to each transition, so expiry is tested without waiting.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { QueuedRequest, RelayStore, StoreLimits } from '../../src/store/types.js';
+
+export const CONTRACT_LIMITS: StoreLimits = {
+  nodeTtlMs: 30_000,
+  requestTtlMs: 60_000,
+  responseTtlMs: 20_000,
+  streamTtlMs: 40_000,
+  maxNodes: 5,
+  maxQueuePerNode: 4,
+  maxQueuePerClient: 3,
+  maxQueuedTotal: 10,
+  maxResponses: 6,
+  maxStreamSessions: 3,
+  maxStreamChunks: 5,
+  maxStoredBytes: 1_000_000,
+};
+
+export type StoreFactory = (limits: StoreLimits) => Promise<RelayStore>;
+
+const T0 = Date.UTC(2026, 0, 1);
+
+export function request(client: string, body = 'cipher', stream = false): QueuedRequest {
+  return { clientKey: client, chatHistory: `${body}-history`, cipherkey: `${body}-key`, iv: `${body}-iv`, stream };
+}
+
+export function storeContract(backend: string, factory: StoreFactory, options: { setup?: () => Promise<void>; teardown?: () => Promise<void> } = {}): void {
+  describe(`RelayStore contract: ${backend}`, () => {
+    let store: RelayStore;
+    const fresh = async (limits: Partial<StoreLimits> = {}): Promise<RelayStore> => {
+      await store?.close();
+      store = await factory({ ...CONTRACT_LIMITS, ...limits });
+      return store;
+    };
+    if (options.setup) before(options.setup);
+    beforeEach(async () => {
+      await fresh();
+    });
+    after(async () => {
+      await store?.close();
+      await options.teardown?.();
+    });
+
+    describe('nodes', () => {
+      it('register creates, then refreshes', async () => {
+        assert.deepEqual(await store.register('n1', T0), { ok: true, created: true });
+        assert.deepEqual(await store.register('n1', T0 + 1000), { ok: true, created: false });
+        assert.equal((await store.stats(T0 + 1000)).nodes, 1);
+      });
+
+      it('pickNode returns null when no node is live, and only live nodes', async () => {
+        assert.equal(await store.pickNode(T0), null);
+        await store.register('old', T0);
+        await store.register('new', T0 + 20_000);
+        assert.equal(await store.pickNode(T0 + 30_000), 'new');
+        assert.equal(await store.pickNode(T0 + 50_000), null);
+      });
+
+      it('pickNode spreads over every live node', async () => {
+        for (const key of ['a', 'b', 'c']) await store.register(key, T0);
+        const seen = new Set<string | null>();
+        for (let i = 0; i < 200 && seen.size < 3; i += 1) seen.add(await store.pickNode(T0));
+        assert.deepEqual([...seen].sort(), ['a', 'b', 'c']);
+      });
+
+      it('refuses new nodes over the cap, but makes room by expiring dead ones', async () => {
+        for (let i = 0; i < 5; i += 1) assert.equal((await store.register(`n${i}`, T0)).ok, true);
+        assert.deepEqual(await store.register('extra', T0 + 1), { ok: false, reason: 'relay_node_limit' });
+        assert.equal((await store.register('n0', T0 + 2)).ok, true, 'a known node may always refresh');
+        assert.equal((await store.register('extra', T0 + 31_000)).ok, true, 'dead nodes make room');
+      });
+
+      it('a node with claimed, unanswered work stays live past the node TTL', async () => {
+        await store.register('busy', T0);
+        await store.enqueue('busy', request('c1'), T0);
+        assert.equal((await store.claim('busy', 1, T0 + 1000)).length, 1);
+        assert.equal(await store.pickNode(T0 + 45_000), 'busy', 'busy generating, not dead');
+        await store.complete('c1', { chatHistory: 'r', cipherkey: 'k', iv: 'i' }, T0 + 50_000);
+        assert.equal(await store.pickNode(T0 + 70_000), 'busy', '/source counts as a sign of life');
+        assert.equal(await store.pickNode(T0 + 81_000), null);
+      });
+
+      it('expire removes silent nodes and counts them', async () => {
+        await store.register('n1', T0);
+        await store.register('n2', T0 + 25_000);
+        const counts = await store.expire(T0 + 31_000);
+        assert.equal(counts.nodes, 1);
+        assert.equal((await store.stats(T0 + 31_000)).nodes, 1);
+      });
+    });
+
+    describe('requests', () => {
+      it('enqueue needs a live node', async () => {
+        assert.deepEqual(await store.enqueue('ghost', request('c1'), T0), { ok: false, reason: 'node_not_found' });
+        await store.register('n1', T0);
+        assert.deepEqual(await store.enqueue('n1', request('c1'), T0 + 31_000), { ok: false, reason: 'node_not_found' });
+      });
+
+      it('claim hands requests out in order, each exactly once, with enqueue time', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1', 'a'), T0);
+        await store.enqueue('n1', request('c2', 'b'), T0 + 1);
+        await store.enqueue('n1', request('c3', 'c'), T0 + 2);
+        const first = await store.claim('n1', 2, T0 + 10);
+        assert.deepEqual(first.map((r) => r.chatHistory), ['a-history', 'b-history']);
+        assert.equal(first[0]?.enqueuedAt, T0);
+        assert.equal(first[0]?.clientKey, 'c1');
+        const second = await store.claim('n1', 5, T0 + 20);
+        assert.deepEqual(second.map((r) => r.clientKey), ['c3']);
+        assert.deepEqual(await store.claim('n1', 5, T0 + 30), []);
+      });
+
+      it('queues are per node', async () => {
+        await store.register('n1', T0);
+        await store.register('n2', T0);
+        await store.enqueue('n1', request('c1'), T0);
+        assert.deepEqual(await store.claim('n2', 1, T0), []);
+        assert.equal((await store.claim('n1', 1, T0)).length, 1);
+      });
+
+      it('enforces the per-node, per-client and total caps', async () => {
+        await store.register('n1', T0);
+        await store.register('n2', T0);
+        await store.register('n3', T0);
+        for (let i = 0; i < 4; i += 1) assert.equal((await store.enqueue('n1', request(`c${i}`), T0)).ok, true);
+        assert.deepEqual(await store.enqueue('n1', request('c9'), T0), { ok: false, reason: 'node_queue_full' });
+        for (let i = 0; i < 3; i += 1) assert.equal((await store.enqueue('n2', request('greedy'), T0)).ok, true);
+        assert.deepEqual(await store.enqueue('n2', request('greedy'), T0), { ok: false, reason: 'client_queue_full' });
+        assert.equal((await store.enqueue('n2', request('polite'), T0)).ok, true, 'another client still gets through');
+        for (let i = 0; i < 2; i += 1) assert.equal((await store.enqueue('n3', request(`d${i}`), T0)).ok, true);
+        assert.deepEqual(await store.enqueue('n3', request('d9'), T0), { ok: false, reason: 'relay_queue_full' });
+        assert.equal((await store.stats(T0)).queuedRequests, 10);
+      });
+
+      it('caps the bytes held', async () => {
+        await fresh({ maxStoredBytes: 200 });
+        await store.register('n1', T0);
+        assert.equal((await store.enqueue('n1', request('c1', 'x'.repeat(60)), T0)).ok, true);
+        assert.deepEqual(await store.enqueue('n1', request('c2', 'y'.repeat(60)), T0), { ok: false, reason: 'relay_queue_full' });
+      });
+
+      it('claiming frees capacity', async () => {
+        await store.register('n1', T0);
+        for (let i = 0; i < 3; i += 1) await store.enqueue('n1', request('c1'), T0);
+        await store.claim('n1', 1, T0);
+        assert.equal((await store.enqueue('n1', request('c1'), T0)).ok, true);
+      });
+
+      it('queued requests expire on their own TTL, not when the node looks idle', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1', 'early'), T0);
+        await store.enqueue('n1', request('c2', 'late'), T0 + 29_000);
+        await store.register('n1', T0 + 59_000);
+        const claimed = await store.claim('n1', 5, T0 + 61_000);
+        assert.deepEqual(claimed.map((r) => r.clientKey), ['c2'], 'the early one expired, the late one survived');
+      });
+
+      it('expire sweeps queued requests and frees their capacity', async () => {
+        await store.register('n1', T0);
+        for (let i = 0; i < 3; i += 1) await store.enqueue('n1', request('c1'), T0);
+        const counts = await store.expire(T0 + 60_001);
+        assert.equal(counts.requests, 3);
+        const stats = await store.stats(T0 + 60_001);
+        assert.equal(stats.queuedRequests, 0);
+        assert.equal(stats.storedBytes, 0);
+        await store.register('n1', T0 + 60_001);
+        assert.equal((await store.enqueue('n1', request('c1'), T0 + 60_001)).ok, true);
+      });
+
+      it('reports the oldest queued age', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1'), T0);
+        await store.enqueue('n1', request('c2'), T0 + 500);
+        assert.equal((await store.stats(T0 + 2000)).oldestQueuedAgeMs, 2000);
+      });
+    });
+
+    describe('responses', () => {
+      const response = (tag: string) => ({ chatHistory: `${tag}-h`, cipherkey: `${tag}-k`, iv: `${tag}-i` });
+
+      it('complete then retrieve pops exactly once, linked to its request', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1'), T0);
+        await store.claim('n1', 1, T0 + 100);
+        const done = await store.complete('c1', response('r'), T0 + 200);
+        assert.deepEqual(done, { ok: true, replaced: false, requestEnqueuedAt: T0 });
+        const got = await store.retrieve('c1', T0 + 300);
+        assert.deepEqual(got, { ...response('r'), storedAt: T0 + 200, requestEnqueuedAt: T0 });
+        assert.equal(await store.retrieve('c1', T0 + 301), null);
+        assert.equal((await store.stats(T0 + 301)).inflightRequests, 0);
+      });
+
+      it('a response nobody asked for is still stored (legacy) but not linked', async () => {
+        const done = await store.complete('stranger', response('r'), T0);
+        assert.deepEqual(done, { ok: true, replaced: false, requestEnqueuedAt: null });
+        assert.equal((await store.retrieve('stranger', T0))?.chatHistory, 'r-h');
+      });
+
+      it('a newer response replaces an unretrieved one (one slot per client key)', async () => {
+        await store.complete('c1', response('one'), T0);
+        assert.equal((await store.complete('c1', response('two'), T0 + 1)).ok, true);
+        assert.equal((await store.retrieve('c1', T0 + 2))?.chatHistory, 'two-h');
+        assert.equal((await store.stats(T0 + 2)).responses, 0);
+      });
+
+      it('responses expire after their TTL', async () => {
+        await store.complete('c1', response('r'), T0);
+        await store.complete('c2', response('r'), T0 + 10_000);
+        assert.equal(await store.retrieve('c1', T0 + 20_001), null);
+        const counts = await store.expire(T0 + 30_001);
+        assert.equal(counts.responses, 1);
+        assert.equal((await store.stats(T0 + 30_001)).responses, 0);
+      });
+
+      it('caps the number of responses held', async () => {
+        for (let i = 0; i < 6; i += 1) assert.equal((await store.complete(`c${i}`, response('r'), T0)).ok, true);
+        assert.deepEqual(await store.complete('c9', response('r'), T0), { ok: false, reason: 'response_store_full' });
+        assert.equal((await store.complete('c0', response('again'), T0)).ok, true, 'replacing needs no new room');
+      });
+    });
+
+    describe('streams', () => {
+      it('a claimed stream request opens a session; chunks drain incrementally; final closes it', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1', 's', true), T0);
+        const [item] = await store.claim('n1', 1, T0);
+        assert.ok(item?.streamSessionId, 'session id handed to the node');
+        const sid = item.streamSessionId;
+        assert.deepEqual(await store.drainStream('c1', T0), { sessionId: sid, chunks: [], final: false });
+        assert.deepEqual(await store.appendChunk(sid, { ciphertext: 'a' }, false, T0 + 1), { ok: true });
+        assert.deepEqual(await store.appendChunk(sid, 'b', false, T0 + 2), { ok: true });
+        assert.deepEqual(await store.drainStream('c1', T0 + 3), { sessionId: sid, chunks: [{ ciphertext: 'a' }, 'b'], final: false });
+        assert.deepEqual(await store.appendChunk(sid, 'c', true, T0 + 4), { ok: true });
+        assert.deepEqual(await store.appendChunk(sid, 'late', false, T0 + 5), { ok: true }, 'accepted until drained (legacy quirk)');
+        assert.deepEqual(await store.drainStream('c1', T0 + 6), { sessionId: sid, chunks: ['c', 'late'], final: true });
+        assert.equal(await store.drainStream('c1', T0 + 7), null);
+        assert.deepEqual(await store.appendChunk(sid, 'x', false, T0 + 8), { ok: false, reason: 'stream_session_not_found' });
+      });
+
+      it('non-stream requests get no session', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1'), T0);
+        const [item] = await store.claim('n1', 1, T0);
+        assert.equal(item?.streamSessionId, undefined);
+        assert.equal(await store.drainStream('c1', T0), null);
+      });
+
+      it('a newer session for the same client replaces the older one', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1', 'one', true), T0);
+        await store.enqueue('n1', request('c1', 'two', true), T0);
+        const [a, b] = await store.claim('n1', 2, T0);
+        assert.deepEqual(await store.appendChunk(a!.streamSessionId!, 'x', false, T0), { ok: false, reason: 'stream_session_not_found' });
+        assert.deepEqual(await store.appendChunk(b!.streamSessionId!, 'y', false, T0), { ok: true });
+      });
+
+      it('caps chunks per session and expires idle sessions', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1', 's', true), T0);
+        const [item] = await store.claim('n1', 1, T0);
+        const sid = item!.streamSessionId!;
+        for (let i = 0; i < 5; i += 1) assert.equal((await store.appendChunk(sid, i, false, T0)).ok, true);
+        assert.deepEqual(await store.appendChunk(sid, 5, false, T0), { ok: false, reason: 'stream_session_full' });
+        const counts = await store.expire(T0 + 40_001);
+        assert.equal(counts.streams, 1);
+        assert.equal(await store.drainStream('c1', T0 + 40_001), null);
+      });
+
+      it('keeps at most maxStreamSessions sessions', async () => {
+        await fresh({ maxQueuePerClient: 10, maxQueuePerNode: 10 });
+        await store.register('n1', T0);
+        for (let i = 0; i < 5; i += 1) await store.enqueue('n1', request(`c${i}`, 's', true), T0 + i);
+        await store.claim('n1', 5, T0 + 10);
+        assert.equal((await store.stats(T0 + 10)).streamSessions, 3);
+      });
+    });
+
+    describe('wake-ups', () => {
+      it('enqueue wakes a waiter on that node only', async () => {
+        await store.register('n1', T0);
+        await store.register('n2', T0);
+        const w1 = store.watch('work', 'n1');
+        const w2 = store.watch('work', 'n2');
+        const woke1 = w1.wait(2000);
+        const woke2 = w2.wait(200);
+        await store.enqueue('n1', request('c1'), T0);
+        assert.equal(await woke1, true);
+        assert.equal(await woke2, false);
+        w1.close();
+        w2.close();
+      });
+
+      it('complete wakes the client waiter; a wake-up before wait() is not lost', async () => {
+        const w = store.watch('response', 'c1');
+        await store.complete('c1', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+        // Redis delivers the wake-up asynchronously: wait() must see it whether it came before or after.
+        assert.equal(await w.wait(2000), true);
+        w.close();
+      });
+
+      it('wait() returns false at once when aborted', async () => {
+        const w = store.watch('work', 'n1');
+        const controller = new AbortController();
+        const pending = w.wait(10_000, controller.signal);
+        controller.abort();
+        assert.equal(await pending, false);
+        w.close();
+      });
+    });
+
+    describe('snapshot and health', () => {
+      it('snapshot is stable when nothing changes and differs after a transition', async () => {
+        await store.register('n1', T0);
+        const a = await store.snapshot();
+        assert.deepEqual(await store.snapshot(), a);
+        await store.enqueue('n1', request('c1'), T0);
+        assert.notDeepEqual(await store.snapshot(), a);
+      });
+
+      it('reports healthy', async () => {
+        assert.deepEqual(await store.health(), { ok: true });
+      });
+    });
+  });
+}
