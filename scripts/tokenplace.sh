@@ -98,6 +98,49 @@ resolve_tag() {
 
 values_args=(-f "$values_dev" -f "$values_staging")
 
+# check_image_published IMAGE: ask ghcr.io (anonymous pull, as for a public package) whether the
+# tag or digest exists, so a never-built tag fails here and not as ImagePullBackOff. When the
+# registry cannot answer (offline, private package) it only warns. TOKENPLACE_SKIP_IMAGE_CHECK=1 skips.
+check_image_published() {
+  local image="$1" repo ref token code
+  [ "${TOKENPLACE_SKIP_IMAGE_CHECK:-}" = "1" ] && return 0
+  case "$image" in
+    ghcr.io/*) ;;
+    *) return 0 ;;
+  esac
+  repo="${image#ghcr.io/}"
+  if [[ "$repo" == *@* ]]; then
+    ref="${repo#*@}"
+    repo="${repo%%@*}"
+  else
+    ref="${repo##*:}"
+    repo="${repo%:*}"
+  fi
+  if ! command -v curl >/dev/null 2>&1; then
+    echo "Warning: curl not found; not checking that $image is published"
+    return 0
+  fi
+  token="$(curl -fsS --max-time 10 "https://ghcr.io/token?scope=repository:${repo}:pull" 2>/dev/null |
+    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')" || token=""
+  if [ -z "$token" ]; then
+    echo "Warning: could not reach ghcr.io to check that $image is published; continuing"
+    return 0
+  fi
+  code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -I \
+    -H "Authorization: Bearer $token" \
+    -H "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json" \
+    "https://ghcr.io/v2/${repo}/manifests/${ref}" 2>/dev/null)" || code="000"
+  case "$code" in
+    200) echo "Image is published: $image" ;;
+    404)
+      die "$image is not published in the registry; nothing was changed in the cluster" \
+        "build it: GitHub Actions -> workflow 'image' -> Run workflow, on the commit of that tag (it pushes sha-<shortsha>)" \
+        "or deploy a published tag: just tokenplace-oci-redeploy tag=sha-<shortsha>"
+      ;;
+    *) echo "Warning: ghcr.io answered HTTP $code for $image; could not confirm it is published; continuing" ;;
+  esac
+}
+
 # Public URL from the release's values (what is deployed, not what the files say).
 public_url() {
   local values
@@ -145,6 +188,7 @@ cmd_redeploy() {
   fi
   image="$(printf '%s\n' "$manifest" | sed -n 's/^ *image: "\{0,1\}\([^"]*tokenplace-relay[^"]*\)"\{0,1\}$/\1/p' | head -n1)"
   printf 'Image: %s\n' "$image"
+  check_image_published "$image"
 
   # 2. The cluster helm and kubectl will talk to.
   show_context
