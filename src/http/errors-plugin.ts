@@ -34,7 +34,20 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 export function installErrorHandling(app: FastifyInstance): void {
+  // Unknown path → 404, known path with another method → 405 with Allow.
+  const routeMiss = (request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = METHODS.filter((method) => app.hasRoute({ url: path, method }));
+    if (allowed.length > 0) {
+      reply.header('allow', [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].join(', '));
+      return sendError(request, reply, new RelayError('method_not_allowed'));
+    }
+    return sendError(request, reply, new RelayError('route_not_found'));
+  };
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A body that fails to parse on a route that does not exist is a routing error first.
+    if (request.is404) return routeMiss(request, reply);
     const relayError = toRelayError(error);
     if (relayError.status >= 500 && relayError.code === 'internal_error') {
       // The stack and message, never the body: the relay stays blind in its logs too.
@@ -43,13 +56,8 @@ export function installErrorHandling(app: FastifyInstance): void {
     return sendError(request, reply, relayError);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split('?')[0] ?? '/';
-    const allowed = METHODS.filter((method) => app.hasRoute({ url: path, method }));
-    if (allowed.length > 0) {
-      reply.header('allow', [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].join(', '));
-      return sendError(request, reply, new RelayError('method_not_allowed'));
-    }
-    return sendError(request, reply, new RelayError('route_not_found'));
-  });
+  app.setNotFoundHandler(routeMiss);
+  // Only JSON bodies are accepted; Fastify's built-in text/plain parser would let a text body
+  // through to the handlers (relay.py answers 415 here).
+  app.removeContentTypeParser('text/plain');
 }
