@@ -168,6 +168,9 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     redisUrl,
     redisPassword: raw(env, 'TOKENPLACE_REDIS_PASSWORD') ?? null,
     redisPrefix: raw(env, 'TOKENPLACE_REDIS_PREFIX') ?? 'tokenplace:relay:v1:',
+    /** Redis store: give up on a connection attempt / a command after this long (fail fast, 503). */
+    redisConnectTimeoutMs: int(env, 'TOKENPLACE_REDIS_CONNECT_TIMEOUT_MS', 2000, 100, 60_000),
+    redisCommandTimeoutMs: int(env, 'TOKENPLACE_REDIS_COMMAND_TIMEOUT_MS', 2000, 100, 60_000),
   };
   if (config.host.length === 0) throw new ConfigError('RELAY_HOST', 'must not be empty');
   return Object.freeze(config);

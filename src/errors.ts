@@ -76,6 +76,18 @@ export class RelayError extends Error {
   }
 }
 
+/**
+ * The shared state store cannot be reached (socket down, timeout, server loading). Stores throw
+ * it; the HTTP layer answers 503 `store_unavailable` with Retry-After. `reason` is a short word
+ * (an errno code, "timeout"), never an address or a credential.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`store unavailable: ${reason}`);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 export function isRelayError(value: unknown): value is RelayError {
   return value instanceof RelayError;
 }

@@ -2,7 +2,7 @@
 // errors (bad JSON, wrong content type, oversized body, unknown route, wrong method) are mapped
 // into the catalogue, and anything unexpected is a logged 500 with a JSON body, never HTML.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RelayError, errorBody, isRelayError, type ErrorCode } from '../errors.js';
+import { RelayError, StoreUnavailableError, errorBody, isRelayError, type ErrorCode } from '../errors.js';
 
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
@@ -14,6 +14,7 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 
 function toRelayError(error: FastifyError | Error): RelayError {
   if (isRelayError(error)) return error;
+  if (error instanceof StoreUnavailableError) return new RelayError('store_unavailable');
   const fe = error as FastifyError;
   const mapped = fe.code === undefined ? undefined : FRAMEWORK_CODES[fe.code];
   if (mapped !== undefined) return new RelayError(mapped);

@@ -1,13 +1,26 @@
-import { ConfigError, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { storeLimits } from './limits.js';
 import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
 import type { RelayStore } from './types.js';
+
+/** How long start-up waits for Redis before serving anyway (readiness stays 503 until it is up). */
+const REDIS_BOOT_WAIT_MS = 5000;
 
 /** Builds the backend the config names. */
 export async function createStore(config: Config): Promise<RelayStore> {
   const limits = storeLimits(config);
-  if (config.store === 'redis') {
-    throw new ConfigError('TOKENPLACE_RELAY_STORE', 'the redis store is not available in this build');
+  if (config.store === 'redis' && config.redisUrl !== null) {
+    const store = new RedisStore(limits, {
+      url: config.redisUrl,
+      password: config.redisPassword,
+      prefix: config.redisPrefix,
+      connectTimeoutMs: config.redisConnectTimeoutMs,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+    });
+    // Redis down at boot is not fatal: the relay starts unready and recovers when Redis returns.
+    await store.ready(REDIS_BOOT_WAIT_MS).catch(() => undefined);
+    return store;
   }
   return new MemoryStore(limits);
 }

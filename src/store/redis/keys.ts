@@ -1,0 +1,39 @@
+// Key layout of the Redis store. Every key lives under the configured prefix; the families below
+// each start with a distinct fixed name, so no node or client key can make two families collide.
+//
+//   <p>seen          HASH   node key -> last heartbeat (ms)
+//   <p>nodes         ZSET   node key -> alive-until (max of heartbeat + node TTL, in-flight expiries)
+//   <p>counts        HASH   queued, bytes, inflight, seq: the global caps' running totals
+//   <p>qc            HASH   client key -> queued requests for that client (per-client cap)
+//   <p>q:<node>      LIST   queued requests, oldest first
+//   <p>xq            ZSET   node key -> expiry of the head of its queue (sweep index, oldest age)
+//   <p>j:<client>    LIST   claimed, unanswered requests of a client, oldest first
+//   <p>nj:<node>     ZSET   job id -> expiry: what keeps a busy node alive
+//   <p>xj            ZSET   client key -> expiry of its oldest in-flight job (sweep index)
+//   <p>r:<client>    STRING the stored response
+//   <p>xr            ZSET   client key -> response expiry (sweep index, response count)
+//   <p>s:<session>   HASH   stream session: client, delivered, final, expiry
+//   <p>sc:<session>  LIST   stream chunks (JSON text, opaque to the store)
+//   <p>sb:<client>   STRING the client's current stream session
+//   <p>xs            ZSET   session -> expiry (sweep index, least recently touched first)
+//   <p>wake          pub/sub channel: "w<node>" (work queued) and "r<client>" (response ready)
+//
+// Logical expiry compares the caller's `now` with the stored expiry; native PEXPIRE (logical TTL
+// plus a grace) is a safety net so that Redis frees everything even if every replica is gone.
+//
+// Scripts build key names from the prefix at run time, so the store needs one Redis (or Valkey)
+// primary, not Redis Cluster.
+
+export const WAKE_CHANNEL = 'wake';
+
+/** Native TTL beyond the logical one: long enough that the sweeper always gets there first. */
+export const NATIVE_GRACE_MS = 300_000;
+
+/** Entries each sweep step visits per index; expire() repeats steps up to a bound. */
+export const SWEEP_BATCH = 500;
+export const SWEEP_MAX_STEPS = 20;
+
+/** A Lua string literal for any text: every byte as a decimal escape, so nothing needs quoting. */
+export function luaString(text: string): string {
+  return `"${[...Buffer.from(text, 'utf8')].map((b) => `\\${b}`).join('')}"`;
+}

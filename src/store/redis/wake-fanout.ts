@@ -1,0 +1,77 @@
+// Wake-ups across replicas: every transition that makes work or a response available publishes
+// "w<node>" or "r<client>" on one channel; each process holds one subscriber connection and fans
+// the messages out to its local waiters (WaiterHub). After the subscriber reconnects, every local
+// waiter is woken once to re-check, since messages published while it was away are lost.
+import type { Redis } from 'ioredis';
+import { WaiterHub } from '../waiter-hub.js';
+import type { WakeChannel, Waiter } from '../types.js';
+import { quit } from './connection.js';
+
+export class WakeFanout {
+  readonly #hub = new WaiterHub();
+  /** (channel, key) -> local waiters, so a reconnect can wake them all. */
+  readonly #watched = new Map<string, { channel: WakeChannel; key: string; count: number }>();
+  #subscribed = false;
+
+  constructor(private readonly sub: Redis, private readonly channel: string) {
+    sub.on('error', () => {
+      // Reconnects on its own; health() reports the command connection's reason.
+    });
+    sub.on('close', () => {
+      this.#subscribed = false;
+    });
+    sub.on('ready', () => {
+      // ioredis re-subscribes by itself on reconnect; the first connect subscribes here.
+      sub
+        .subscribe(channel)
+        .then(() => {
+          this.#subscribed = true;
+          this.#wakeAll();
+        })
+        .catch(() => {
+          // The connection dropped again; the next 'ready' retries.
+        });
+    });
+    sub.on('message', (from: string, message: string) => {
+      if (from !== channel || message.length < 2) return;
+      const kind = message[0] === 'w' ? 'work' : message[0] === 'r' ? 'response' : null;
+      if (kind !== null) this.#hub.notify(kind, message.slice(1));
+    });
+  }
+
+  get ready(): boolean {
+    return this.#subscribed && this.sub.status === 'ready';
+  }
+
+  get size(): number {
+    return this.#hub.size;
+  }
+
+  watch(channel: WakeChannel, key: string): Waiter {
+    const id = `${channel}\u0000${key}`;
+    const entry = this.#watched.get(id) ?? { channel, key, count: 0 };
+    entry.count += 1;
+    this.#watched.set(id, entry);
+    const inner = this.#hub.watch(channel, key);
+    let closed = false;
+    return {
+      wait: (timeoutMs, signal) => inner.wait(timeoutMs, signal),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        inner.close();
+        entry.count -= 1;
+        if (entry.count <= 0) this.#watched.delete(id);
+      },
+    };
+  }
+
+  #wakeAll(): void {
+    for (const { channel, key } of [...this.#watched.values()]) this.#hub.notify(channel, key);
+  }
+
+  async close(): Promise<void> {
+    this.#subscribed = false;
+    await quit(this.sub);
+  }
+}
