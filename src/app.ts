@@ -2,7 +2,7 @@
 // background expiry); `buildApp` wraps it in a Fastify instance with the relay's server options.
 // Tests drive `buildApp(...)` with app.inject(); src/server.ts puts it on a socket.
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
@@ -15,6 +15,7 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { legacyRoutes } from './routes/legacy.js';
 import { opsRoutes } from './routes/ops.js';
+import { rateLimitPlugin } from './http/rate-limit-plugin.js';
 import { storeLimits } from './store/limits.js';
 import { MemoryStore } from './store/memory-store.js';
 import type { RelayStore } from './store/types.js';
@@ -78,6 +79,7 @@ export const relayApp = fp(
     sweep.unref();
     app.addHook('onClose', async () => clearInterval(sweep));
 
+    await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
     await app.register(opsRoutes);
     await app.register(legacyRoutes);
     for (const plugin of opts.plugins ?? []) await app.register(plugin);
@@ -92,7 +94,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const store = options.store ?? new MemoryStore(storeLimits(config));
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // One line per request is written by our onResponse hook, in our shape.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
     // Held polls must not be cut short by the framework; the socket timeouts live in server.ts.
     requestTimeout: 0,

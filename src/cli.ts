@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { webRoutes } from './routes/web.js';
 import { exitOnSignals, startServer } from './server.js';
 
 const USAGE = `usage:
@@ -27,13 +28,14 @@ async function serve(argv: string[]): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  const relay = await startServer({ config, logger });
+  // The chat page is part of the relay: the browser is one of its two ends.
+  const relay = await startServer({ config, logger, plugins: [webRoutes] });
   logger.info({ url: relay.url, store: config.store, legacy_routes: config.legacyRoutes, token_required: config.serverTokens.length > 0 }, 'relay.listening');
 
   let stopDemo = async (): Promise<void> => {};
   if (values['demo-node']) {
     const { startDemoNode } = await import('./node/demo-node.js');
-    const node = await startDemoNode({ relayUrl: relay.url, token: config.serverTokens[0], protocol: 'legacy', logger: logger.child({ logger: 'tokenplace.demo-node' }) });
+    const node = await startDemoNode({ relayUrl: relay.url, token: config.serverTokens[0], protocol: 'legacy', logger });
     stopDemo = node.stop;
     process.stdout.write(`\n  token.place relay with a demo compute node is running.\n  Open ${relay.url}/ in your browser to chat. Ctrl-C stops it.\n\n`);
   }
