@@ -2,64 +2,18 @@
 // their argv (and KUBECONFIG); `helm template` and `helm lint` are passed to the real helm so the
 // render-before-deploy step is real. Asserts the exact commands and the failure messages.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { findTool, requireTool } from '../support/tools.ts';
-import { HELM_HINT, repoRoot, tempDir } from './helpers.ts';
+import { HELM_HINT, repoRoot } from './helpers.ts';
+import { JUST, makeStubs, type StubRun } from './stubs.ts';
 
-const JUST = join(repoRoot, 'node_modules', '.bin', 'just');
 const CHART = '<repo>/apps/tokenplace-relay';
 const VALUES = '-f <repo>/docs/examples/tokenplace-relay.values.dev.yaml -f <repo>/docs/examples/tokenplace-relay.values.staging.yaml';
 const PINNED = readFileSync(join(repoRoot, 'docs/examples/tokenplace-relay.values.staging.yaml'), 'utf8').match(/^\s+tag:\s*(\S+)/m)![1];
 
-const STUB_LOG_LINE = `{ printf '%s' "$(basename "$0")"; printf ' %s' "$@"; printf ' [KUBECONFIG=%s]\\n' "\${KUBECONFIG:-}"; } >> "$STUB_LOG"`;
-
-const HELM_STUB = `#!/usr/bin/env bash
-${STUB_LOG_LINE}
-case "$1" in
-  template|lint)
-    [ -n "\${STUB_TEMPLATE_FAIL:-}" ] && { echo "Error: stub render failure" >&2; exit 1; }
-    exec "$REAL_HELM" "$@" ;;
-  upgrade) exit "\${STUB_UPGRADE_EXIT:-0}" ;;
-  get) [ -n "\${STUB_NO_RELEASE:-}" ] && { echo "Error: release: not found" >&2; exit 1; }
-       echo '{"ingress":{"enabled":true,"host":"staging.token.place"},"image":{"tag":"sha-1234567"}}' ;;
-  status) [ -n "\${STUB_NO_RELEASE:-}" ] && { echo "Error: release: not found" >&2; exit 1; }
-          echo "STATUS: deployed" ;;
-esac
-exit 0
-`;
-
-const KUBECTL_STUB = `#!/usr/bin/env bash
-${STUB_LOG_LINE}
-case "$*" in
-  "config current-context") [ -n "\${STUB_NO_CONTEXT:-}" ] && exit 1; echo "sugarkube-staging" ;;
-  *" get secret "*) [ -n "\${STUB_SECRET_MISSING:-}" ] && { echo 'Error from server (NotFound)' >&2; exit 1; }; echo "secret/$5" ;;
-  *" rollout status "*) [ -n "\${STUB_ROLLOUT_FAIL:-}" ] && { echo 'error: timed out waiting for the condition' >&2; exit 1; }; echo 'deployment "tokenplace-relay" successfully rolled out' ;;
-  *) echo "kubectl-stub-output" ;;
-esac
-exit 0
-`;
-
-const CURL_STUB = `#!/usr/bin/env bash
-${STUB_LOG_LINE}
-case "$*" in
-  *"/token?"*) echo '{"token":"stub-token"}' ;;
-  *"/manifests/"*) printf '%s' "\${STUB_MANIFEST_CODE:-200}" ;;
-  *) echo '{"status":"ok"}' ;;
-esac
-exit 0
-`;
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  log: string[];
-}
-
-function setup(t: TestContext): { run: (args: string[], env?: Record<string, string>) => Result } | null {
+function setup(t: TestContext): { run: (args: string[], env?: Record<string, string>) => StubRun } | null {
   const helm = requireTool(t, 'helm', HELM_HINT);
   if (!helm) return null;
   if (!existsSync(JUST)) {
@@ -67,36 +21,8 @@ function setup(t: TestContext): { run: (args: string[], env?: Record<string, str
     t.skip('just not installed (npm ci installs rust-just)');
     return null;
   }
-  const dir = tempDir('tp-recipes-');
-  const bin = join(dir, 'bin');
-  spawnSync('mkdir', ['-p', bin]);
-  for (const [name, body] of [['helm', HELM_STUB], ['kubectl', KUBECTL_STUB], ['curl', CURL_STUB]] as const) {
-    writeFileSync(join(bin, name), body);
-    chmodSync(join(bin, name), 0o755);
-  }
-  const node = findTool('node')!;
-  const log = join(dir, 'log');
-  return {
-    run(args, env = {}) {
-      writeFileSync(log, '');
-      const r = spawnSync(JUST, args, {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: {
-          // Only the stubs and the basics: a real kubectl or helm elsewhere on PATH must not be reached.
-          PATH: [bin, join(node, '..'), '/usr/local/bin', '/usr/bin', '/bin'].join(delimiter),
-          HOME: dir,
-          STUB_LOG: log,
-          REAL_HELM: helm,
-          KUBECONFIG: '/custom/kubeconfig',
-          ...env,
-        },
-      });
-      const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.replaceAll(repoRoot, '<repo>'));
-      return { status: r.status, stdout: r.stdout, stderr: r.stderr, log: lines };
-    },
-  };
+  const stubs = makeStubs(helm, findTool('node')!);
+  return { run: (args, env = {}) => stubs.run(JUST, args, env) };
 }
 
 const K = '[KUBECONFIG=/custom/kubeconfig]';
