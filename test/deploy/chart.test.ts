@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { requireTool } from '../support/tools.ts';
 import {
   KUBECTL_VALIDATE_HINT, KUBE_VERSION, chartDir, devValues, helmTemplate, needHelm, one, parseObjects,
-  run, stagingValues, tempDir, writeTemp, type K8sObject,
+  repoRoot, run, stagingValues, tempDir, writeTemp, type K8sObject,
 } from './helpers.ts';
 
 const HOST_ARGS = ['--set', 'ingress.enabled=true', '--set', 'ingress.host=relay.example.org', '--set', 'ingress.tls.secretName=relay-example-tls'];
@@ -93,6 +93,54 @@ describe(`kubectl-validate against Kubernetes ${KUBE_VERSION}`, () => {
     const r = run('kubectl-validate', ['--version', KUBE_VERSION, file], { env: { ...process.env, KUBECONFIG: `${dir}/none` } });
     assert.notEqual(r.status, 0);
     assert.match(r.stdout + r.stderr, /typo/);
+  });
+});
+
+// Strict decoding into the API types of the k8s.io/api release pinned in k8s-strict/go.mod: catches
+// unknown fields and wrong types against a current Kubernetes, beyond kubectl-validate's schemas.
+const STRICT_DIR = join(repoRoot, 'test', 'deploy', 'k8s-strict');
+const STRICT_KUBE_VERSION = (() => {
+  const m = readFileSync(join(STRICT_DIR, 'go.mod'), 'utf8').match(/k8s\.io\/api v0\.(\d+)\.\d+/);
+  return m ? `1.${m[1]}` : 'unknown';
+})();
+let strictBinary: string | null = null;
+function strictTool(t: TestContext): string | null {
+  if (strictBinary) return strictBinary;
+  if (!requireTool(t, 'go', 'install Go from the Debian or upstream packages')) return null;
+  const out = join(tempDir('tp-k8s-strict-'), 'k8s-strict');
+  const r = run('go', ['build', '-o', out, '.'], { cwd: STRICT_DIR });
+  assert.equal(r.status, 0, `go build k8s-strict failed:\n${r.stderr}`);
+  strictBinary = out;
+  return out;
+}
+
+describe(`strict decode into the Kubernetes ${STRICT_KUBE_VERSION} API types`, () => {
+  for (const name of Object.keys(RENDERINGS)) {
+    it(`accepts: ${name}`, (t) => {
+      const objects = objectsFor(t, name);
+      if (!objects) return;
+      const tool = strictTool(t);
+      if (!tool) return;
+      const file = writeTemp(tempDir('tp-strict-'), 'render.yaml', objects.map((o) => JSON.stringify(o)).join('\n---\n'));
+      const r = run(tool, [file]);
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.length, objects.length);
+      // Only the ServiceMonitor (a CRD) is outside the built-in API types.
+      for (const line of lines) assert.match(line, /: OK$|ServiceMonitor\/tokenplace-relay: skipped/, line);
+    });
+  }
+
+  it('rejects an unknown field (the decoder is really strict)', (t) => {
+    const objects = objectsFor(t, 'dev + staging values');
+    if (!objects) return;
+    const tool = strictTool(t);
+    if (!tool) return;
+    const deploy = structuredClone(one(objects, 'Deployment'));
+    deploy.spec.template.spec.containers[0].lifecycle.preStop.slep = { seconds: 5 };
+    const r = run(tool, [writeTemp(tempDir('tp-strict-'), 'bad.yaml', JSON.stringify(deploy))]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /unknown field "spec\.template\.spec\.containers\[0\]\.lifecycle\.preStop\.slep"/);
   });
 });
 

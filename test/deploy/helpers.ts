@@ -13,9 +13,8 @@ export const devValues = join(repoRoot, 'docs', 'examples', 'tokenplace-relay.va
 export const stagingValues = join(repoRoot, 'docs', 'examples', 'tokenplace-relay.values.staging.yaml');
 
 // Tools installed by `go install` land in ~/go/bin; make them visible without editing PATH by hand.
-const goBin = join(process.env.HOME ?? '/root', 'go', 'bin');
-if (!(process.env.PATH ?? '').split(delimiter).includes(goBin)) {
-  process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${goBin}`;
+for (const dir of [join(process.env.HOME ?? '/root', 'go', 'bin'), '/usr/local/go/bin']) {
+  if (!(process.env.PATH ?? '').split(delimiter).includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${dir}`;
 }
 
 export const HELM_HINT = 'go install helm.sh/helm/v3/cmd/helm@v3.22.0';
