@@ -1,0 +1,262 @@
+// npm run bench [-- --quick] [-- --url URL] [-- --profile]
+// Measures the relay beside a bare-Node reference in the same run (see bench/README.md) and
+// writes bench/results/<date>.json and .md. Exits 0 whether targets are met or missed; non-zero
+// only when the bench itself breaks.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { HttpConn } from './http-conn.js';
+import { freePort, LoadWorker, pinning, rssMb, spawnPinned, startServer, type Server } from './procs.js';
+import { markdown, oneLine, evaluate } from './report.js';
+import type { Dist } from './stats.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, url: { type: 'string' }, profile: { type: 'boolean', default: false } },
+  strict: true,
+});
+const quick = args.quick;
+const externalUrl = args.url;
+
+const P = quick
+  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1500, healthzWarm: 300, flatMs: 3000, flatWarm: 500, cadenceMs: 7000, flood: 10_000, floodTtlS: 12, rssSettleS: 3, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 3000 }
+  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 12, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000 };
+const CIPHER_CHARS = 1024; // ~1 KB of base64 ciphertext per message
+
+const started = Date.now();
+const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)}s`;
+const log = (msg: string): void => void process.stderr.write(`[bench ${elapsed()}] ${msg}\n`);
+
+const relayBin = join(ROOT, 'dist/src/cli.js');
+function relayEnv(port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'warn', ...NO_REFUSALS, ...extra };
+  return env;
+}
+/**
+ * Every simulated peer comes from 127.0.0.1, so the per-address rate-limit budgets are raised far
+ * above what the bench sends: the limiter still runs (its cost is measured) but never refuses.
+ */
+const RATE_BUDGETS = ['CLIENT', 'SUBMIT', 'CLIENT_KEY', 'NODE_ADDRESS', 'NODE', 'OPS'];
+const NO_REFUSALS = Object.fromEntries(RATE_BUDGETS.flatMap((b) => [[`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'], [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000']]));
+/** Caps raised so one simulated peer per key never trips them. */
+const CYCLE_ENV = { TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64', TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000' };
+
+let profileSeq = 0;
+async function startRelay(name: string, extra: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const node = [process.execPath];
+  if (args.profile) node.push('--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=relay-${++profileSeq}-${name.replace(/\W+/g, '_')}.cpuprofile`);
+  return startServer(name, [...node, relayBin, 'serve'], relayEnv(port, extra), port);
+}
+async function startReference(extra: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  return startServer('reference', [process.execPath, '--import', 'tsx', join(ROOT, 'bench/reference-server.ts')], { PATH: process.env.PATH, REF_PORT: String(port), ...extra }, port);
+}
+function external(url: string): Server {
+  return { name: 'relay', url: url.replace(/\/$/, ''), pid: 0, child: undefined as never, stderr: () => '', stop: async () => {} };
+}
+
+async function metricValue(url: string, name: string): Promise<number | null> {
+  const conn = HttpConn.fromUrl(url);
+  try {
+    const answer = await conn.request('GET', '/metrics', undefined, 5000);
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(answer.body.toString('utf8'));
+    return match === null ? null : Number(match[1]);
+  } catch {
+    return null;
+  } finally {
+    conn.close();
+  }
+}
+
+type Pair<T> = { relay: T | null; reference: T | null };
+const results: Record<string, unknown> = {};
+const errors: string[] = [];
+let worker = new LoadWorker(ROOT);
+
+async function step<T>(name: string, body: () => Promise<T>): Promise<T | null> {
+  log(`step ${name}`);
+  try {
+    return await body();
+  } catch (e) {
+    const message = (e as Error).message;
+    log(`step ${name} broke: ${message}`);
+    errors.push(`${name}: ${message}`);
+    worker.close();
+    worker = new LoadWorker(ROOT);
+    return null;
+  }
+}
+
+// ---------- steps ----------
+type HealthzResult = { connections: number; requests: number; errors: number; rps: number; latencyMs: Dist };
+type CycleResult = { roundTrips: number; roundTripsPerS: number; errors: Record<string, number>; pickupMs: Dist; deliveryMs: Dist; addedMs: Dist; clientObservedMs: Dist; wrongReply: number };
+
+async function healthzStep(relay: Server, reference: Server): Promise<Record<string, Pair<HealthzResult>>> {
+  const out: Record<string, Pair<HealthzResult>> = {};
+  for (const connections of P.healthzConns) {
+    const job = (url: string) => ({ kind: 'healthz', url, connections, durationMs: P.healthzMs, warmupMs: P.healthzWarm });
+    const limit = P.healthzMs + P.healthzWarm + 20_000;
+    out[connections] = { relay: await worker.run<HealthzResult>(job(relay.url), limit), reference: await worker.run<HealthzResult>(job(reference.url), limit) };
+    log(`  /healthz c=${connections}: relay ${out[connections].relay!.rps}/s, reference ${out[connections].reference!.rps}/s`);
+  }
+  return out;
+}
+
+function cycleJob(url: string, cadence: boolean) {
+  return cadence
+    ? { kind: 'cycle', url, nodes: 100, clients: 50, durationMs: P.cadenceMs, warmupMs: 0, cadence: true, cipherChars: CIPHER_CHARS }
+    : { kind: 'cycle', url, nodes: 4, clients: 16, durationMs: P.flatMs, warmupMs: P.flatWarm, cadence: false, cipherChars: CIPHER_CHARS };
+}
+const cycleLimit = (cadence: boolean): number => (cadence ? P.cadenceMs : P.flatMs + P.flatWarm) + 45_000;
+
+async function cycleStep(relay: Server, reference: Server, cadence: boolean): Promise<Pair<CycleResult>> {
+  const r = await worker.run<CycleResult>(cycleJob(relay.url, cadence), cycleLimit(cadence));
+  const ref = await worker.run<CycleResult>(cycleJob(reference.url, cadence), cycleLimit(cadence));
+  log(`  relay ${r.roundTripsPerS} rt/s added p50 ${r.addedMs.p50} p99 ${r.addedMs.p99}; reference ${ref.roundTripsPerS} rt/s added p50 ${ref.addedMs.p50} p99 ${ref.addedMs.p99}`);
+  return { relay: r, reference: ref };
+}
+
+interface MemorySide { rssStartMb: number; rssAfterFloodMb: number; rssAfterExpiryMb: number; rssTraceAfterExpiryMb: number[]; flood: Record<string, unknown>; heldAfterFlood?: Record<string, number | null>; heldAfterExpiry?: Record<string, number | null> }
+
+async function memoryStep(): Promise<Pair<MemorySide>> {
+  const ttl = String(P.floodTtlS);
+  const relay = await startRelay('memory', {
+    TOKENPLACE_RELAY_MAX_QUEUED: String(P.flood * 2),
+    TOKENPLACE_RELAY_MAX_RESPONSES: String(P.flood * 2),
+    TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: String(P.flood * 2),
+    TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
+    TOKENPLACE_RELAY_MAX_STORED_BYTES: String(4 * 1024 * 1024 * 1024),
+    TOKENPLACE_RELAY_REQUEST_TTL_SECONDS: ttl,
+    TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS: ttl,
+    TOKENPLACE_RELAY_SINK_HOLD_MS: '0', // nodes only announce themselves; nothing is claimed
+    TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300', // the flood's nodes stay known throughout
+  });
+  const reference = await startReference({ REF_HOLD_MS: '0', REF_REQUEST_TTL_MS: String(P.floodTtlS * 1000), REF_RESPONSE_TTL_MS: String(P.floodTtlS * 1000) });
+  try {
+    await sleep(1000);
+    const side = { relay: { rssStartMb: rssMb(relay.pid) }, reference: { rssStartMb: rssMb(reference.pid) } } as Record<'relay' | 'reference', Partial<MemorySide>>;
+    const floodJob = (url: string) => ({ kind: 'flood', url, nodes: 10, requests: P.flood, responses: P.flood, connections: 32, cipherChars: CIPHER_CHARS, timeLimitMs: P.floodTtlS * 1000 - 5000 });
+    const held = async (): Promise<Record<string, number | null>> => ({
+      queuedRequests: await metricValue(relay.url, 'tokenplace_relay_queued_requests'),
+      storedResponses: await metricValue(relay.url, 'tokenplace_relay_stored_responses'),
+      storedBytes: await metricValue(relay.url, 'tokenplace_relay_stored_bytes'),
+    });
+    // Relay first; the reference floods while the relay's TTLs run down.
+    const relayFloodStart = Date.now();
+    side.relay.flood = await worker.run(floodJob(relay.url), P.floodTtlS * 1000 + 30_000);
+    side.relay.rssAfterFloodMb = rssMb(relay.pid);
+    side.relay.heldAfterFlood = await held();
+    log(`  relay flood ${JSON.stringify(side.relay.flood)} rss ${side.relay.rssStartMb} → ${side.relay.rssAfterFloodMb} MB`);
+    const refFloodStart = Date.now();
+    side.reference.flood = await worker.run(floodJob(reference.url), P.floodTtlS * 1000 + 30_000);
+    side.reference.rssAfterFloodMb = rssMb(reference.pid);
+    log(`  reference flood ${JSON.stringify(side.reference.flood)} rss ${side.reference.rssStartMb} → ${side.reference.rssAfterFloodMb} MB`);
+    // Every entry has expired one TTL after its flood began plus the flood itself plus sweeps.
+    const settle = async (srv: Server, from: number, floodS: number, target: Partial<MemorySide>): Promise<void> => {
+      const at = from + (floodS + P.floodTtlS + 3) * 1000;
+      await sleep(Math.max(0, at - Date.now()));
+      const trace: number[] = [];
+      for (let i = 0; i < P.rssSettleS; i += 1) {
+        trace.push(rssMb(srv.pid));
+        await sleep(1000);
+      }
+      trace.push(rssMb(srv.pid));
+      target.rssTraceAfterExpiryMb = trace;
+      target.rssAfterExpiryMb = trace[trace.length - 1];
+    };
+    await settle(relay, relayFloodStart, Number(side.relay.flood?.seconds), side.relay);
+    side.relay.heldAfterExpiry = await held();
+    log(`  relay after expiry ${side.relay.rssAfterExpiryMb} MB (${JSON.stringify(side.relay.heldAfterExpiry)})`);
+    await settle(reference, refFloodStart, Number(side.reference.flood?.seconds), side.reference);
+    log(`  reference after expiry ${side.reference.rssAfterExpiryMb} MB`);
+    return side as Pair<MemorySide>;
+  } finally {
+    await relay.stop();
+    await reference.stop();
+  }
+}
+
+async function idleStep(relay: Server, reference: Server): Promise<Pair<Record<string, unknown>>> {
+  const job = (url: string) => ({ kind: 'idle', url, idle: P.idle, silent: P.silent, probeConnections: 16, durationMs: P.probeMs, openLimitMs: 60_000 });
+  const r = await worker.run(job(relay.url), P.probeMs + 90_000);
+  log(`  relay ${JSON.stringify(r)}`);
+  const ref = await worker.run(job(reference.url), P.probeMs + 90_000);
+  log(`  reference ${JSON.stringify(ref)}`);
+  return { relay: r, reference: ref };
+}
+
+async function redisStep(): Promise<Record<string, unknown>> {
+  if (!existsSync(join(ROOT, 'src/store/redis-store.ts')) || !existsSync(join(ROOT, 'dist/src/store/redis-store.js'))) {
+    return { skipped: 'redis store not available (src/store/redis-store.ts is not in this build)' };
+  }
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'redis-server not installed' };
+  const redisPort = await freePort();
+  const redis = spawnPinned(pinning?.server ?? null, ['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH });
+  try {
+    await sleep(500);
+    let relay: Server;
+    try {
+      relay = await startRelay('redis', { ...CYCLE_ENV, TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    } catch (e) {
+      return { skipped: `redis store not available: ${(e as Error).message}` };
+    }
+    try {
+      const r = await worker.run<CycleResult>(cycleJob(relay.url, false), cycleLimit(false));
+      log(`  relay+redis ${r.roundTripsPerS} rt/s`);
+      return { relay: r };
+    } finally {
+      await relay.stop();
+    }
+  } finally {
+    redis.kill('SIGTERM');
+  }
+}
+
+// ---------- main ----------
+async function main(): Promise<number> {
+  if (externalUrl === undefined && !existsSync(relayBin)) throw new Error('dist/src/cli.js is missing: run `npm run build` (npm run bench does)');
+  const machine = { cpus: availableParallelism(), node: process.version, pinning, loadavgBefore: loadavg().map((x) => Math.round(x * 100) / 100), loadavgAfter: [] as number[] };
+  log(`quick=${quick} pinning=${JSON.stringify(pinning)} load average ${machine.loadavgBefore.join(' ')}`);
+
+  const relay = externalUrl !== undefined ? external(externalUrl) : await startRelay('main', CYCLE_ENV);
+  const reference = await startReference();
+  try {
+    results.healthz = await step('1 /healthz', () => healthzStep(relay, reference));
+    results.cycleFlat = await step('2a flat-out cycle', () => cycleStep(relay, reference, false));
+    results.cycleCadence = await step('2b real cadences', () => cycleStep(relay, reference, true));
+    results.idle = await step('4 idle and silent connections', () => idleStep(relay, reference));
+  } finally {
+    await relay.stop();
+    await reference.stop();
+  }
+  results.memory = externalUrl !== undefined ? { skipped: 'needs to own the relay process (--url given)' } : await step('3 memory', memoryStep);
+  results.redis = externalUrl !== undefined ? { skipped: 'needs to own the relay process (--url given)' } : await step('5 redis store', redisStep);
+  worker.close();
+
+  machine.loadavgAfter = loadavg().map((x) => Math.round(x * 100) / 100);
+  const date = new Date().toISOString().slice(0, 10);
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const targets = evaluate(results);
+  const report = { date, quick, externalUrl: externalUrl ?? null, seconds, machine, params: P, targets, results, errors };
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const base = join(dir, quick ? `${date}-quick` : date);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown(report));
+  log(`wrote ${base.slice(ROOT.length + 1)}.json and .md`);
+  process.stdout.write(`${oneLine(report)}\n`);
+  return errors.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`bench broke: ${e.stack ?? e.message}\n`);
+    process.exit(1);
+  },
+);
