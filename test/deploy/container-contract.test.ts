@@ -1,12 +1,14 @@
-// The container contract, checked without Docker: the built server (`node dist/src/cli.js serve`,
-// the image's CMD) runs as uid/gid 1000 with every mount read-only and only /tmp writable (a
-// private mount namespace, see readonly-sandbox.sh), answers /healthz, /livez and /metrics, turns
-// /healthz to 503 "draining" on SIGTERM and exits 0 well within the pod's grace period.
+// The container contract, checked without Docker. The Dockerfile's declarations are read (CMD, USER,
+// EXPOSE, ENV, labels); then the image's layout is assembled from the build (package.json, dist/,
+// production dependencies only) and run with the Dockerfile's CMD and ENV as uid/gid 1000, every
+// mount read-only and only /tmp writable (a private mount namespace, see readonly-sandbox.sh). It
+// must answer /healthz, /livez and /metrics, turn /healthz to 503 "draining" on SIGTERM and exit 0
+// well within the pod's grace period.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { findTool, inCI } from '../support/tools.ts';
 import { parseObjects, repoRoot, run, tempDir } from './helpers.ts';
@@ -68,7 +70,71 @@ function uidsOf(pid: number): { uid: string; gid: string; groups: string } {
   return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
 }
 
+
+interface Dockerfile {
+  cmd: string[];
+  user: string;
+  expose: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  entrypoint: string | null;
+}
+
+/** The runtime (last) stage of the Dockerfile: the instructions the image runs with. */
+function readDockerfile(): Dockerfile {
+  const lines = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim());
+  const stages = lines.reduce<string[][]>((acc, l) => (l.startsWith('FROM ') ? [...acc, [l]] : (acc.at(-1)?.push(l), acc)), []);
+  const runtime = stages.at(-1) ?? [];
+  const out: Dockerfile = { cmd: [], user: '', expose: [], env: {}, labels: {}, entrypoint: null };
+  const pairs = (text: string) => Object.fromEntries([...text.matchAll(/([\w.-]+)=("(?:[^"\\]|\\.)*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]));
+  for (const l of runtime) {
+    const [word, ...rest] = l.split(' ');
+    const arg = rest.join(' ');
+    if (word === 'CMD') out.cmd = JSON.parse(arg);
+    if (word === 'ENTRYPOINT') out.entrypoint = arg;
+    if (word === 'USER') out.user = arg;
+    if (word === 'EXPOSE') out.expose.push(...rest);
+    if (word === 'ENV') Object.assign(out.env, pairs(arg));
+    if (word === 'LABEL') Object.assign(out.labels, pairs(arg));
+  }
+  return out;
+}
+
+/** The image's /app: package.json, dist/ and the production dependencies (`npm ls --omit=dev`). */
+function assembleImageTree(into: string): string {
+  const app = join(into, 'app');
+  mkdirSync(app, { recursive: true });
+  cpSync(join(repoRoot, 'package.json'), join(app, 'package.json'));
+  cpSync(join(repoRoot, 'dist'), join(app, 'dist'), { recursive: true });
+  const ls = run('npm', ['ls', '--omit=dev', '--all', '--parseable']);
+  assert.equal(ls.status, 0, `npm ls --omit=dev failed:\n${ls.stderr}`);
+  for (const dir of ls.stdout.split('\n').filter(Boolean).slice(1)) {
+    const rel = relative(repoRoot, dir);
+    // Nested node_modules are listed on their own when they hold production dependencies.
+    cpSync(dir, join(app, rel), { recursive: true, filter: (src) => !relative(dir, src).split('/').includes('node_modules') });
+  }
+  return app;
+}
+
 describe('container contract (uid 1000, read-only tree, only /tmp writable)', () => {
+  it('the Dockerfile declares it: exec-form CMD, uid:gid 1000, port 5010, OCI labels', () => {
+    const df = readDockerfile();
+    assert.deepEqual(df.cmd, ['node', 'dist/src/cli.js', 'serve']);
+    assert.equal(df.entrypoint, null, 'no ENTRYPOINT: node is PID 1 and gets SIGTERM itself');
+    assert.equal(df.user, '1000:1000');
+    assert.deepEqual(df.expose, ['5010']);
+    assert.equal(df.env.RELAY_HOST, '0.0.0.0');
+    assert.equal(df.env.RELAY_PORT, '5010');
+    for (const label of ['title', 'description', 'source', 'licenses', 'version', 'revision']) {
+      assert.ok(df.labels[`org.opencontainers.image.${label}`], `label org.opencontainers.image.${label}`);
+    }
+    assert.equal(df.labels['org.opencontainers.image.source'], 'https://github.com/futuroptimist/tokenplace-relay');
+    assert.match(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'), /^ARG NODE_IMAGE=node:24-slim$/m);
+    const ignore = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
+    assert.equal(ignore.find((l) => l && !l.startsWith('#')), '*', '.dockerignore starts from an empty context');
+    for (const keep of ['!package.json', '!package-lock.json', '!tsconfig.json', '!src/']) assert.ok(ignore.includes(keep), keep);
+  });
+
   it('serves its probes and exits 0 on SIGTERM within the grace period', { timeout: 90_000 }, async (t) => {
     if (process.platform !== 'linux') return skipOrFail(t, 'needs Linux namespaces');
     if (process.getuid?.() !== 0) return skipOrFail(t, 'needs root for a private mount namespace and setpriv (run with sudo)');
@@ -81,9 +147,14 @@ describe('container contract (uid 1000, read-only tree, only /tmp writable)', ()
     }
     assert.ok(existsSync(CLI), `${CLI} missing after npm run build`);
 
+    const df = readDockerfile();
+    const imageDir = tempDir('tp-image-');
+    t.after(() => rmSync(imageDir, { recursive: true, force: true }));
+    const app = assembleImageTree(imageDir);
+
     // 1. The sandbox itself: uid 1000, tree and root read-only, /tmp writable.
     const root1 = tempDir('tp-sandbox-root-');
-    const probe = spawnSync('bash', [SANDBOX, repoRoot, 'sh', '-c',
+    const probe = spawnSync('bash', [SANDBOX, app, 'sh', '-c',
       'id -u; id -g; id -G; ' +
       'if touch ./.write-probe 2>/dev/null; then echo tree-writable; fi; ' +
       'if touch /.write-probe 2>/dev/null; then echo root-writable; fi; ' +
@@ -91,19 +162,22 @@ describe('container contract (uid 1000, read-only tree, only /tmp writable)', ()
     rmSync(root1, { recursive: true, force: true });
     assert.equal(probe.status, 0, probe.stderr);
     assert.deepEqual(probe.stdout.trim().split('\n'), ['1000', '1000', '1000', 'tmp-writable']);
-    assert.ok(!existsSync(join(repoRoot, '.write-probe')));
+    assert.ok(!existsSync(join(app, '.write-probe')));
 
     // 2. The relay, started as the image starts it.
     const port = await freePort();
     const root2 = tempDir('tp-sandbox-root-');
     t.after(() => rmSync(root2, { recursive: true, force: true }));
-    const child = spawn('bash', [SANDBOX, repoRoot, process.execPath, 'dist/src/cli.js', 'serve'], {
+    // The Dockerfile's CMD and ENV; bind to loopback on a free port, as the chart's env overrides them.
+    const [cmd, ...args] = df.cmd;
+    assert.equal(cmd, 'node');
+    const child = spawn('bash', [SANDBOX, app, process.execPath, ...args], {
       env: {
         PATH: process.env.PATH,
+        ...df.env,
         SANDBOX_ROOT: root2,
         RELAY_HOST: '127.0.0.1',
         RELAY_PORT: String(port),
-        NODE_ENV: 'production',
         TOKENPLACE_RELAY_DRAIN_SECONDS: String(chartValues.drainSeconds),
         TOKENPLACE_RELAY_DRAIN_LINGER_MS: '2000',
         TOKENPLACE_LOG_LEVEL: 'info',
