@@ -1,0 +1,179 @@
+// What only a shared store must get right: two store instances (two replicas) on one Redis race
+// on the same queue and response without double delivery or loss, wake each other's waiters, keep
+// caps global, expire in bounded steps, and fail fast (then recover) when Redis goes away.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { StoreUnavailableError } from '../../src/errors.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type { StoreLimits } from '../../src/store/types.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
+import { CONTRACT_LIMITS, request } from './contract.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+let n = 0;
+
+async function pair(redis: RedisServer, limits: Partial<StoreLimits> = {}): Promise<[RedisStore, RedisStore]> {
+  n += 1;
+  const prefix = `replicas:${process.pid}:${n}:`;
+  const make = async (): Promise<RedisStore> => {
+    const store = new RedisStore({ ...CONTRACT_LIMITS, ...limits }, { url: redis.url, prefix, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+    await store.ready();
+    return store;
+  };
+  return [await make(), await make()];
+}
+
+test('two replicas racing to claim one queue deliver each request exactly once', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a, b] = await pair(redis, { maxQueuePerNode: 1000, maxQueuePerClient: 1000, maxQueuedTotal: 1000 });
+  t.after(async () => Promise.all([a.close(), b.close()]));
+  await a.register('node', T0);
+  const enqueues = [];
+  for (let i = 0; i < 300; i += 1) enqueues.push((i % 2 === 0 ? a : b).enqueue('node', request(`c${i}`, `m${i}`), T0));
+  assert.ok((await Promise.all(enqueues)).every((o) => o.ok));
+  const seen: string[] = [];
+  const claimers = [a, b, a, b].map(async (store) => {
+    for (;;) {
+      const got = await store.claim('node', 3, T0 + 1);
+      if (got.length === 0) return;
+      seen.push(...got.map((item) => item.clientKey));
+    }
+  });
+  await Promise.all(claimers);
+  assert.equal(seen.length, 300);
+  assert.equal(new Set(seen).size, 300, 'no request claimed twice');
+  assert.equal((await a.stats(T0 + 1)).queuedRequests, 0);
+});
+
+test('racing retrieves hand one response to exactly one replica', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a, b] = await pair(redis, { maxResponses: 1000 });
+  t.after(async () => Promise.all([a.close(), b.close()]));
+  let delivered = 0;
+  for (let i = 0; i < 100; i += 1) {
+    await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+    const got = await Promise.all([a.retrieve(`c${i}`, T0), b.retrieve(`c${i}`, T0), b.retrieve(`c${i}`, T0)]);
+    delivered += got.filter((r) => r !== null).length;
+  }
+  assert.equal(delivered, 100);
+});
+
+test('a waiter on one replica wakes when the other replica enqueues or completes', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a, b] = await pair(redis);
+  t.after(async () => Promise.all([a.close(), b.close()]));
+  await b.register('node', T0);
+  const work = a.watch('work', 'node');
+  const response = a.watch('response', 'client');
+  const other = a.watch('work', 'other-node');
+  const woken = work.wait(10_000);
+  assert.equal((await b.enqueue('node', request('client'), T0)).ok, true);
+  assert.equal(await woken, true);
+  const answered = response.wait(10_000);
+  await b.complete('client', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+  assert.equal(await answered, true);
+  assert.equal(await other.wait(50), false, 'only the named node is woken');
+  for (const w of [work, response, other]) w.close();
+  assert.equal(a.waiters, 0, 'closed waiters are released');
+});
+
+test('caps are global: two replicas together stop at the per-node and per-client caps', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a, b] = await pair(redis, { maxQueuePerNode: 4, maxQueuePerClient: 3 });
+  t.after(async () => Promise.all([a.close(), b.close()]));
+  await a.register('node', T0);
+  const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).enqueue('node', request('same-client', `m${i}`), T0)));
+  assert.equal(outcomes.filter((o) => o.ok).length, 3);
+  assert.deepEqual(outcomes.find((o) => !o.ok), { ok: false, reason: 'client_queue_full' });
+  const more = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).enqueue('node', request(`other${i}`), T0)));
+  assert.equal(more.filter((o) => o.ok).length, 1, 'one more fits under the per-node cap of 4');
+});
+
+test('expire sweeps a large backlog in bounded steps and leaves counters at zero', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a] = await pair(redis, { maxResponses: 5000 });
+  t.after(async () => a.close());
+  for (let i = 0; i < 1200; i += 1) await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+  assert.equal((await a.stats(T0)).responses, 1200);
+  const counts = await a.expire(T0 + CONTRACT_LIMITS.responseTtlMs);
+  assert.equal(counts.responses, 1200, 'several 500-entry steps in one expire() call');
+  const stats = await a.stats(T0 + CONTRACT_LIMITS.responseTtlMs);
+  assert.equal(stats.responses, 0);
+  assert.equal(stats.storedBytes, 0);
+});
+
+test('entries carry a native TTL as a safety net', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const { Redis } = await import('ioredis');
+  const [a] = await pair(redis);
+  const raw = new Redis(redis.url);
+  t.after(async () => {
+    await a.close();
+    raw.disconnect();
+  });
+  await a.register('node', T0);
+  await a.enqueue('node', request('client'), T0);
+  await a.complete('client2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+  const prefix = `replicas:${process.pid}:${n}:`;
+  for (const key of ['q:node', 'r:client2', 'nodes', 'counts']) {
+    const ttl = await raw.pttl(prefix + key);
+    assert.ok(ttl > 0, `${key} has a TTL (${ttl})`);
+  }
+});
+
+test('Redis gone: commands fail fast with StoreUnavailableError, health says why, both recover', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a] = await pair(redis);
+  t.after(async () => a.close());
+  assert.deepEqual(await a.health(), { ok: true });
+  await redis.stop(true);
+  await assert.rejects(a.register('node', T0), (err) => err instanceof StoreUnavailableError);
+  const health = await a.health();
+  assert.equal(health.ok, false);
+  assert.match(health.ok ? '' : health.reason, /^redis unreachable \(/);
+  await redis.restart();
+  await a.ready(10_000);
+  assert.deepEqual(await a.health(), { ok: true });
+  assert.deepEqual(await a.register('node', T0), { ok: true, created: true }, 'fresh Redis (no persistence), store works again');
+});
+
+test('HTTP during a Redis outage: readiness 503 with a reason, routes answer JSON 503 store_unavailable', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const { buildApp } = await import('../../src/app.js');
+  const { configWith } = await import('../../src/config.js');
+  const [store] = await pair(redis);
+  const app = await buildApp({ config: configWith({ logLevel: 'silent', sinkHoldMs: 0, retrieveHoldMs: 0 }), store });
+  t.after(async () => {
+    await app.close();
+    await store.close();
+  });
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  await redis.stop(true);
+  const health = await app.inject({ method: 'GET', url: '/healthz' });
+  assert.equal(health.statusCode, 503);
+  assert.match(JSON.stringify(health.json().details), /redis unreachable/);
+  const calls = [
+    { method: 'GET' as const, url: '/next_server' },
+    { method: 'POST' as const, url: '/faucet', payload: { server_public_key: 'n', client_public_key: 'c', chat_history: 'h', cipherkey: 'k', iv: 'i' } },
+    { method: 'POST' as const, url: '/sink', payload: { server_public_key: 'n' } },
+    { method: 'POST' as const, url: '/retrieve', payload: { client_public_key: 'c' } },
+  ];
+  for (const call of calls) {
+    const res = await app.inject(call);
+    assert.equal(res.statusCode, 503, call.url);
+    assert.equal(res.headers['retry-after'], '2', call.url);
+    assert.match(String(res.headers['content-type']), /application\/json/);
+    assert.equal(res.json().code, 'store_unavailable', call.url);
+  }
+  await redis.restart();
+  await store.ready(10_000);
+  assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+});
