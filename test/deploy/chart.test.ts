@@ -197,6 +197,7 @@ describe('rendered objects', () => {
     const deploy = one(objects, 'Deployment');
     const pod = deploy.spec.template.spec;
     assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(pod.enableServiceLinks, false, 'service links would inject TOKENPLACE_RELAY_* variables');
     assert.equal(one(objects, 'ServiceAccount').automountServiceAccountToken, false);
     assert.equal(pod.serviceAccountName, 'tokenplace-relay');
     assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
@@ -221,7 +222,8 @@ describe('rendered objects', () => {
     assert.deepEqual(c.lifecycle, { preStop: { sleep: { seconds: 5 } } });
     const drain = Number(c.env.find((e: { name: string }) => e.name === 'TOKENPLACE_RELAY_DRAIN_SECONDS').value);
     assert.ok(deploy.spec.template.spec.terminationGracePeriodSeconds > 5 + drain);
-    assert.deepEqual(deploy.spec.strategy, { type: 'Recreate' });
+    // rollingUpdate: null removes a defaulted block from the live object on upgrade.
+    assert.deepEqual(deploy.spec.strategy, { type: 'Recreate', rollingUpdate: null });
     assert.equal(deploy.spec.replicas, 1);
   });
 
