@@ -15,9 +15,9 @@ const text = readFileSync(RUNBOOK, 'utf8');
 const COMMAND_WORDS = ['just', 'kubectl', 'helm', 'curl', 'git', 'export'];
 
 /** Commands of the ```bash blocks (comments dropped, `\` continuations joined). */
-function blockCommands(): string[] {
+function blockCommands(markdown: string = text): string[] {
   const out: string[] = [];
-  for (const match of text.matchAll(/```bash\n([\s\S]*?)```/g)) {
+  for (const match of markdown.matchAll(/```bash\n([\s\S]*?)```/g)) {
     const joined = match[1]!.replace(/\\\n\s*/g, ' ');
     for (const line of joined.split('\n')) {
       const cmd = line.trim();
@@ -54,7 +54,8 @@ describe('runbook', () => {
       return t.skip('just not installed');
     }
     const stubs = makeStubs(helm, findTool('node')!);
-    const commands = [...new Set([...blockCommands(), ...inlineCommands()])];
+    const chartReadme = readFileSync(join(repoRoot, 'apps', 'tokenplace-relay', 'README.md'), 'utf8');
+    const commands = [...new Set([...blockCommands(), ...inlineCommands(), ...blockCommands(chartReadme)])];
     assert.ok(commands.length >= 30, `only ${commands.length} commands found`);
     const usedRecipes = new Set<string>();
     for (const cmd of commands) {
