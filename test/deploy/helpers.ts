@@ -1,7 +1,7 @@
 // Shared helpers for the deployment-kit tests: run real helm/kubectl-validate, parse renders.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -13,7 +13,7 @@ export const devValues = join(repoRoot, 'docs', 'examples', 'tokenplace-relay.va
 export const stagingValues = join(repoRoot, 'docs', 'examples', 'tokenplace-relay.values.staging.yaml');
 
 // Tools installed by `go install` land in ~/go/bin; make them visible without editing PATH by hand.
-for (const dir of [join(process.env.HOME ?? '/root', 'go', 'bin'), '/usr/local/go/bin']) {
+for (const dir of [join(homedir(), 'go', 'bin'), '/usr/local/go/bin']) {
   if (!(process.env.PATH ?? '').split(delimiter).includes(dir)) process.env.PATH = `${process.env.PATH ?? ''}${delimiter}${dir}`;
 }
 
