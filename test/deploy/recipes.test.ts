@@ -17,8 +17,8 @@ function setup(t: TestContext): { run: (args: string[], env?: Record<string, str
   const helm = requireTool(t, 'helm', HELM_HINT);
   if (!helm) return null;
   if (!existsSync(JUST)) {
-    if (process.env.CI === 'true') throw new Error(`${JUST} missing (npm ci installs rust-just)`);
-    t.skip('just not installed (npm ci installs rust-just)');
+    if (process.env.CI === 'true') throw new Error(`${JUST} missing (npm install -g rust-just)`);
+    t.skip('just not installed (npm install -g rust-just)');
     return null;
   }
   const stubs = makeStubs(helm, findTool('node')!);

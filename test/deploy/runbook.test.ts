@@ -50,7 +50,7 @@ describe('runbook', () => {
     const helm = requireTool(t, 'helm', HELM_HINT);
     if (!helm) return;
     if (!existsSync(JUST)) {
-      if (process.env.CI === 'true') throw new Error(`${JUST} missing (npm ci installs rust-just)`);
+      if (process.env.CI === 'true') throw new Error(`${JUST} missing (npm install -g rust-just)`);
       return t.skip('just not installed');
     }
     const stubs = makeStubs(helm, findTool('node')!);

@@ -5,8 +5,11 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { delimiter, dirname, join } from 'node:path';
 import { repoRoot, tempDir } from './helpers.ts';
+import { findTool } from '../support/tools.ts';
 
-export const JUST = join(repoRoot, 'node_modules', '.bin', 'just');
+// `just` from the npm package rust-just, installed globally by .ci/run (its lock entries for other
+// platforms cannot be resolved from every registry, so it is not a project dependency).
+export const JUST = findTool('just') ?? join(repoRoot, 'node_modules', '.bin', 'just');
 
 const LOG_LINE = `{ printf '%s' "$(basename "$0")"; printf ' %s' "$@"; printf ' [KUBECONFIG=%s]\\n' "\${KUBECONFIG:-}"; } >> "$STUB_LOG"`;
 
