@@ -39,7 +39,9 @@ interface HealthzJob { kind: 'healthz'; url: string; connections: number; durati
 interface CycleJob { kind: 'cycle'; url: string; nodes: number; clients: number; durationMs: number; warmupMs: number; cadence: boolean; cipherChars: number }
 interface FloodJob { kind: 'flood'; url: string; nodes: number; requests: number; responses: number; connections: number; cipherChars: number; timeLimitMs: number }
 interface IdleJob { kind: 'idle'; url: string; idle: number; silent: number; probeConnections: number; durationMs: number; openLimitMs: number }
-type Job = HealthzJob | CycleJob | FloodJob | IdleJob;
+/** Several jobs at once: used for the light real-cadence cycles, whose load barely registers. */
+interface ParallelJob { kind: 'parallel'; jobs: Job[] }
+type Job = HealthzJob | CycleJob | FloodJob | IdleJob | ParallelJob;
 
 async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
   const conns = Array.from({ length: job.connections }, () => HttpConn.fromUrl(job.url));
@@ -47,6 +49,7 @@ async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
   const samples = new Samples();
   let errors = 0;
   let counted = 0;
+  let served = 0;
   const t0 = now();
   const measureFrom = t0 + job.warmupMs;
   const end = measureFrom + job.durationMs;
@@ -56,6 +59,7 @@ async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
       try {
         const answer = await conn.send(raw, 10_000);
         if (answer.status !== 200) errors += 1;
+        served += 1;
       } catch {
         errors += 1;
         await sleep(10);
@@ -69,7 +73,7 @@ async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
     }
   }));
   for (const conn of conns) conn.close();
-  return { connections: job.connections, requests: counted, errors, rps: Math.round(counted / (job.durationMs / 1000)), latencyMs: samples.summary() };
+  return { connections: job.connections, requests: counted, served, errors, rps: Math.round(counted / (job.durationMs / 1000)), latencyMs: samples.summary() };
 }
 
 async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
@@ -293,6 +297,7 @@ async function runJob(job: Job): Promise<Record<string, unknown>> {
     case 'cycle': return cycle(job);
     case 'flood': return flood(job);
     case 'idle': return idle(job);
+    case 'parallel': return { results: await Promise.all(job.jobs.map(runJob)) };
   }
 }
 

@@ -77,11 +77,12 @@ export function markdown(report: Any): string {
 
   L.push('## 1. /healthz', '');
   if (results.healthz) {
-    L.push('| connections | relay req/s | reference req/s | ratio | relay p50 / p99 ms | reference p50 / p99 ms | errors (relay/ref) |', '|---|---|---|---|---|---|---|');
+    L.push('Server CPU µs per request is the server process\'s user + system CPU time divided by the requests it answered: it does not depend on which side set the pace.', '');
+    L.push('| connections | relay req/s | reference req/s | ratio | relay p50 / p99 ms | reference p50 / p99 ms | server CPU µs/req relay / ref (ratio) | errors (relay/ref) |', '|---|---|---|---|---|---|---|---|');
     for (const [c, pair] of Object.entries(results.healthz as Any)) {
       const r = pair.relay;
       const ref = pair.reference;
-      L.push(`| ${c} | ${fmt(r.rps)} | ${fmt(ref.rps)} | ${ratio(r.rps, ref.rps)} | ${fmt(r.latencyMs.p50, 2)} / ${fmt(r.latencyMs.p99, 2)} | ${fmt(ref.latencyMs.p50, 2)} / ${fmt(ref.latencyMs.p99, 2)} | ${r.errors}/${ref.errors} |`);
+      L.push(`| ${c} | ${fmt(r.rps)} | ${fmt(ref.rps)} | ${ratio(r.rps, ref.rps)} | ${fmt(r.latencyMs.p50, 2)} / ${fmt(r.latencyMs.p99, 2)} | ${fmt(ref.latencyMs.p50, 2)} / ${fmt(ref.latencyMs.p99, 2)} | ${fmt(r.serverCpuUsPerOp)} / ${fmt(ref.serverCpuUsPerOp)} (${ratio(r.serverCpuUsPerOp, ref.serverCpuUsPerOp)}) | ${r.errors}/${ref.errors} |`);
     }
   } else L.push('broke: see errors below');
   L.push('');
@@ -94,7 +95,7 @@ export function markdown(report: Any): string {
     }
     const r = pair.relay;
     const ref = pair.reference;
-    L.push(`Round trips: relay ${fmt(r.roundTrips)} in the window (${fmt(r.roundTripsPerS)}/s), reference ${fmt(ref.roundTrips)} (${fmt(ref.roundTripsPerS)}/s), ratio ${ratio(r.roundTripsPerS, ref.roundTripsPerS)}. Wrong replies: ${r.wrongReply}/${ref.wrongReply}. Errors: relay ${JSON.stringify(r.errors)}, reference ${JSON.stringify(ref.errors)}.`, '');
+    L.push(`Round trips: relay ${fmt(r.roundTrips)} in the window (${fmt(r.roundTripsPerS)}/s), reference ${fmt(ref.roundTrips)} (${fmt(ref.roundTripsPerS)}/s), ratio ${ratio(r.roundTripsPerS, ref.roundTripsPerS)}. ${r.serverCpuUsPerOp != null ? `Server CPU per round trip (five requests): relay ${fmt(r.serverCpuUsPerOp)} µs, reference ${fmt(ref.serverCpuUsPerOp)} µs (${ratio(r.serverCpuUsPerOp, ref.serverCpuUsPerOp)}). ` : ''}Wrong replies: ${r.wrongReply}/${ref.wrongReply}. Errors: relay ${JSON.stringify(r.errors)}, reference ${JSON.stringify(ref.errors)}.`, '');
     L.push('| latency (ms) | relay n | relay p50 / p90 / p99 / max | ref n | ref p50 / p90 / p99 / max | ratio p50 / p99 |', '|---|---|---|---|---|---|');
     L.push(distRow('pickup', r.pickupMs, ref.pickupMs));
     L.push(distRow('delivery', r.deliveryMs, ref.deliveryMs));
@@ -117,7 +118,7 @@ export function markdown(report: Any): string {
     L.push(`| after the floods | ${fmt(r.rssAfterFloodMb)} | ${fmt(ref.rssAfterFloodMb)} | ${ratio(r.rssAfterFloodMb, ref.rssAfterFloodMb)} |`);
     L.push(`| after the TTLs | ${fmt(r.rssAfterExpiryMb)} | ${fmt(ref.rssAfterExpiryMb)} | ${ratio(r.rssAfterExpiryMb, ref.rssAfterExpiryMb)} |`);
     L.push('');
-    L.push(`Accepted by the relay: ${fmt(r.flood.requestsAccepted)} requests, ${fmt(r.flood.responsesAccepted)} responses (${fmt(r.flood.faucetPerS)} /faucet/s, ${fmt(r.flood.sourcePerS)} /source/s; reference ${fmt(ref.flood.faucetPerS)} and ${fmt(ref.flood.sourcePerS)}). Relay gauges after the floods: ${JSON.stringify(r.heldAfterFlood)}; after the TTLs: ${JSON.stringify(r.heldAfterExpiry)}. Relay RSS, one sample a second after expiry: ${r.rssTraceAfterExpiryMb.join(', ')}.`);
+    L.push(`Accepted by the relay: ${fmt(r.flood.requestsAccepted)} requests, ${fmt(r.flood.responsesAccepted)} responses (${fmt(r.flood.faucetPerS)} /faucet/s, ${fmt(r.flood.sourcePerS)} /source/s; reference ${fmt(ref.flood.faucetPerS)} and ${fmt(ref.flood.sourcePerS)}). Relay gauges after the floods: ${JSON.stringify(r.heldAfterFlood)}; after the TTLs: ${JSON.stringify(r.heldAfterExpiry)}. Relay RSS, one sample a second from expiry until it is back within 10% of the start (at most ${report.params.rssSettleS} s; V8 returns freed pages only when its memory reducer runs): ${r.rssTraceAfterExpiryMb.join(', ')}; reference: ${ref.rssTraceAfterExpiryMb.join(', ')}.`);
   } else L.push('broke: see errors below');
   L.push('');
 

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HttpConn } from './http-conn.js';
-import { freePort, LoadWorker, pinning, rssMb, spawnPinned, startServer, type Server } from './procs.js';
+import { cpuMs, freePort, LoadWorker, pinning, rssMb, spawnPinned, startServer, type Server } from './procs.js';
 import { markdown, oneLine, evaluate } from './report.js';
 import type { Dist } from './stats.js';
 
@@ -23,8 +23,8 @@ const quick = args.quick;
 const externalUrl = args.url;
 
 const P = quick
-  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1500, healthzWarm: 300, flatMs: 3000, flatWarm: 500, cadenceMs: 7000, flood: 10_000, floodTtlS: 12, rssSettleS: 3, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 3000 }
-  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 12, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000 };
+  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 3000 }
+  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 45, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000 };
 const CIPHER_CHARS = 1024; // ~1 KB of base64 ciphertext per message
 
 const started = Date.now();
@@ -93,15 +93,29 @@ async function step<T>(name: string, body: () => Promise<T>): Promise<T | null> 
 }
 
 // ---------- steps ----------
-type HealthzResult = { connections: number; requests: number; errors: number; rps: number; latencyMs: Dist };
-type CycleResult = { roundTrips: number; roundTripsPerS: number; errors: Record<string, number>; pickupMs: Dist; deliveryMs: Dist; addedMs: Dist; clientObservedMs: Dist; wrongReply: number };
+type HealthzResult = { connections: number; requests: number; served: number; errors: number; rps: number; latencyMs: Dist; serverCpuUsPerOp?: number | null };
+type CycleResult = { completedTotal: number; serverCpuUsPerOp?: number | null; roundTrips: number; roundTripsPerS: number; errors: Record<string, number>; pickupMs: Dist; deliveryMs: Dist; addedMs: Dist; clientObservedMs: Dist; wrongReply: number };
+
+/**
+ * Runs one load job and adds the server's CPU time per answered request (µs): a figure that does
+ * not depend on whether the load generator or the server set the pace.
+ */
+async function measured<T extends Record<string, unknown>>(server: Server, job: Record<string, unknown>, limitMs: number, served: (r: T) => number): Promise<T & { serverCpuUsPerOp: number | null }> {
+  const before = cpuMs(server.pid);
+  const result = await worker.run<T>(job, limitMs);
+  const used = cpuMs(server.pid) - before;
+  const ops = served(result);
+  return { ...result, serverCpuUsPerOp: Number.isFinite(used) && ops > 0 ? Math.round((used * 1000 * 10) / ops) / 10 : null };
+}
 
 async function healthzStep(relay: Server, reference: Server): Promise<Record<string, Pair<HealthzResult>>> {
   const out: Record<string, Pair<HealthzResult>> = {};
   for (const connections of P.healthzConns) {
+    // Warm-up requests are not in `requests` but are served: CPU per request counts all of them.
     const job = (url: string) => ({ kind: 'healthz', url, connections, durationMs: P.healthzMs, warmupMs: P.healthzWarm });
     const limit = P.healthzMs + P.healthzWarm + 20_000;
-    out[connections] = { relay: await worker.run<HealthzResult>(job(relay.url), limit), reference: await worker.run<HealthzResult>(job(reference.url), limit) };
+    const served = (r: HealthzResult): number => r.served;
+    out[connections] = { relay: await measured(relay, job(relay.url), limit, served), reference: await measured(reference, job(reference.url), limit, served) };
     log(`  /healthz c=${connections}: relay ${out[connections].relay!.rps}/s, reference ${out[connections].reference!.rps}/s`);
   }
   return out;
@@ -115,13 +129,22 @@ function cycleJob(url: string, cadence: boolean) {
 const cycleLimit = (cadence: boolean): number => (cadence ? P.cadenceMs : P.flatMs + P.flatWarm) + 45_000;
 
 async function cycleStep(relay: Server, reference: Server, cadence: boolean): Promise<Pair<CycleResult>> {
-  const r = await worker.run<CycleResult>(cycleJob(relay.url, cadence), cycleLimit(cadence));
-  const ref = await worker.run<CycleResult>(cycleJob(reference.url, cadence), cycleLimit(cadence));
+  let r: CycleResult;
+  let ref: CycleResult;
+  if (cadence) {
+    // About 17 requests/s each: relay and reference run side by side without disturbing each other.
+    const both = await worker.run<{ results: CycleResult[] }>({ kind: 'parallel', jobs: [cycleJob(relay.url, true), cycleJob(reference.url, true)] }, cycleLimit(true));
+    [r, ref] = both.results as [CycleResult, CycleResult];
+  } else {
+    const served = (x: CycleResult): number => x.completedTotal;
+    r = await measured(relay, cycleJob(relay.url, cadence), cycleLimit(cadence), served);
+    ref = await measured(reference, cycleJob(reference.url, cadence), cycleLimit(cadence), served);
+  }
   log(`  relay ${r.roundTripsPerS} rt/s added p50 ${r.addedMs.p50} p99 ${r.addedMs.p99}; reference ${ref.roundTripsPerS} rt/s added p50 ${ref.addedMs.p50} p99 ${ref.addedMs.p99}`);
   return { relay: r, reference: ref };
 }
 
-interface MemorySide { rssStartMb: number; rssAfterFloodMb: number; rssAfterExpiryMb: number; rssTraceAfterExpiryMb: number[]; flood: Record<string, unknown>; heldAfterFlood?: Record<string, number | null>; heldAfterExpiry?: Record<string, number | null> }
+interface MemorySide { rssStartMb: number; rssAfterFloodMb: number; rssAfterExpiryMb: number; rssTraceAfterExpiryMb: number[]; settleSeconds: number; flood: Record<string, unknown>; heldAfterFlood?: Record<string, number | null>; heldAfterExpiry?: Record<string, number | null> }
 
 async function memoryStep(): Promise<Pair<MemorySide>> {
   const ttl = String(P.floodTtlS);
@@ -157,23 +180,28 @@ async function memoryStep(): Promise<Pair<MemorySide>> {
     side.reference.rssAfterFloodMb = rssMb(reference.pid);
     log(`  reference flood ${JSON.stringify(side.reference.flood)} rss ${side.reference.rssStartMb} → ${side.reference.rssAfterFloodMb} MB`);
     // Every entry has expired one TTL after its flood began plus the flood itself plus sweeps.
+    // V8 hands freed pages back only when its memory reducer runs, some seconds after the heap
+    // stops changing, so RSS is sampled each second for up to rssSettleS after expiry; sampling
+    // stops early once RSS is back within 10% of where it started.
     const settle = async (srv: Server, from: number, floodS: number, target: Partial<MemorySide>): Promise<void> => {
       const at = from + (floodS + P.floodTtlS + 3) * 1000;
       await sleep(Math.max(0, at - Date.now()));
-      const trace: number[] = [];
-      for (let i = 0; i < P.rssSettleS; i += 1) {
-        trace.push(rssMb(srv.pid));
+      if (srv === relay) target.heldAfterExpiry = await held();
+      const trace: number[] = [rssMb(srv.pid)];
+      while (trace.length <= P.rssSettleS && trace[trace.length - 1]! > target.rssStartMb! * 1.1) {
         await sleep(1000);
+        trace.push(rssMb(srv.pid));
       }
-      trace.push(rssMb(srv.pid));
       target.rssTraceAfterExpiryMb = trace;
       target.rssAfterExpiryMb = trace[trace.length - 1];
+      target.settleSeconds = trace.length - 1;
     };
-    await settle(relay, relayFloodStart, Number(side.relay.flood?.seconds), side.relay);
-    side.relay.heldAfterExpiry = await held();
-    log(`  relay after expiry ${side.relay.rssAfterExpiryMb} MB (${JSON.stringify(side.relay.heldAfterExpiry)})`);
-    await settle(reference, refFloodStart, Number(side.reference.flood?.seconds), side.reference);
-    log(`  reference after expiry ${side.reference.rssAfterExpiryMb} MB`);
+    await Promise.all([
+      settle(relay, relayFloodStart, Number(side.relay.flood?.seconds), side.relay),
+      settle(reference, refFloodStart, Number(side.reference.flood?.seconds), side.reference),
+    ]);
+    log(`  relay after expiry ${side.relay.rssAfterExpiryMb} MB after ${side.relay.settleSeconds} s (${JSON.stringify(side.relay.heldAfterExpiry)})`);
+    log(`  reference after expiry ${side.reference.rssAfterExpiryMb} MB after ${side.reference.settleSeconds} s`);
     return side as Pair<MemorySide>;
   } finally {
     await relay.stop();
