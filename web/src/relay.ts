@@ -225,8 +225,11 @@ export async function relayStatus(): Promise<RelayStatus | null> {
   try {
     const a = await call('/relay/diagnostics', { timeoutMs: 5000 });
     if (a.status === 503 && /drain/.test(errorCode(a.body).toLowerCase())) return { nodes: null, queue: null, draining: true };
-    if (a.status !== 200) return null;
-    return parseDiagnostics(a.body);
+    if (a.status === 200) return parseDiagnostics(a.body);
+    // A relay without diagnostics: its health check still says whether it is up or draining.
+    const h = await call('/healthz', { timeoutMs: 5000 });
+    const body = isObject(h.body) ? h.body : {};
+    return { nodes: null, queue: null, draining: body.status === 'draining' };
   } catch {
     return null;
   }
