@@ -82,6 +82,11 @@ test('chat page: no node online, then an encrypted conversation with the demo no
   // The relay carried ciphertext only: its logs never saw the words.
   for (const words of [first, second, 'is anyone there']) assert.ok(!relay.logText().includes(words), `relay log contains "${words}"`);
   assert.deepEqual(realProblems(browser.problems), [], 'no console errors (CSP violations would show here)');
+
+  // 4. The relay starts draining (as on SIGTERM): the live status says so.
+  relay.startDraining();
+  await page.waitForFunction(() => /draining/.test(document.getElementById('status-text')?.textContent ?? ''), null, { timeout: 15_000 });
+  assert.equal(await page.locator('#relay-status').getAttribute('data-state'), 'warn');
 });
 
 test('chat page on a 390 px phone screen', async (t) => {

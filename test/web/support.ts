@@ -17,6 +17,8 @@ export function outputPath(name: string): string {
 
 export interface PageRelay {
   url: string;
+  /** Puts the relay into its draining state (as on SIGTERM) without closing it. */
+  startDraining(): void;
   logText(): string;
   close(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function startRelayWithPage(env: Record<string, string> = {}): Prom
   const relay = await startServer({ config, logger: createLogger('info', sink), plugins: [webRoutes] });
   return {
     url: relay.url,
+    startDraining: () => relay.drain.start(),
     logText: () => logs,
     close: () => relay.shutdown('test done'),
   };
