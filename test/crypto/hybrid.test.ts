@@ -96,7 +96,7 @@ test('decryption failures are typed errors, not garbage', async () => {
   assert.throws(() => decryptHybrid(ct, other.privateKeyPem), DecryptError);
   assert.throws(() => decryptHybrid({ ...ct, iv: 'not base64!' }, kp.privateKeyPem), CryptoFormatError);
   const flipped = Buffer.from(ct.ciphertext, 'base64');
-  flipped[flipped.length - 1] ^= 0xff;
+  flipped.writeUInt8(flipped.readUInt8(flipped.length - 1) ^ 0xff, flipped.length - 1);
   assert.throws(() => decryptHybrid({ ...ct, ciphertext: flipped.toString('base64') }, kp.privateKeyPem), DecryptError);
   // A wrapped 32 raw bytes (not their base64 text) is refused.
   const raw = publicEncrypt({ key: kp.publicKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
