@@ -15,6 +15,7 @@ import { createLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { legacyRoutes } from './routes/legacy.js';
 import { opsRoutes } from './routes/ops.js';
+import { v1Routes } from './routes/v1.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
 import { storeLimits } from './store/limits.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -82,6 +83,7 @@ export const relayApp = fp(
     await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
     await app.register(opsRoutes);
     await app.register(legacyRoutes);
+    await app.register(v1Routes);
     for (const plugin of opts.plugins ?? []) await app.register(plugin);
   },
   { name: 'tokenplace-relay', fastify: '5.x' },

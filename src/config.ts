@@ -117,6 +117,7 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
   const redisUrl = redisUrlRaw === undefined ? null : url('TOKENPLACE_REDIS_URL', redisUrlRaw, ['redis', 'rediss']).toString();
 
   const sinkHoldMs = int(env, 'TOKENPLACE_RELAY_SINK_HOLD_MS', 5000, 0, 9000);
+  const v1LeaseSeconds = int(env, 'TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS', 30, 1, 3600);
   const config = {
     host,
     port: listenPort,
@@ -155,6 +156,27 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     maxBodyBytes: int(env, 'TOKENPLACE_RELAY_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxKeyChars: int(env, 'TOKENPLACE_RELAY_MAX_KEY_CHARS', 4096, 64, 65_536),
     sweepIntervalMs: int(env, 'TOKENPLACE_RELAY_SWEEP_INTERVAL_MS', 1000, 10, 60_000),
+
+    // API v1 relay protocol (protocol.md §E.3): upstream's variable names where it has one.
+    /** Registration lease: register and poll renew it; a node that lets it lapse is evicted. */
+    v1LeaseSeconds,
+    /** How long an idle poll is held open (the node's poll timeout is this + 5 s). */
+    v1PollWaitSeconds: int(env, 'TOKEN_PLACE_API_V1_RELAY_POLL_WAIT_SECONDS', 10, 0, 60),
+    /** In-flight accounting lease of a claimed request, renewed by control polls. */
+    v1InflightLeaseSeconds: int(env, 'TOKEN_PLACE_API_V1_IN_FLIGHT_TTL_SECONDS', v1LeaseSeconds, 1, 3600),
+    /** Absolute per-request deadline, set at admission. */
+    v1RequestDeadlineSeconds: int(env, 'TOKEN_PLACE_API_V1_REQUEST_DEADLINE_SECONDS', 480, 1, 3600),
+    v1ResponseTtlSeconds: int(env, 'TOKENPLACE_API_V1_RESPONSE_TTL_SECONDS', 300, 1, 86_400),
+    v1TerminalTtlSeconds: int(env, 'TOKENPLACE_TERMINAL_REQUEST_TTL_SECONDS', 300, 1, 86_400),
+    v1ControlTombstoneTtlSeconds: int(env, 'TOKEN_PLACE_API_V1_CONTROL_TOMBSTONE_TTL_SECONDS', 60, 1, 300),
+    v1MaxQueuePerNode: int(env, 'TOKEN_PLACE_API_V1_MAX_QUEUE_DEPTH_PER_NODE', 1024, 1, 1_000_000),
+    v1MaxRequests: int(env, 'TOKENPLACE_API_V1_MAX_REQUESTS', 10_000, 1, 10_000_000),
+    v1MaxTombstones: int(env, 'TOKENPLACE_API_V1_MAX_TOMBSTONES', 100_000, 1, 10_000_000),
+    // Public release metadata (/api/v1/meta, /api/v1/version).
+    releaseVersion: raw(env, 'TOKENPLACE_RELEASE_VERSION') ?? null,
+    deployEnvironment: raw(env, 'TOKENPLACE_DEPLOY_ENV') ?? null,
+    gitSha: raw(env, 'TOKENPLACE_GIT_SHA') ?? null,
+    imageTag: raw(env, 'TOKENPLACE_IMAGE_TAG') ?? null,
 
     // Connections
     keepAliveTimeoutMs: int(env, 'TOKENPLACE_RELAY_KEEPALIVE_TIMEOUT_MS', 72_000, 1000, 600_000),

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Drain } from './drain.js';
 import type { RelayMetrics } from './metrics.js';
 import { LegacyRelay } from './relay/legacy-relay.js';
+import { V1Relay } from './relay/v1-relay.js';
 import type { RelayStore } from './store/types.js';
 
 export interface RelayContext {
@@ -15,10 +16,12 @@ export interface RelayContext {
   readonly drain: Drain;
   readonly metrics: RelayMetrics;
   readonly legacy: LegacyRelay;
+  /** The API v1 relay protocol (src/relay/v1-relay.ts). */
+  readonly v1: V1Relay;
   readonly logger: Logger;
 }
 
-export function createRelayContext(deps: Omit<RelayContext, 'legacy'>): RelayContext {
+export function createRelayContext(deps: Omit<RelayContext, 'legacy' | 'v1'>): RelayContext {
   const { config, store, clock, drain, metrics } = deps;
   const legacy = new LegacyRelay(
     store,
@@ -27,5 +30,17 @@ export function createRelayContext(deps: Omit<RelayContext, 'legacy'>): RelayCon
     metrics.observer,
     drain.signal,
   );
-  return Object.freeze({ ...deps, legacy });
+  const v1 = new V1Relay(
+    store,
+    clock,
+    {
+      leaseSeconds: config.v1LeaseSeconds,
+      pollWaitSeconds: config.v1PollWaitSeconds,
+      inflightLeaseSeconds: config.v1InflightLeaseSeconds,
+      retrieveHoldMs: config.retrieveHoldMs,
+    },
+    metrics.v1Observer,
+    drain.signal,
+  );
+  return Object.freeze({ ...deps, legacy, v1 });
 }

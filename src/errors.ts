@@ -45,6 +45,23 @@ export const ERROR_CATALOGUE = {
   store_unavailable: { status: 503, message: 'The relay state store is unavailable', retryAfter: 2 },
   // Legacy switch (API v1 era)
   legacy_relay_endpoint_deprecated: { status: 410, message: 'Legacy relay endpoints are disabled on this relay' },
+  // API v1 relay protocol (protocol.md §E.3)
+  invalid_capabilities: { status: 400, message: 'The compute node capabilities are invalid' },
+  invalid_context_tier: { status: 400, message: 'Unsupported context_tier' },
+  plaintext_fields_forbidden: { status: 400, message: 'Plaintext relay payload fields are forbidden; send the ciphertext envelope only' },
+  unexpected_fields_forbidden: { status: 400, message: 'Unexpected relay payload fields are forbidden; send the ciphertext envelope only' },
+  invalid_progress: { status: 400, message: 'Invalid encrypted progress envelope' },
+  invalid_control_credential: { status: 403, message: 'Missing or invalid relay server control credential', shape: 'object' },
+  invalid_cancel_token: { status: 403, message: 'Missing or invalid cancel proof' },
+  unknown_request: { status: 404, message: 'Unknown request_id' },
+  no_response_available: { status: 404, message: 'No response available for the given public key' },
+  request_id_conflict: { status: 409, message: 'This request_id is already in use' },
+  request_gone: { status: 410, message: 'Request is no longer waiting for a response' },
+  progress_not_active: { status: 410, message: 'Progress request is not active for this owner' },
+  no_registered_compute_nodes: { status: 503, message: 'No registered compute nodes are available on this relay', retryAfter: 5 },
+  no_matching_compute_node: { status: 503, message: 'No registered compute node matches the requested model and context tier', retryAfter: 5 },
+  no_available_capacity: { status: 503, message: 'Every matching compute node is at capacity; retry with backoff', retryAfter: 2 },
+  distributed_api_v1_relay_disabled: { status: 503, message: 'Relay-dispatched plaintext API v1 routes are disabled; use the encrypted relay routes' },
   // Last resort
   internal_error: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>;

@@ -5,7 +5,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Clock } from './clock.js';
 import type { ErrorCode } from './errors.js';
 import type { RelayObserver } from './relay/observer.js';
+import { CONTROL_STATES, EVICTION_REASONS, type V1Observer } from './relay/v1-observer.js';
 import type { ExpiryCounts, RelayStore, StoreLimits, StoreStats } from './store/types.js';
+import { V1_TERMINAL_REASONS, endedFor } from './store/v1-types.js';
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 
@@ -14,6 +16,8 @@ const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export interface RelayMetrics {
   readonly registry: Registry;
   readonly observer: RelayObserver;
+  /** The same observer plus the API v1 events. */
+  readonly v1Observer: V1Observer;
   httpRequest(method: string, endpoint: string, status: number, seconds: number): void;
   setDraining(draining: boolean): void;
 }
@@ -102,6 +106,53 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
     },
   });
 
+  // API v1 (labels from fixed sets only).
+  stateGauge('tokenplace_compute_nodes_registered', 'Registered API v1 compute nodes.', (s) => s.v1Nodes);
+  stateGauge('tokenplace_compute_nodes_healthy', 'API v1 compute nodes with a running lease or in-flight lease.', (s) => s.v1HealthyNodes);
+  stateGauge('tokenplace_relay_v1_in_flight_requests', 'API v1 requests claimed by a node and not yet answered.', (s) => s.v1Inflight);
+  stateGauge('tokenplace_relay_v1_stored_responses', 'API v1 answers waiting for their client.', (s) => s.v1Responses);
+  stateGauge('tokenplace_relay_v1_tombstones', 'Ended API v1 requests remembered for late callers.', (s) => s.v1Tombstones);
+  stateGauge('tokenplace_relay_v1_oldest_queued_age_seconds', 'Age of the oldest queued API v1 request.', (s) => s.v1OldestQueuedAgeMs / 1000);
+  new Gauge({
+    name: 'tokenplace_relay_queue_depth',
+    help: 'Requests waiting for a compute node, by protocol.',
+    labelNames: ['protocol'] as const,
+    registers: [registry],
+    async collect() {
+      const stats = await statsForScrape();
+      if (stats === null) return;
+      this.set({ protocol: 'legacy' }, stats.queuedRequests);
+      this.set({ protocol: 'v1' }, stats.v1Queued);
+    },
+  });
+  const outcomes = new Counter({
+    name: 'tokenplace_relay_request_outcomes_total',
+    help: 'API v1 requests by terminal outcome and reason, counted once per request.',
+    labelNames: ['outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  outcomes.inc({ outcome: 'completed', reason: 'completed' }, 0);
+  for (const reason of V1_TERMINAL_REASONS) for (const status of ['cancelled', 'expired'] as const) outcomes.inc(endedFor(status, reason), 0);
+  const controlPolls = new Counter({
+    name: 'tokenplace_relay_compute_control_requests_total',
+    help: 'API v1 compute-node control polls by the state they were told.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  for (const state of CONTROL_STATES) controlPolls.inc({ state }, 0);
+  const leaseRenewals = new Counter({
+    name: 'tokenplace_relay_compute_control_lease_renewals_total',
+    help: 'In-flight leases renewed by API v1 control polls.',
+    registers: [registry],
+  });
+  const evictions = new Counter({
+    name: 'tokenplace_compute_node_evictions_total',
+    help: 'API v1 compute nodes removed, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of EVICTION_REASONS) evictions.inc({ reason }, 0);
+
   const observer: RelayObserver = {
     pickedUp: (ms) => pickup.observe(ms / 1000),
     turnaround: (ms) => turnaround.observe(ms / 1000),
@@ -111,9 +162,18 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
     },
   };
 
+  const v1Observer: V1Observer = {
+    ...observer,
+    ended: (event) => outcomes.inc({ outcome: event.outcome, reason: event.reason }),
+    controlPoll: (state) => controlPolls.inc({ state }),
+    inflightLeaseRenewed: () => leaseRenewals.inc(),
+    evicted: (reason, count) => evictions.inc({ reason }, count),
+  };
+
   return {
     registry,
     observer,
+    v1Observer,
     httpRequest(method, endpoint, status, seconds) {
       const m = METHODS.has(method) ? method : 'OTHER';
       requests.inc({ method: m, endpoint, status: String(status) });

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { StoreLimits } from './types.js';
+import { v1StoreLimits } from './v1-limits.js';
 
 /** The caps and time-to-lives a store enforces, derived from the frozen config. */
 export function storeLimits(config: Config): StoreLimits {
@@ -16,5 +17,6 @@ export function storeLimits(config: Config): StoreLimits {
     maxStreamSessions: config.maxStreamSessions,
     maxStreamChunks: config.maxStreamChunks,
     maxStoredBytes: config.maxStoredBytes,
+    ...v1StoreLimits(config),
   };
 }

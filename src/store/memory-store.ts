@@ -2,8 +2,17 @@
 // one call, so it is atomic with respect to every other request in this process.
 import { randomBytes, randomInt } from 'node:crypto';
 import { Fifo } from './fifo.js';
+import { V1Memory } from './v1-memory.js';
 import { WaiterHub } from './waiter-hub.js';
 import type {
+  NodeListing,
+  NodeView,
+  V1Capabilities,
+  V1Ciphertext,
+  V1NewRequest,
+  V1SelectQuery,
+  V1TerminalReason,
+  V1TerminalStatus,
   ChunkOutcome,
   ClaimedRequest,
   CompleteOutcome,
@@ -78,8 +87,12 @@ export class MemoryStore implements RelayStore {
   readonly #streamByClient = new Map<string, string>();
   #queued = 0;
   #storedBytes = 0;
+  /** API v1 state (src/store/v1-memory.ts); the byte cap is shared with it. */
+  readonly #v1: V1Memory;
 
-  constructor(readonly limits: StoreLimits) {}
+  constructor(readonly limits: StoreLimits) {
+    this.#v1 = new V1Memory(limits, this.#hub, () => this.#storedBytes);
+  }
 
   #alive(node: NodeEntry, now: number): boolean {
     if (node.lastSeen + this.limits.nodeTtlMs > now) return true;
@@ -117,7 +130,7 @@ export class MemoryStore implements RelayStore {
       return { ok: false, reason: 'client_queue_full' };
     }
     const bytes = requestBytes(request);
-    if (this.#queued >= this.limits.maxQueuedTotal || this.#storedBytes + bytes > this.limits.maxStoredBytes) {
+    if (this.#queued >= this.limits.maxQueuedTotal || this.#storedBytes + this.#v1.bytes + bytes > this.limits.maxStoredBytes) {
       return { ok: false, reason: 'relay_queue_full' };
     }
     const entry: QueuedEntry = { ...request, enqueuedAt: now, expiresAt: now + this.limits.requestTtlMs, bytes, live: true };
@@ -216,7 +229,7 @@ export class MemoryStore implements RelayStore {
     const previous = this.#responses.get(clientKey);
     const freed = previous?.bytes ?? 0;
     if (previous === undefined && this.#responses.size >= this.limits.maxResponses) return { ok: false, reason: 'response_store_full' };
-    if (this.#storedBytes - freed + bytes > this.limits.maxStoredBytes) return { ok: false, reason: 'response_store_full' };
+    if (this.#storedBytes + this.#v1.bytes - freed + bytes > this.limits.maxStoredBytes) return { ok: false, reason: 'response_store_full' };
     const requestEnqueuedAt = this.#finishInflight(clientKey, now);
     if (previous !== undefined) {
       this.#responses.delete(clientKey);
@@ -315,15 +328,86 @@ export class MemoryStore implements RelayStore {
     }
     let inflight = 0;
     for (const jobs of this.#inflight.values()) inflight += jobs.length;
+    const v1 = this.#v1.stats(now);
     return {
-      nodes,
+      nodes: nodes + v1.healthy,
       queuedRequests: this.#queued,
       oldestQueuedAgeMs: now - oldest,
       inflightRequests: inflight,
       responses: this.#responses.size,
       streamSessions: this.#streams.size,
-      storedBytes: this.#storedBytes,
+      storedBytes: this.#storedBytes + this.#v1.bytes,
+      v1Nodes: v1.nodes,
+      v1HealthyNodes: v1.healthy,
+      v1Queued: v1.queued,
+      v1Inflight: v1.inflight,
+      v1Responses: v1.held,
+      v1Tombstones: v1.tombstones,
+      v1OldestQueuedAgeMs: v1.oldestQueuedAgeMs,
     };
+  }
+
+  // API v1: contracts on RelayStore (types.ts), state in V1Memory.
+  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number) {
+    return this.#v1.registerNode(nodeKey, capabilities, credentialDigest, now);
+  }
+
+  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number) {
+    return this.#v1.renewLease(nodeKey, capabilities, now, holdMs);
+  }
+
+  async selectNode(query: V1SelectQuery, now: number) {
+    return this.#v1.selectNode(query, now);
+  }
+
+  async admitRequest(request: V1NewRequest, now: number) {
+    return this.#v1.admitRequest(request, now);
+  }
+
+  async claimRequest(nodeKey: string, now: number) {
+    return this.#v1.claimRequest(nodeKey, now);
+  }
+
+  async renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number) {
+    return this.#v1.renewInflight(nodeKey, requestId, credentialDigest, acknowledge, now);
+  }
+
+  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number) {
+    return this.#v1.acceptResponse(clientKey, requestId, response, now);
+  }
+
+  async retrieveResponse(clientKey: string, requestId: string | null, now: number) {
+    return this.#v1.retrieveResponse(clientKey, requestId, now);
+  }
+
+  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number) {
+    return this.#v1.cancelRequest(clientKey, requestId, cancelTokenDigest, status, reason, now);
+  }
+
+  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number) {
+    return this.#v1.recordProgress(nodeKey, credentialDigest, clientKey, requestId, progress, now);
+  }
+
+  async unregisterNode(nodeKey: string, credentialDigest: string | null, now: number) {
+    return this.#v1.unregisterNode(nodeKey, credentialDigest, now);
+  }
+
+  async expireV1(now: number) {
+    return this.#v1.expire(now);
+  }
+
+  async listNodes(now: number, limit: number): Promise<NodeListing> {
+    const legacy: NodeView[] = [];
+    let legacyTotal = 0;
+    for (const [key, node] of this.#nodes) {
+      if (!this.#alive(node, now)) continue;
+      legacyTotal += 1;
+      if (legacy.length < limit) {
+        legacy.push({ protocol: 'legacy', key, ageMs: Math.max(0, now - node.lastSeen), queueDepth: this.#queues.get(key)?.length ?? 0, inflight: node.inflight.size });
+      }
+    }
+    const v1 = this.#v1.listNodes(now, limit);
+    return { legacy, v1: v1.views, legacyTotal, v1Total: v1.total };
   }
 
   watch(channel: WakeChannel, key: string): Waiter {
@@ -341,6 +425,7 @@ export class MemoryStore implements RelayStore {
       streams: [...this.#streams.values()].map((s) => ({ ...s, chunks: [...s.chunks] })).sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1)),
       queued: this.#queued,
       storedBytes: this.#storedBytes,
+      v1: this.#v1.snapshot(),
     };
   }
 

@@ -9,6 +9,7 @@ import { classify, connect, quit, reasonOf, type RedisConnectionOptions } from '
 import { SWEEP_MAX_STEPS, WAKE_CHANNEL } from './redis/keys.js';
 import { SCRIPT_NAMES, buildScripts, type ScriptName } from './redis/scripts.js';
 import { WakeFanout } from './redis/wake-fanout.js';
+import { V1_EMPTY_STATS, V1_UNSUPPORTED, type V1Transitions } from './v1-unsupported.js';
 import type {
   ChunkOutcome,
   ClaimedRequest,
@@ -34,6 +35,10 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 }
 
 type ScriptCaller = (...args: (string | number)[]) => Promise<unknown>;
+
+// API v1 transitions are not on Redis yet: they answer 503 store_unavailable (src/store/v1-unsupported.ts).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface RedisStore extends V1Transitions {}
 
 export class RedisStore implements RelayStore {
   readonly kind = 'redis' as const;
@@ -169,6 +174,7 @@ export class RedisStore implements RelayStore {
       responses,
       streamSessions: streams,
       storedBytes: bytes,
+      ...V1_EMPTY_STATS,
     };
   }
 
@@ -226,3 +232,5 @@ export class RedisStore implements RelayStore {
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
+
+Object.assign(RedisStore.prototype, V1_UNSUPPORTED);

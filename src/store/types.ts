@@ -1,6 +1,32 @@
 // The relay's state, behind an interface named by state transitions rather than get/set.
-// Two backends implement it (memory, Redis) and pass one contract suite (test/store/contract.ts).
+// Two backends implement it (memory, Redis) and pass one contract suite (test/store/contract.ts,
+// API v1 part in test/store/contract-v1.ts).
 // Every method is one atomic transition: for Redis across replicas, for memory within the process.
+import type { V1Limits } from './v1-limits.js';
+import type {
+  NodeListing,
+  V1AcceptOutcome,
+  V1AdmitOutcome,
+  V1CancelOutcome,
+  V1Capabilities,
+  V1Ciphertext,
+  V1ClaimOutcome,
+  V1ControlOutcome,
+  V1ExpiryReport,
+  V1LeaseOutcome,
+  V1NewRequest,
+  V1ProgressOutcome,
+  V1RegisterOutcome,
+  V1RetrieveOutcome,
+  V1SelectQuery,
+  V1Selection,
+  V1TerminalReason,
+  V1TerminalStatus,
+  V1UnregisterOutcome,
+} from './v1-types.js';
+
+export type * from './v1-types.js';
+export type { V1Limits } from './v1-limits.js';
 
 /** An encrypted request waiting for its compute node. The relay never reads these fields. */
 export interface QueuedRequest {
@@ -37,8 +63,12 @@ export interface StreamBatch {
   final: boolean;
 }
 
-/** Caps and time-to-lives the store enforces inside its transitions. */
-export interface StoreLimits {
+/**
+ * Caps and time-to-lives the store enforces inside its transitions. The API v1 ones are optional
+ * (defaults in src/store/v1-limits.ts); maxNodes, maxQueuePerClient and maxStoredBytes bound both
+ * protocols (each protocol's nodes and client requests are counted separately, bytes together).
+ */
+export interface StoreLimits extends Partial<V1Limits> {
   nodeTtlMs: number;
   requestTtlMs: number;
   responseTtlMs: number;
@@ -74,6 +104,7 @@ export interface ExpiryCounts {
 }
 
 export interface StoreStats {
+  /** Live compute nodes of both protocols (legacy live + API v1 healthy). */
   nodes: number;
   queuedRequests: number;
   /** Age of the oldest queued request in ms (0 when none). */
@@ -81,7 +112,17 @@ export interface StoreStats {
   inflightRequests: number;
   responses: number;
   streamSessions: number;
+  /** Ciphertext bytes held by both protocols. */
   storedBytes: number;
+  /** API v1: registered nodes, of which healthy (lease or in-flight lease running). */
+  v1Nodes: number;
+  v1HealthyNodes: number;
+  v1Queued: number;
+  v1Inflight: number;
+  /** Answered, not yet fetched. */
+  v1Responses: number;
+  v1Tombstones: number;
+  v1OldestQueuedAgeMs: number;
 }
 
 export type StoreHealth = { ok: true } | { ok: false; reason: string };
@@ -120,6 +161,99 @@ export interface RelayStore {
   stats(now: number): Promise<StoreStats>;
   /** Register for a wake-up on a node's work queue or a client's response slot. */
   watch(channel: WakeChannel, key: string): Waiter;
+
+  // ---------------------------------------------------------------- API v1 (protocol.md §E.3)
+  // Requests are identified by (client key, request id). A request is *active* while queued or
+  // in flight, then *held* once answered until its client fetches it; when it ends otherwise
+  // (cancelled, expired, its node gone) or is fetched, a tombstone remembers the outcome for
+  // v1TerminalTtlMs, so late callers get 410, ids are not reused, and the node that held it in
+  // flight learns the outcome on its next control poll (for v1ControlTombstoneTtlMs).
+  // Transitions that can end requests return `ended`: each request appears there exactly once,
+  // in the transition that ended it (for outcome metrics). Every change a waiting party cares
+  // about notifies a wake-up: admission on ('work', v1WorkWakeKey(node)); answer, progress,
+  // cancellation and expiry on ('response', v1ResponseWakeKey(client, id)); unregistration and
+  // eviction on ('work', v1WorkWakeKey(node)).
+
+  /**
+   * Registers a node or renews its lease (now + v1LeaseMs) and replaces its capabilities.
+   * `credentialDigest` (SHA-256 hex of a fresh control credential) is stored only when the node
+   * is new: `credentialIssued` says whether the caller may hand that credential out. An existing
+   * registration's credential is never replaced or disclosed. New nodes beyond maxNodes are refused.
+   */
+  registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number): Promise<V1RegisterOutcome>;
+  /**
+   * A poll: renews the lease to at least now + v1LeaseMs + holdMs (the poll may be held that
+   * long) and replaces the capabilities when given. Unknown node -> node_not_found.
+   */
+  renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number): Promise<V1LeaseOutcome>;
+  /**
+   * Picks the best-fit healthy node for a model and tier (src/store/v1-selection.ts) and advances
+   * the round-robin cursor. Advisory: admitRequest re-checks everything.
+   */
+  selectNode(query: V1SelectQuery, now: number): Promise<V1Selection>;
+  /**
+   * Queues a request for a healthy node with an absolute deadline of now + v1DeadlineMs.
+   * Refused when the node is unknown or unhealthy, the id is known for this client (active, held
+   * or tombstoned) or active on that node, the node's queue holds v1MaxQueuePerNode, the client
+   * has maxQueuePerClient active requests, or v1MaxRequests / maxStoredBytes would be exceeded.
+   */
+  admitRequest(request: V1NewRequest, now: number): Promise<V1AdmitOutcome>;
+  /**
+   * Hands the node its oldest queued request: it becomes in flight with an accounting lease of
+   * min(now + v1InflightLeaseMs, deadline), its ciphertext leaves the store, and the node's lease
+   * is renewed. Queue heads past their deadline end first (expired/provider_timeout).
+   * `request: null` when nothing is queued. Unknown node -> node_not_found.
+   */
+  claimRequest(nodeKey: string, now: number): Promise<V1ClaimOutcome>;
+  /**
+   * The owner's control poll for one request. A registered node must present its credential
+   * digest (else forbidden). In flight on that node: renews the accounting lease (never the
+   * deadline) -> active, or, past the deadline, ends it -> expired. A node-visible tombstone whose
+   * owner digest matches -> its status (acknowledge hides it from further polls). Otherwise
+   * unavailable; an unregistered node without a matching tombstone -> forbidden.
+   */
+  renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number): Promise<V1ControlOutcome>;
+  /**
+   * A node's answer. Active request: held for the client (v1ResponseTtlMs), progress dropped, the
+   * node's lease renewed, ended as completed; past its deadline it ends as expired instead
+   * (request_gone). Already held: duplicate. Tombstoned: request_gone with its status
+   * (cancelled, expired, completed); unknown: request_gone 'gone'.
+   */
+  acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number): Promise<V1AcceptOutcome>;
+  /**
+   * A client's fetch. Held: popped (tombstone 'completed'). Active: pending with the deadline and
+   * the latest progress record, which is popped; past its deadline it ends (terminal expired).
+   * Tombstoned cancelled/expired: terminal. Otherwise (never seen, or already fetched) unknown.
+   * Without a request id: pops the oldest held response of that client, else unknown.
+   */
+  retrieveResponse(clientKey: string, requestId: string | null, now: number): Promise<V1RetrieveOutcome>;
+  /**
+   * A client cancels with the digest of the cancel token it gave at admission. Active or held:
+   * ends it with (status, reason) - a held answer is discarded; an in-flight one leaves a
+   * node-visible tombstone. Already cancelled/expired with the same digest: the same status
+   * again (idempotent). No or wrong digest: forbidden.
+   */
+  cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): Promise<V1CancelOutcome>;
+  /**
+   * Replaces the one encrypted progress record of a request in flight on that node (owner digest
+   * required, else forbidden; not in flight there for that client, or past its deadline ->
+   * not_active). Never renews a lease or the deadline.
+   */
+  recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): Promise<V1ProgressOutcome>;
+  /**
+   * Removes a node with its owner's credential digest (unknown node: removed false; wrong
+   * digest: forbidden). Its queued and in-flight requests end as cancelled/server_unregistered.
+   */
+  unregisterNode(nodeKey: string, credentialDigest: string | null, now: number): Promise<V1UnregisterOutcome>;
+  /**
+   * Sweeps API v1 state: requests past their deadline end (expired/provider_timeout), unfetched
+   * answers past v1ResponseTtlMs go, nodes with a lapsed lease and no running in-flight lease are
+   * evicted (their work cancelled/server_unregistered), old tombstones are pruned.
+   */
+  expireV1(now: number): Promise<V1ExpiryReport>;
+  /** Live nodes of both protocols for diagnostics (public keys and counters only). */
+  listNodes(now: number, limit: number): Promise<NodeListing>;
+
   /** Canonical dump of all state, for tests that prove a rejected request changed nothing. */
   snapshot(): Promise<unknown>;
   health(): Promise<StoreHealth>;

@@ -1,0 +1,563 @@
+// The API v1 part of the store contract: every backend runs it unchanged (memory in
+// memory-store.test.ts; Redis once it implements the v1 transitions). Time is passed to each
+// transition explicitly, so leases, deadlines and tombstones are tested without waiting.
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { RelayStore, StoreLimits, V1Capabilities, V1Ended, V1NewRequest } from '../../src/store/types.js';
+import { v1ResponseWakeKey, v1WorkWakeKey } from '../../src/store/v1-types.js';
+import { CONTRACT_LIMITS, type StoreFactory } from './contract.js';
+
+export const V1_CONTRACT_LIMITS: StoreLimits = {
+  ...CONTRACT_LIMITS,
+  maxNodes: 5,
+  maxQueuePerClient: 3,
+  v1LeaseMs: 30_000,
+  v1InflightLeaseMs: 20_000,
+  v1DeadlineMs: 120_000,
+  v1ResponseTtlMs: 50_000,
+  v1TerminalTtlMs: 100_000,
+  v1ControlTombstoneTtlMs: 40_000,
+  v1MaxQueuePerNode: 3,
+  v1MaxRequests: 8,
+  v1MaxTombstones: 50,
+};
+
+const T0 = Date.UTC(2026, 0, 1);
+
+export function caps(models: string[] = ['m'], tier: V1Capabilities['contextTier'] = '8k-fast', maxConcurrency = 1): V1Capabilities {
+  return {
+    supportedModelIds: models,
+    contextTier: tier,
+    maxContextTokens: tier === '8k-fast' ? 8192 : 65536,
+    defaultOutputReservation: 512,
+    maxOutputTokens: 1024,
+    maxConcurrency,
+    backendClass: 'cpu',
+  };
+}
+
+export function v1Request(node: string, client: string, id: string, overrides: Partial<V1NewRequest> = {}): V1NewRequest {
+  return { nodeKey: node, clientKey: client, requestId: id, cancelTokenDigest: `cancel-${id}`, ciphertext: `ct-${id}`, cipherkey: `ck-${id}`, iv: `iv-${id}`, ...overrides };
+}
+
+const DIGEST = (node: string) => `digest-${node}`;
+const answer = (id: string) => ({ ciphertext: `answer-${id}`, cipherkey: `ak-${id}`, iv: `ai-${id}` });
+const count = (ended: V1Ended[], outcome: string, reason?: string) => ended.filter((e) => e.outcome === outcome && (reason === undefined || e.reason === reason)).length;
+
+export function storeContractV1(backend: string, factory: StoreFactory, options: { setup?: () => Promise<void>; teardown?: () => Promise<void> } = {}): void {
+  describe(`RelayStore contract, API v1: ${backend}`, () => {
+    let store: RelayStore;
+    const fresh = async (limits: Partial<StoreLimits> = {}): Promise<RelayStore> => {
+      await store?.close();
+      store = await factory({ ...V1_CONTRACT_LIMITS, ...limits });
+      return store;
+    };
+    const register = async (node: string, at = T0, capabilities = caps()) => {
+      const out = await store.registerNode(node, capabilities, DIGEST(node), at);
+      assert.equal(out.ok, true);
+      return out;
+    };
+    const admit = async (node: string, client: string, id: string, at = T0, overrides: Partial<V1NewRequest> = {}) => store.admitRequest(v1Request(node, client, id, overrides), at);
+    const claim = async (node: string, at: number) => {
+      const out = await store.claimRequest(node, at);
+      assert.equal(out.ok, true);
+      return out.ok ? out : assert.fail('claim failed');
+    };
+    if (options.setup) before(options.setup);
+    beforeEach(async () => {
+      await fresh();
+    });
+    after(async () => {
+      await store?.close();
+      await options.teardown?.();
+    });
+
+    describe('registration lease', () => {
+      it('issues the credential once; re-registering renews the lease and keeps the credential', async () => {
+        assert.deepEqual(await store.registerNode('n1', caps(), DIGEST('n1'), T0), { ok: true, created: true, credentialIssued: true });
+        assert.deepEqual(await store.registerNode('n1', caps(['m', 'x']), 'another-digest', T0 + 20_000), { ok: true, created: false, credentialIssued: false });
+        // Still the first digest: the second one cannot unregister it.
+        assert.deepEqual(await store.unregisterNode('n1', 'another-digest', T0 + 20_000), { ok: false, reason: 'forbidden' });
+        assert.equal((await store.stats(T0 + 45_000)).v1HealthyNodes, 1, 'lease renewed at T0+20s runs to T0+50s');
+        assert.equal((await store.stats(T0 + 50_000)).v1HealthyNodes, 0);
+      });
+
+      it('polls renew the lease for the hold as well; an unknown node is not found', async () => {
+        await register('n1');
+        assert.deepEqual(await store.renewLease('n1', null, T0 + 25_000, 10_000), { ok: true });
+        assert.equal((await store.stats(T0 + 60_000)).v1HealthyNodes, 1);
+        assert.equal((await store.stats(T0 + 65_000)).v1HealthyNodes, 0);
+        assert.deepEqual(await store.renewLease('ghost', null, T0, 0), { ok: false, reason: 'node_not_found' });
+      });
+
+      it('a poll may replace the capabilities', async () => {
+        await register('n1', T0, caps(['a']));
+        assert.equal((await store.selectNode({ model: 'b', contextTier: '8k-fast' }, T0)).ok, false);
+        await store.renewLease('n1', caps(['b']), T0, 0);
+        assert.equal((await store.selectNode({ model: 'b', contextTier: '8k-fast' }, T0)).ok, true);
+      });
+
+      it('refuses new nodes beyond maxNodes, never a known one', async () => {
+        for (let i = 0; i < 5; i += 1) await register(`n${i}`);
+        assert.deepEqual(await store.registerNode('extra', caps(), 'd', T0), { ok: false, reason: 'relay_node_limit' });
+        assert.equal((await store.registerNode('n0', caps(), 'd', T0)).ok, true);
+      });
+
+      it('expireV1 evicts lapsed nodes and cancels their queue', async () => {
+        await register('n1');
+        assert.equal((await admit('n1', 'c1', 'r1')).ok, true);
+        const early = await store.expireV1(T0 + 29_000);
+        assert.equal(early.evictedNodes, 0);
+        const report = await store.expireV1(T0 + 30_000);
+        assert.equal(report.evictedNodes, 1);
+        assert.deepEqual(report.ended, [{ outcome: 'cancelled', reason: 'server_unregistered' }]);
+        assert.equal((await store.stats(T0 + 30_000)).v1Nodes, 0);
+        const gone = await store.retrieveResponse('c1', 'r1', T0 + 31_000);
+        assert.equal(gone.kind, 'terminal');
+        assert.equal(gone.kind === 'terminal' && gone.reason, 'server_unregistered');
+      });
+
+      it('a node busy with in-flight work whose lease the control poll renews is not evicted', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0 + 1000); // in-flight lease to T0+21s, node lease to T0+31s
+        assert.equal((await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 20_000)).ok, true); // in flight to T0+40s
+        assert.equal((await store.expireV1(T0 + 35_000)).evictedNodes, 0, 'busy, not dead');
+        assert.equal((await store.stats(T0 + 35_000)).v1HealthyNodes, 1);
+        assert.equal((await store.expireV1(T0 + 40_000)).evictedNodes, 1, 'neither lease running');
+      });
+    });
+
+    describe('admission', () => {
+      it('sets an absolute deadline and queues for a healthy node only', async () => {
+        assert.deepEqual(await admit('ghost', 'c1', 'r0'), { ok: false, reason: 'node_not_found' });
+        await register('n1');
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 5000), { ok: true, deadlineAt: T0 + 125_000, queueDepth: 1 });
+        assert.deepEqual(await admit('n1', 'c1', 'r2', T0 + 31_000), { ok: false, reason: 'node_not_found' }, 'lease lapsed');
+      });
+
+      it('request ids bind: a known id is refused for that client, and an active id on that node', async () => {
+        await register('n1');
+        await register('n2');
+        assert.equal((await admit('n1', 'c1', 'r1')).ok, true);
+        assert.deepEqual(await admit('n2', 'c1', 'r1'), { ok: false, reason: 'request_id_conflict' });
+        assert.deepEqual(await admit('n1', 'c2', 'r1'), { ok: false, reason: 'request_id_conflict' });
+        assert.equal((await admit('n2', 'c2', 'r1')).ok, true, 'other client, other node');
+        // An ended id stays taken while its tombstone lives.
+        await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0);
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000), { ok: false, reason: 'request_id_conflict' });
+      });
+
+      it('enforces the per-node queue, per-client, total and byte caps', async () => {
+        await register('n1');
+        await register('n2');
+        await register('n3');
+        for (const id of ['a', 'b', 'c']) assert.equal((await admit('n1', `c-${id}`, id)).ok, true);
+        assert.deepEqual(await admit('n1', 'c-d', 'd'), { ok: false, reason: 'node_queue_full' });
+        for (const id of ['e', 'f', 'g']) assert.equal((await admit('n2', 'same', id)).ok, true);
+        assert.deepEqual(await admit('n3', 'same', 'h'), { ok: false, reason: 'client_queue_full' });
+        assert.equal((await admit('n3', 'c-i', 'i')).ok, true);
+        assert.equal((await admit('n3', 'c-j', 'j')).ok, true);
+        assert.deepEqual(await admit('n3', 'c-k', 'k'), { ok: false, reason: 'relay_queue_full' }, 'v1MaxRequests = 8');
+        await fresh({ maxStoredBytes: 40 });
+        await register('n1');
+        assert.deepEqual(await admit('n1', 'c1', 'big', T0, { ciphertext: 'x'.repeat(50) }), { ok: false, reason: 'relay_queue_full' });
+      });
+
+      it('admission wakes the node waiting for work', async () => {
+        await register('n1');
+        const waiter = store.watch('work', v1WorkWakeKey('n1'));
+        const woke = waiter.wait(2000);
+        await admit('n1', 'c1', 'r1');
+        assert.equal(await woke, true);
+        waiter.close();
+      });
+    });
+
+    describe('claim', () => {
+      it('hands requests out oldest first, each exactly once, with their ciphertext and deadline', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1', T0);
+        await admit('n1', 'c2', 'r2', T0 + 10);
+        const first = await claim('n1', T0 + 100);
+        assert.deepEqual(first.request, { clientKey: 'c1', requestId: 'r1', ciphertext: 'ct-r1', cipherkey: 'ck-r1', iv: 'iv-r1', admittedAt: T0, deadlineAt: T0 + 120_000 });
+        assert.equal((await claim('n1', T0 + 200)).request?.requestId, 'r2');
+        assert.equal((await claim('n1', T0 + 300)).request, null);
+        const stats = await store.stats(T0 + 300);
+        assert.equal(stats.v1Queued, 0);
+        assert.equal(stats.v1Inflight, 2);
+        assert.deepEqual(await store.claimRequest('ghost', T0), { ok: false, reason: 'node_not_found' });
+      });
+
+      it('drops queue heads past their deadline as expired/provider_timeout', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'old', T0);
+        await store.renewLease('n1', null, T0 + 100_000, 0);
+        await admit('n1', 'c2', 'new', T0 + 100_000);
+        const out = await claim('n1', T0 + 120_000);
+        assert.equal(out.request?.requestId, 'new');
+        assert.deepEqual(out.ended, [{ outcome: 'timed_out', reason: 'provider_timeout' }]);
+        const late = await store.retrieveResponse('c1', 'old', T0 + 120_001);
+        assert.equal(late.kind === 'terminal' && late.status, 'expired');
+      });
+
+      it('a claim renews the node lease', async () => {
+        await register('n1');
+        await claim('n1', T0 + 25_000);
+        assert.equal((await store.stats(T0 + 50_000)).v1HealthyNodes, 1);
+      });
+    });
+
+    describe('control poll and in-flight leases', () => {
+      it('active renews only the in-flight lease, never the deadline; past the deadline it expires', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        for (let t = T0 + 15_000; t < T0 + 120_000; t += 15_000) {
+          assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, t), { ok: true, status: 'active', deadlineAt: T0 + 120_000 });
+        }
+        const out = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 120_000);
+        assert.equal(out.ok && out.status, 'expired');
+        assert.deepEqual(out.ok && out.status === 'expired' ? out.ended : null, [{ outcome: 'timed_out', reason: 'provider_timeout' }]);
+        const again = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 121_000);
+        assert.equal(again.ok && again.status, 'expired', 'the owner keeps learning the outcome from the tombstone');
+      });
+
+      it('needs the owner credential digest', async () => {
+        await register('n1');
+        await register('n2');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        assert.deepEqual(await store.renewInflight('n1', 'r1', 'wrong', false, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.renewInflight('n1', 'r1', null, false, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.renewInflight('n2', 'r1', DIGEST('n2'), false, T0), { ok: true, status: 'unavailable' }, "another node's request");
+        assert.deepEqual(await store.renewInflight('ghost', 'r1', DIGEST('n1'), false, T0), { ok: false, reason: 'forbidden' });
+      });
+
+      it('cancellation reaches the owning node; acknowledging hides it', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        const cancelled = await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 1000);
+        assert.deepEqual(cancelled, { ok: true, status: 'cancelled', removedFromQueue: 0, ended: [{ outcome: 'cancelled', reason: 'requester_cancelled' }] });
+        const seen = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
+        assert.deepEqual(seen, { ok: true, status: 'cancelled', deadlineAt: T0 + 120_000, acknowledged: false, ended: [] });
+        const acked = await store.renewInflight('n1', 'r1', DIGEST('n1'), true, T0 + 3000);
+        assert.equal(acked.ok && acked.status === 'cancelled' && acked.acknowledged, true);
+        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 4000), { ok: true, status: 'unavailable' });
+        // The client still learns why.
+        const client = await store.retrieveResponse('c1', 'r1', T0 + 4000);
+        assert.deepEqual(client, { kind: 'terminal', status: 'cancelled', reason: 'requester_cancelled', ended: [] });
+      });
+
+      it('an unregistered node still learns the outcome of its work with its old credential, until the control tombstone expires', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        const out = await store.unregisterNode('n1', DIGEST('n1'), T0 + 1000);
+        assert.deepEqual(out, { ok: true, removed: true, ended: [{ outcome: 'cancelled', reason: 'server_unregistered' }] });
+        const seen = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
+        assert.equal(seen.ok && seen.status, 'cancelled');
+        assert.deepEqual(await store.renewInflight('n1', 'r1', 'wrong', false, T0 + 2000), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 41_000), { ok: false, reason: 'forbidden' }, 'control tombstone gone (40 s)');
+        const client = await store.retrieveResponse('c1', 'r1', T0 + 41_000);
+        assert.equal(client.kind === 'terminal' && client.reason, 'server_unregistered', 'the client tombstone lives longer (100 s)');
+      });
+
+      it('a request still queued is not the node\'s yet', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0), { ok: true, status: 'unavailable' });
+      });
+    });
+
+    describe('responses', () => {
+      it('an answer is held for its client and fetched exactly once; the id is then done', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0 + 1000);
+        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 1500), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
+        const accepted = await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 2000);
+        assert.deepEqual(accepted, { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        assert.deepEqual(await store.acceptResponse('c1', 'r1', answer('again'), T0 + 2100), { ok: true, duplicate: true, ended: [] });
+        assert.equal((await store.stats(T0 + 2100)).v1Responses, 1);
+        const got = await store.retrieveResponse('c1', 'r1', T0 + 3000);
+        assert.deepEqual(got, { kind: 'response', response: { ...answer('r1'), clientKey: 'c1', requestId: 'r1', admittedAt: T0, completedAt: T0 + 2000 } });
+        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 3100), { kind: 'unknown' });
+        assert.deepEqual(await store.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), { ok: false, reason: 'request_gone', status: 'completed', ended: [] });
+        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 3300), { ok: true, status: 'unavailable' });
+      });
+
+      it('answers are per request id: two requests of one client never overwrite each other', async () => {
+        await register('n1', T0, caps(['m'], '8k-fast', 2));
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c1', 'r2');
+        await claim('n1', T0);
+        await claim('n1', T0);
+        await store.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
+        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
+        const one = await store.retrieveResponse('c1', 'r1', T0 + 3);
+        const two = await store.retrieveResponse('c1', 'r2', T0 + 3);
+        assert.equal(one.kind === 'response' && one.response.ciphertext, 'answer-r1');
+        assert.equal(two.kind === 'response' && two.response.ciphertext, 'answer-r2');
+      });
+
+      it('late answers get request_gone with the reason; unknown ids are gone', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'client_timeout', T0 + 10);
+        assert.deepEqual(await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 20), { ok: false, reason: 'request_gone', status: 'cancelled', ended: [] });
+        assert.deepEqual(await store.acceptResponse('c1', 'nope', answer('x'), T0 + 20), { ok: false, reason: 'request_gone', status: 'gone', ended: [] });
+        await admit('n1', 'c2', 'r2', T0 + 100);
+        await claim('n1', T0 + 100);
+        const expired = await store.acceptResponse('c2', 'r2', answer('r2'), T0 + 120_100);
+        assert.deepEqual(expired, { ok: false, reason: 'request_gone', status: 'expired', ended: [{ outcome: 'timed_out', reason: 'provider_timeout' }] });
+      });
+
+      it('an answer wakes the waiting client; unfetched answers expire after their TTL', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        const waiter = store.watch('response', v1ResponseWakeKey('c1', 'r1'));
+        const woke = waiter.wait(2000);
+        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 1000);
+        assert.equal(await woke, true);
+        waiter.close();
+        const report = await store.expireV1(T0 + 51_000);
+        assert.equal(report.expiredResponses, 1);
+        assert.deepEqual(report.ended, [], 'already counted as completed');
+        assert.equal((await store.stats(T0 + 51_000)).v1Responses, 0);
+        const late = await store.retrieveResponse('c1', 'r1', T0 + 52_000);
+        assert.equal(late.kind === 'terminal' && late.status, 'expired');
+      });
+
+      it('without a request id the oldest answer of that client is popped', async () => {
+        await register('n1', T0, caps(['m'], '8k-fast', 4));
+        for (const id of ['r1', 'r2']) {
+          await admit('n1', 'c1', id);
+          await claim('n1', T0);
+        }
+        await store.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
+        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
+        const got = await store.retrieveResponse('c1', null, T0 + 3);
+        assert.equal(got.kind === 'response' && got.response.requestId, 'r2');
+        assert.deepEqual(await store.retrieveResponse('other', null, T0 + 3), { kind: 'unknown' });
+      });
+    });
+
+    describe('cancellation', () => {
+      it('needs the cancel token digest given at admission', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c2', 'r2', T0, { cancelTokenDigest: null });
+        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'wrong', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.cancelRequest('c2', 'r2', 'anything', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.cancelRequest('c1', 'nope', 'cancel-nope', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
+        assert.equal((await store.stats(T0)).v1Queued, 2, 'nothing changed');
+      });
+
+      it('a queued request leaves the queue; repeating the cancel is idempotent', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        const waiter = store.watch('response', v1ResponseWakeKey('c1', 'r1'));
+        const woke = waiter.wait(2000);
+        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'cancel-r1', 'expired', 'provider_timeout', T0 + 5), {
+          ok: true,
+          status: 'expired',
+          removedFromQueue: 1,
+          ended: [{ outcome: 'timed_out', reason: 'provider_timeout' }],
+        });
+        assert.equal(await woke, true, 'the waiting client hears about it');
+        waiter.close();
+        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0 + 6), { ok: true, status: 'expired', removedFromQueue: 0, ended: [] });
+        assert.equal((await claim('n1', T0 + 7)).request, null);
+      });
+
+      it('cancelling an answered, unfetched request discards the answer', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
+        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2), { ok: true, status: 'cancelled', removedFromQueue: 0, ended: [] });
+        assert.equal((await store.stats(T0 + 2)).v1Responses, 0);
+        assert.equal((await store.retrieveResponse('c1', 'r1', T0 + 3)).kind, 'terminal');
+      });
+    });
+
+    describe('progress', () => {
+      it('one replaceable record per request in flight on its owner, popped by the next pending fetch', async () => {
+        await register('n1');
+        await register('n2');
+        await admit('n1', 'c1', 'r1');
+        const record = (n: number) => ({ ciphertext: `p${n}`, cipherkey: 'pk', iv: 'pi' });
+        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(0), T0), { ok: false, reason: 'not_active' }, 'still queued');
+        await claim('n1', T0);
+        assert.deepEqual(await store.recordProgress('n1', 'wrong', 'c1', 'r1', record(1), T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.recordProgress('n2', DIGEST('n2'), 'c1', 'r1', record(1), T0), { ok: false, reason: 'not_active' });
+        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c9', 'r1', record(1), T0), { ok: false, reason: 'not_active' });
+        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(1), T0 + 1), { ok: true, replaced: false });
+        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(2), T0 + 2), { ok: true, replaced: true });
+        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 3), { kind: 'pending', deadlineAt: T0 + 120_000, progress: record(2) });
+        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 4), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
+        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(3), T0 + 120_000), { ok: false, reason: 'not_active' }, 'past the deadline');
+      });
+    });
+
+    describe('unregister', () => {
+      it('needs the owner credential; cancels queued and in-flight work; is idempotent', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c2', 'r2');
+        await claim('n1', T0);
+        assert.deepEqual(await store.unregisterNode('n1', null, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.unregisterNode('n1', 'wrong', T0), { ok: false, reason: 'forbidden' });
+        const out = await store.unregisterNode('n1', DIGEST('n1'), T0 + 1);
+        assert.equal(out.ok && out.removed, true);
+        assert.equal(out.ok ? count(out.ended, 'cancelled', 'server_unregistered') : 0, 2);
+        assert.deepEqual(await store.unregisterNode('n1', DIGEST('n1'), T0 + 2), { ok: true, removed: false, ended: [] });
+        assert.deepEqual(await store.renewLease('n1', null, T0 + 2, 0), { ok: false, reason: 'node_not_found' });
+        assert.equal((await store.stats(T0 + 2)).v1Queued, 0);
+      });
+
+      it('unregistering wakes a held poll of that node', async () => {
+        await register('n1');
+        const waiter = store.watch('work', v1WorkWakeKey('n1'));
+        const woke = waiter.wait(2000);
+        await store.unregisterNode('n1', DIGEST('n1'), T0);
+        assert.equal(await woke, true);
+        waiter.close();
+      });
+    });
+
+    describe('best-fit selection', () => {
+      it('no nodes, no match, no capacity', async () => {
+        const none = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        assert.equal(!none.ok && none.reason, 'no_registered_compute_nodes');
+        await register('n1', T0, caps(['other']));
+        const nomatch = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        assert.equal(!nomatch.ok && nomatch.reason, 'no_matching_compute_node');
+        await register('n2', T0, caps(['m']));
+        for (const id of ['a', 'b', 'c']) await admit('n2', `c-${id}`, id);
+        const full = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        assert.equal(!full.ok && full.reason, 'no_available_capacity');
+        assert.equal(!full.ok && full.capacityLimitedCount, 1);
+      });
+
+      it('the smallest capable tier wins, then the least loaded, then round-robin', async () => {
+        await register('big', T0, caps(['m'], '64k-full'));
+        await register('small1', T0, caps(['m']));
+        await register('small2', T0, caps(['m']));
+        const pick = async (tier: '8k-fast' | '64k-full' = '8k-fast') => {
+          const s = await store.selectNode({ model: 'm', contextTier: tier }, T0);
+          return s.ok ? s.nodeKey : s.reason;
+        };
+        // Equal load: round-robin over the 8k nodes in registration order; the 64k node is not used.
+        assert.deepEqual([await pick(), await pick(), await pick(), await pick()], ['small1', 'small2', 'small1', 'small2']);
+        // Load: small1 has a queued request, so small2 is preferred every time.
+        await admit('small1', 'c1', 'r1');
+        assert.deepEqual([await pick(), await pick()], ['small2', 'small2']);
+        // 64k requests can only go to the 64k node.
+        assert.equal(await pick('64k-full'), 'big');
+        const s = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        assert.equal(s.ok && s.spillover, false);
+        assert.deepEqual(s.ok && s.eligibleTierCounts, { '64k-full': 1, '8k-fast': 2 });
+        assert.deepEqual(s.ok && s.load, { queueDepth: 0, inflight: 0, maxConcurrency: 1, loadScore: 0 });
+      });
+
+      it('spills over to a bigger tier when no small node is eligible; load is per unit of concurrency', async () => {
+        await register('big', T0, caps(['m'], '64k-full', 4));
+        let s = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        assert.equal(s.ok && s.spillover, true);
+        await register('wide', T0, caps(['m'], '64k-full', 4));
+        await register('narrow', T0, caps(['m'], '64k-full', 1));
+        await admit('wide', 'c1', 'r1');
+        await admit('narrow', 'c2', 'r2');
+        await admit('big', 'c3', 'r3');
+        await admit('big', 'c4', 'r4');
+        s = await store.selectNode({ model: 'm', contextTier: '64k-full' }, T0);
+        assert.equal(s.ok && s.nodeKey, 'wide', '1/4 beats 2/4 and 1/1');
+        assert.equal(s.ok && s.load.loadScore, 0.25);
+      });
+
+      it('in-flight work counts toward load while its lease runs; lapsed nodes are never picked', async () => {
+        await register('a');
+        await register('b');
+        await admit('a', 'c1', 'r1');
+        await claim('a', T0);
+        const s = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 1);
+        assert.equal(s.ok && s.nodeKey, 'b');
+        await store.renewLease('a', null, T0 + 25_000, 0);
+        const later = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 40_000);
+        assert.equal(later.ok && later.nodeKey, 'a', 'b lapsed at T0+30s; a renewed to T0+55s and its in-flight lease ran out');
+      });
+    });
+
+    describe('expiry and accounting', () => {
+      it('every request ends exactly once, whatever ends it', async () => {
+        await register('n1', T0, caps(['m'], '8k-fast', 8));
+        const all: V1Ended[] = [];
+        for (const id of ['q', 'f', 'a']) await admit('n1', `c-${id}`, id);
+        all.push(...(await claim('n1', T0 + 1)).ended, ...(await claim('n1', T0 + 1)).ended); // q, f in flight
+        const accepted = await store.acceptResponse('c-q', 'q', answer('q'), T0 + 2);
+        if (accepted.ok) all.push(...accepted.ended);
+        await store.renewLease('n1', null, T0 + 100_000, 0);
+        const sweep = await store.expireV1(T0 + 120_000); // f (in flight) and a (queued) pass their deadline
+        all.push(...sweep.ended);
+        const again = await store.expireV1(T0 + 121_000);
+        all.push(...again.ended);
+        assert.equal(all.length, 3);
+        assert.equal(count(all, 'completed'), 1);
+        assert.equal(count(all, 'timed_out', 'provider_timeout'), 2);
+        const stats = await store.stats(T0 + 121_000);
+        assert.equal(stats.v1Queued + stats.v1Inflight, 0);
+      });
+
+      it('tombstones are pruned after their TTL and bounded in number', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0);
+        assert.equal((await store.stats(T0)).v1Tombstones, 1);
+        assert.equal((await store.expireV1(T0 + 99_999)).prunedTombstones, 0);
+        await store.renewLease('n1', null, T0 + 99_000, 0);
+        assert.equal((await store.expireV1(T0 + 100_000)).prunedTombstones, 1);
+        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 100_000), { kind: 'unknown' });
+        await fresh({ v1MaxTombstones: 3 });
+        await register('n1', T0, caps(['m'], '8k-fast', 8));
+        for (let i = 0; i < 5; i += 1) {
+          await admit('n1', `c${i}`, `r${i}`);
+          await store.cancelRequest(`c${i}`, `r${i}`, `cancel-r${i}`, 'cancelled', 'cancelled', T0);
+        }
+        assert.equal((await store.stats(T0)).v1Tombstones, 3);
+      });
+
+      it('stats, byte accounting and the node listing follow the state', async () => {
+        await register('n1');
+        const empty = await store.stats(T0);
+        await admit('n1', 'c1', 'r1');
+        const queued = await store.stats(T0 + 5000);
+        assert.equal(queued.v1Queued, 1);
+        assert.equal(queued.v1OldestQueuedAgeMs, 5000);
+        assert.ok(queued.storedBytes > empty.storedBytes);
+        await claim('n1', T0 + 5000);
+        assert.equal((await store.stats(T0 + 5000)).storedBytes, empty.storedBytes, 'a claimed request holds no ciphertext');
+        const listing = await store.listNodes(T0 + 6000, 10);
+        assert.equal(listing.v1Total, 1);
+        assert.equal(listing.v1[0]?.key, 'n1');
+        assert.equal(listing.v1[0]?.inflight, 1);
+        assert.equal(listing.v1[0]?.ageMs, 1000);
+        assert.equal((await store.listNodes(T0 + 60_000, 10)).v1Total, 0, 'lapsed');
+      });
+
+      it('snapshot is stable at rest and changes with every transition', async () => {
+        const a = await store.snapshot();
+        await register('n1');
+        const b = await store.snapshot();
+        assert.notDeepEqual(a, b);
+        assert.deepEqual(await store.snapshot(), b);
+        await admit('n1', 'c1', 'r1');
+        assert.notDeepEqual(await store.snapshot(), b);
+      });
+    });
+  });
+}
