@@ -117,6 +117,16 @@ export function markdown(report: Any): string {
     L.push(`| before | ${fmt(r.rssStartMb)} | ${fmt(ref.rssStartMb)} | ${ratio(r.rssStartMb, ref.rssStartMb)} |`);
     L.push(`| after the floods | ${fmt(r.rssAfterFloodMb)} | ${fmt(ref.rssAfterFloodMb)} | ${ratio(r.rssAfterFloodMb, ref.rssAfterFloodMb)} |`);
     L.push(`| after the TTLs | ${fmt(r.rssAfterExpiryMb)} | ${fmt(ref.rssAfterExpiryMb)} | ${ratio(r.rssAfterExpiryMb, ref.rssAfterExpiryMb)} |`);
+    const perEntry = (side: Any): string => {
+      const entries = (side.flood.requestsAccepted ?? 0) + (side.flood.responsesAccepted ?? 0);
+      return entries > 0 ? fmt(((side.rssAfterFloodMb - side.rssStartMb) * 1024 * 1024) / entries / 1024, 2) : '–';
+    };
+    L.push(`| RSS growth per entry held (KB) | ${perEntry(r)} | ${perEntry(ref)} | |`);
+    const stored = r.heldAfterFlood?.storedBytes;
+    const entries = (r.flood.requestsAccepted ?? 0) + (r.flood.responsesAccepted ?? 0);
+    if (typeof stored === 'number' && entries > 0) {
+      L.push('', `The relay's stored_bytes gauge after the floods: ${fmt(Math.round(stored / 1024 / 1024))} MB of keys and ciphertext, ${fmt(stored / entries / 1024, 2)} KB per entry — the payload itself, before any overhead of strings, Maps or the heap.`);
+    }
     L.push('');
     L.push(`Accepted by the relay: ${fmt(r.flood.requestsAccepted)} requests, ${fmt(r.flood.responsesAccepted)} responses (${fmt(r.flood.faucetPerS)} /faucet/s, ${fmt(r.flood.sourcePerS)} /source/s; reference ${fmt(ref.flood.faucetPerS)} and ${fmt(ref.flood.sourcePerS)}). Relay gauges after the floods: ${JSON.stringify(r.heldAfterFlood)}; after the TTLs: ${JSON.stringify(r.heldAfterExpiry)}. Relay RSS, one sample a second from expiry until it is back within 10% of the start (at most ${report.params.rssSettleS} s; V8 returns freed pages only when its memory reducer runs): ${r.rssTraceAfterExpiryMb.join(', ')}; reference: ${ref.rssTraceAfterExpiryMb.join(', ')}.`);
   } else L.push('broke: see errors below');

@@ -3,7 +3,7 @@
 // writes bench/results/<date>.json and .md. Exits 0 whether targets are met or missed; non-zero
 // only when the bench itself breaks.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,7 +16,7 @@ import type { Dist } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, url: { type: 'string' }, profile: { type: 'boolean', default: false } },
+  options: { quick: { type: 'boolean', default: false }, url: { type: 'string' }, profile: { type: 'boolean', default: false }, report: { type: 'string' } },
   strict: true,
 });
 const quick = args.quick;
@@ -281,7 +281,16 @@ async function main(): Promise<number> {
   return errors.length === 0 ? 0 : 1;
 }
 
-main().then(
+/** `--report results/<date>.json`: rewrites the Markdown summary of an earlier run. */
+function rewriteReport(file: string): number {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof markdown>[0];
+  report.targets = evaluate(report.results);
+  writeFileSync(file.replace(/\.json$/, '.md'), markdown(report));
+  process.stdout.write(`${oneLine(report)}\n`);
+  return 0;
+}
+
+(args.report !== undefined ? Promise.resolve(rewriteReport(args.report)) : main()).then(
   (code) => process.exit(code),
   (e: Error) => {
     process.stderr.write(`bench broke: ${e.stack ?? e.message}\n`);
