@@ -113,6 +113,7 @@ test('entries carry a native TTL as a safety net', async (t) => {
   const { Redis } = await import('ioredis');
   const [a] = await pair(redis);
   const raw = new Redis(redis.url);
+  raw.on('error', () => {});
   t.after(async () => {
     await a.close();
     raw.disconnect();
