@@ -1,6 +1,7 @@
 // Configuration is read from the environment once at start-up, checked, and frozen.
 // A bad value stops the process with a message that names the variable (ConfigError).
 import { isIP } from 'node:net';
+import { BUDGET_NAMES, DEFAULT_BUDGETS, type BudgetName } from './limits/budgets.js';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -89,6 +90,27 @@ function cidrs(env: Env, name: string): string[] {
     if (family === 0 || !okBits || rest.length > 0) throw new ConfigError(name, `not an IP address or CIDR: ${JSON.stringify(part)}`);
     return bits === undefined ? `${address}/${max}` : part;
   });
+}
+
+/**
+ * Where operations endpoints are never rate limited: loopback plus the private ranges a
+ * cluster's kubelet probes and Prometheus scrape from. Internet clients reach the relay through
+ * a trusted proxy, which resolves them to their public address, so they are not in these ranges.
+ */
+const DEFAULT_CLUSTER_INTERNAL = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'];
+
+/** Token-bucket sizes per budget: TOKENPLACE_RATE_LIMIT_<BUDGET>_PER_MINUTE and _BURST. */
+function rateBudgets(env: Env): Record<BudgetName, { perMinute: number; burst: number }> {
+  const out = {} as Record<BudgetName, { perMinute: number; burst: number }>;
+  for (const name of BUDGET_NAMES) {
+    const prefix = `TOKENPLACE_RATE_LIMIT_${name.toUpperCase()}`;
+    const fallback = DEFAULT_BUDGETS[name];
+    out[name] = Object.freeze({
+      perMinute: int(env, `${prefix}_PER_MINUTE`, fallback.perMinute, 1, 10_000_000),
+      burst: int(env, `${prefix}_BURST`, fallback.burst, 1, 10_000_000),
+    });
+  }
+  return Object.freeze(out);
 }
 
 /** Command-line flags that override the environment (`--host`, `--port`). */
@@ -185,6 +207,12 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     maxConnections: int(env, 'TOKENPLACE_RELAY_MAX_CONNECTIONS', 20_000, 1, 1_000_000),
 
     trustedProxies: cidrs(env, 'TOKENPLACE_TRUSTED_PROXIES'),
+    // Rate limits (src/limits/budgets.ts explains the defaults).
+    rateLimit: bool(env, 'TOKENPLACE_RATE_LIMIT', true),
+    rateLimits: rateBudgets(env),
+    rateLimitMaxKeys: int(env, 'TOKENPLACE_RATE_LIMIT_MAX_KEYS', 100_000, 100, 10_000_000),
+    /** Operations endpoints are never limited from here (the trusted proxies are added too). */
+    clusterInternal: raw(env, 'TOKENPLACE_CLUSTER_INTERNAL_CIDRS') === undefined ? DEFAULT_CLUSTER_INTERNAL : cidrs(env, 'TOKENPLACE_CLUSTER_INTERNAL_CIDRS'),
 
     store: storeType,
     redisUrl,

@@ -1,0 +1,105 @@
+// Rate limits for a public relay, as two hooks:
+//  * onRequest resolves the client address (src/http/client-address.ts) and spends the budgets
+//    keyed on it, before the token check and before the body is read, so floods cost little;
+//  * preHandler spends the budgets keyed on a public key from the body (node key, client key),
+//    after the compute-node token check.
+// Which budgets a route spends comes from its `config.name` (src/limits/budgets.ts). A refused
+// request is a 429 `rate_limited` with Retry-After, shaped by the errors plugin like any other
+// error; nothing else is slowed. Keys are hashed before they reach the counter, and nothing here
+// logs an address or a key.
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { RelayError } from '../errors.js';
+import { planFor, type BudgetName, type Charge } from '../limits/budgets.js';
+import { createRateCounter } from '../limits/create-counter.js';
+import { createLimitMetrics, type LimitedReason } from '../limits/limit-metrics.js';
+import type { Budget, RateCounter } from '../limits/rate-counter.js';
+import { MemoryRateCounter } from '../limits/memory-counter.js';
+import { AddressSet, addressLimitKey, resolveClientAddress } from './client-address.js';
+import { sendError } from './errors-plugin.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client's address: the socket peer, or what trusted proxies say it is. */
+    clientAddress: string;
+  }
+}
+
+/** Bucket ids for public keys: a digest, so counters never hold a key (and keys up to 64 KiB cost 22 bytes). */
+function keyDigest(kind: string, key: string): string {
+  return `${kind}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+}
+
+const SWEEP_INTERVAL_MS = 10_000;
+
+export const rateLimitPlugin = fp(
+  async (app: FastifyInstance) => {
+    const { config, clock, metrics, logger } = app.relay;
+    const trusted = new AddressSet(config.trustedProxies);
+
+    app.decorateRequest('clientAddress', '');
+    app.addHook('onRequest', async (request) => {
+      request.clientAddress = resolveClientAddress(request.socket?.remoteAddress, request.headers, trusted);
+    });
+    if (!config.rateLimit) return;
+
+    const internal = new AddressSet([...config.clusterInternal, ...config.trustedProxies]);
+    const budgets = Object.fromEntries(Object.entries(config.rateLimits).map(([name, size]) => [name, { name, ...size }])) as Record<BudgetName, Budget>;
+    let counter: RateCounter | undefined;
+    const limitMetrics = createLimitMetrics(metrics.registry, () => counter);
+    counter = createRateCounter(config, limitMetrics.forgotten);
+    const active = counter;
+
+    if (active instanceof MemoryRateCounter) {
+      const sweep = setInterval(() => active.sweep(clock.now()), SWEEP_INTERVAL_MS);
+      sweep.unref();
+      app.addHook('onClose', async () => clearInterval(sweep));
+    }
+    app.addHook('onClose', async () => active.close());
+
+    /** Spends one token; a refusal is returned (not thrown) so that unknown paths get a 429, not their 404. */
+    const spend = async (charge: Charge, key: string, reason: LimitedReason): Promise<RelayError | null> => {
+      const budget = budgets[charge.budget];
+      let result;
+      try {
+        result = await active.take(budget, key, 1, clock.now());
+      } catch (err) {
+        // Limits protect the relay; they must not take it down with their backend. Let it through.
+        limitMetrics.counterError();
+        logger.warn({ err: { type: (err as Error).name } }, 'rate_limit.counter_failed');
+        return null;
+      }
+      if (result.allowed) return null;
+      limitMetrics.limited(budget.name, reason);
+      const retryAfter = Math.max(1, Math.ceil(result.retryAfterSeconds));
+      return new RelayError('rate_limited', { retryAfter, extra: { budget: budget.name, retry_after_seconds: retryAfter } });
+    };
+
+    app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+      const plan = planFor(request.routeOptions.config?.name);
+      if (plan.ops && internal.hasText(request.clientAddress)) return;
+      const addressKey = addressLimitKey(request.clientAddress);
+      for (const charge of plan.early) {
+        const refused = await spend(charge, addressKey, 'address');
+        if (refused !== null) return sendError(request, reply, refused);
+      }
+    });
+
+    app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
+      const plan = planFor(request.routeOptions.config?.name);
+      if (plan.late.length === 0) return;
+      const body = request.body;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+      for (const charge of plan.late) {
+        if (charge.key.from !== 'body') continue;
+        const value = (body as Record<string, unknown>)[charge.key.field];
+        // Missing or oversized keys are the route's validation errors to report, not ours.
+        if (typeof value !== 'string' || value.length === 0 || value.length > config.maxKeyChars) continue;
+        const refused = await spend(charge, keyDigest(charge.key.kind, value), charge.key.kind);
+        if (refused !== null) return sendError(request, reply, refused);
+      }
+    });
+  },
+  { name: 'tokenplace-rate-limit', fastify: '5.x' },
+);
