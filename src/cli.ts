@@ -35,7 +35,7 @@ async function serve(argv: string[]): Promise<void> {
   let stopDemo = async (): Promise<void> => {};
   if (values['demo-node']) {
     const { startDemoNode } = await import('./node/demo-node.js');
-    const node = await startDemoNode({ relayUrl: relay.url, token: config.serverTokens[0], protocol: 'legacy', logger });
+    const node = await startDemoNode({ relayUrl: relay.url, token: config.serverTokens[0], protocol: 'v1', logger });
     stopDemo = node.stop;
     process.stdout.write(`\n  token.place relay with a demo compute node is running.\n  Open ${relay.url}/ in your browser to chat. Ctrl-C stops it.\n\n`);
   }
