@@ -14,10 +14,11 @@
 //                conversation: the browser polls it at 2/s; 1200/min (20/s), burst 120.
 //  node_address  per address, compute-node routes, counted *before* the token check so token
 //                guessing and unauthenticated floods stop here. An upstream node polls /sink
-//                every 0–10 s (one request per answer when busy, ≤ 2/s with a real model);
-//                several nodes may share a home address: 3000/min (50/s), burst 300.
-//  node          per node public key, after the token check. 1200/min (20/s), burst 200: ten
-//                times a busy node answering a request a second (sink + source per answer).
+//                every 0–10 s, ≤ 3 req/s when busy (see node); a home may run several nodes:
+//                6000/min (100/s), burst 400.
+//  node          per node public key, after the token check. A busy legacy node sends /sink +
+//                /source per answer (≤ 2/s with a real model); a busy API v1 node adds control
+//                polls and progress records (~1/s each), ~3/s in all. 1800/min (30/s), burst 200.
 //  ops           per address for /healthz, /livez, /metrics, and only for addresses outside the
 //                cluster-internal networks (probes and Prometheus there are never limited).
 //                External uptime checks and scrapes come every 10–60 s: 120/min, burst 30.
@@ -30,8 +31,8 @@ export const DEFAULT_BUDGETS: Readonly<Record<BudgetName, Omit<Budget, 'name'>>>
   client: { perMinute: 1800, burst: 120 },
   submit: { perMinute: 300, burst: 30 },
   client_key: { perMinute: 1200, burst: 120 },
-  node_address: { perMinute: 3000, burst: 300 },
-  node: { perMinute: 1200, burst: 200 },
+  node_address: { perMinute: 6000, burst: 400 },
+  node: { perMinute: 1800, burst: 200 },
   ops: { perMinute: 120, burst: 30 },
 };
 
@@ -87,6 +88,19 @@ export const ROUTE_PLANS: Readonly<Record<string, RoutePlan>> = {
   sink: NODE_KEYED,
   source: NODE_UNKEYED,
   stream_source: NODE_UNKEYED,
+  // API v1 client routes (src/routes/v1.ts); /servers/next, diagnostics and meta use the default
+  v1_requests: CLIENT_SUBMIT,
+  v1_responses_retrieve: CLIENT_POLL,
+  v1_requests_cancel: CLIENT_POLL,
+  // API v1 compute-node routes
+  v1_servers_register: NODE_KEYED,
+  v1_servers_poll: NODE_KEYED,
+  v1_servers_control: NODE_KEYED,
+  v1_progress: NODE_KEYED,
+  v1_servers_unregister: NODE_KEYED,
+  v1_unregister_alias: NODE_KEYED,
+  unregister: NODE_KEYED,
+  v1_responses: NODE_UNKEYED,
   // operations
   healthz: OPS,
   livez: OPS,

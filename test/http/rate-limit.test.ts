@@ -8,6 +8,7 @@ import { configWith, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { BudgetName } from '../../src/limits/budgets.js';
 import { CLIENT_KEY, NODE_KEY, faucetBody, testRelay, type TestRelay } from '../support/relay-app.js';
+import { CAPS, CLIENT_A, CLIENT_B, NODE_A, NODE_HEADERS, registerNode, requestBody, v1Relay } from '../routes/v1-support.js';
 
 const PUBLIC_A = '203.0.113.10';
 const PUBLIC_B = '203.0.113.20';
@@ -201,6 +202,48 @@ describe('fairness and switches', () => {
       }
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('API v1 routes', () => {
+  it('per-client queue cap on /api/v1/relay/requests: 429 client_queue_full, other clients still admitted', async () => {
+    const relay = await v1Relay({ maxQueuePerClient: 2 });
+    try {
+      await registerNode(relay);
+      const admit = (clientKey: string, id: string) =>
+        relay.inject({ method: 'POST', url: '/api/v1/relay/requests', remoteAddress: PUBLIC_A, headers: json, payload: requestBody({ client_public_key: clientKey, request_id: id }) });
+      assert.equal((await admit(CLIENT_A, 'r1')).statusCode, 200);
+      assert.equal((await admit(CLIENT_A, 'r2')).statusCode, 200);
+      const before = await relay.store.snapshot();
+      const full = await admit(CLIENT_A, 'r3');
+      assert.equal(full.statusCode, 429);
+      assert.ok(Number(full.headers['retry-after']) >= 1);
+      assert.equal(full.json().code, 'client_queue_full');
+      assert.deepEqual(await relay.store.snapshot(), before);
+      assert.equal((await admit(CLIENT_B, 'r4')).statusCode, 200);
+    } finally {
+      await relay.app.close();
+    }
+  });
+
+  it('v1 client polls and node polls spend the client and node budgets by their route names', async () => {
+    const relay = await v1Relay({ ...budgets({ client: { perMinute: 60, burst: 3 }, node: { perMinute: 60, burst: 2 } }) });
+    try {
+      const polls = [];
+      for (let i = 0; i < 5; i++) {
+        polls.push((await relay.inject({ method: 'POST', url: '/api/v1/relay/responses/retrieve', remoteAddress: PUBLIC_A, headers: json, payload: { client_public_key: CLIENT_A } })).statusCode);
+      }
+      assert.deepEqual(polls.slice(3), [429, 429]);
+      assert.ok(polls.slice(0, 3).every((s) => s !== 429));
+      const nodePolls = [];
+      for (let i = 0; i < 4; i++) {
+        nodePolls.push((await relay.inject({ method: 'POST', url: '/api/v1/relay/servers/register', remoteAddress: PUBLIC_B, headers: { ...json, ...NODE_HEADERS }, payload: { server_public_key: NODE_A, capabilities: CAPS } })).statusCode);
+      }
+      assert.deepEqual(nodePolls, [200, 200, 429, 429]);
+      assert.equal(await metric(relay, 'tokenplace_relay_rate_limited_total{budget="node",reason="node_key"}'), 2);
+    } finally {
+      await relay.app.close();
     }
   });
 });
