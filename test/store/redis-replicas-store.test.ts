@@ -2,7 +2,7 @@
 // on the same queue and response without double delivery or loss, wake each other's waiters, keep
 // caps global, expire in bounded steps, and fail fast (then recover) when Redis goes away.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { RedisStore } from '../../src/store/redis-store.js';
 import type { StoreLimits } from '../../src/store/types.js';
@@ -12,7 +12,8 @@ import { CONTRACT_LIMITS, request } from './contract.js';
 const T0 = Date.UTC(2026, 0, 1);
 let n = 0;
 
-async function pair(redis: RedisServer, limits: Partial<StoreLimits> = {}): Promise<[RedisStore, RedisStore]> {
+/** Two stores (two replicas) on one namespace, both closed after the test. */
+async function pair(t: TestContext, redis: RedisServer, limits: Partial<StoreLimits> = {}): Promise<[RedisStore, RedisStore]> {
   n += 1;
   const prefix = `replicas:${process.pid}:${n}:`;
   const make = async (): Promise<RedisStore> => {
@@ -20,14 +21,17 @@ async function pair(redis: RedisServer, limits: Partial<StoreLimits> = {}): Prom
     await store.ready();
     return store;
   };
-  return [await make(), await make()];
+  const stores: [RedisStore, RedisStore] = [await make(), await make()];
+  t.after(async () => {
+    await Promise.all(stores.map((store) => store.close()));
+  });
+  return stores;
 }
 
 test('two replicas racing to claim one queue deliver each request exactly once', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const [a, b] = await pair(redis, { maxQueuePerNode: 1000, maxQueuePerClient: 1000, maxQueuedTotal: 1000 });
-  t.after(async () => Promise.all([a.close(), b.close()]));
+  const [a, b] = await pair(t, redis, { maxQueuePerNode: 1000, maxQueuePerClient: 1000, maxQueuedTotal: 1000 });
   await a.register('node', T0);
   const enqueues = [];
   for (let i = 0; i < 300; i += 1) enqueues.push((i % 2 === 0 ? a : b).enqueue('node', request(`c${i}`, `m${i}`), T0));
@@ -49,8 +53,7 @@ test('two replicas racing to claim one queue deliver each request exactly once',
 test('racing retrieves hand one response to exactly one replica', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const [a, b] = await pair(redis, { maxResponses: 1000 });
-  t.after(async () => Promise.all([a.close(), b.close()]));
+  const [a, b] = await pair(t, redis, { maxResponses: 1000 });
   let delivered = 0;
   for (let i = 0; i < 100; i += 1) {
     await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
@@ -63,8 +66,7 @@ test('racing retrieves hand one response to exactly one replica', async (t) => {
 test('a waiter on one replica wakes when the other replica enqueues or completes', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const [a, b] = await pair(redis);
-  t.after(async () => Promise.all([a.close(), b.close()]));
+  const [a, b] = await pair(t, redis);
   await b.register('node', T0);
   const work = a.watch('work', 'node');
   const response = a.watch('response', 'client');
@@ -83,8 +85,7 @@ test('a waiter on one replica wakes when the other replica enqueues or completes
 test('caps are global: two replicas together stop at the per-node and per-client caps', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const [a, b] = await pair(redis, { maxQueuePerNode: 4, maxQueuePerClient: 3 });
-  t.after(async () => Promise.all([a.close(), b.close()]));
+  const [a, b] = await pair(t, redis, { maxQueuePerNode: 4, maxQueuePerClient: 3 });
   await a.register('node', T0);
   const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).enqueue('node', request('same-client', `m${i}`), T0)));
   assert.equal(outcomes.filter((o) => o.ok).length, 3);
@@ -96,8 +97,7 @@ test('caps are global: two replicas together stop at the per-node and per-client
 test('expire sweeps a large backlog in bounded steps and leaves counters at zero', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const [a] = await pair(redis, { maxResponses: 5000 });
-  t.after(async () => a.close());
+  const [a] = await pair(t, redis, { maxResponses: 5000 });
   for (let i = 0; i < 1200; i += 1) await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   assert.equal((await a.stats(T0)).responses, 1200);
   const counts = await a.expire(T0 + CONTRACT_LIMITS.responseTtlMs);
@@ -111,13 +111,10 @@ test('entries carry a native TTL as a safety net', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
   const { Redis } = await import('ioredis');
-  const [a] = await pair(redis);
+  const [a] = await pair(t, redis);
   const raw = new Redis(redis.url);
   raw.on('error', () => {});
-  t.after(async () => {
-    await a.close();
-    raw.disconnect();
-  });
+  t.after(() => raw.disconnect());
   await a.register('node', T0);
   await a.enqueue('node', request('client'), T0);
   await a.complete('client2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
@@ -131,8 +128,7 @@ test('entries carry a native TTL as a safety net', async (t) => {
 test('Redis gone: commands fail fast with StoreUnavailableError, health says why, both recover', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const [a] = await pair(redis);
-  t.after(async () => a.close());
+  const [a] = await pair(t, redis);
   assert.deepEqual(await a.health(), { ok: true });
   await redis.stop(true);
   await assert.rejects(a.register('node', T0), (err) => err instanceof StoreUnavailableError);
@@ -150,12 +146,9 @@ test('HTTP during a Redis outage: readiness 503 with a reason, routes answer JSO
   if (redis === null) return;
   const { buildApp } = await import('../../src/app.js');
   const { configWith } = await import('../../src/config.js');
-  const [store] = await pair(redis);
+  const [store] = await pair(t, redis);
   const app = await buildApp({ config: configWith({ logLevel: 'silent', sinkHoldMs: 0, retrieveHoldMs: 0 }), store });
-  t.after(async () => {
-    await app.close();
-    await store.close();
-  });
+  t.after(async () => app.close());
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
   await redis.stop(true);
   const health = await app.inject({ method: 'GET', url: '/healthz' });
