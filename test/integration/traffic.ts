@@ -50,7 +50,6 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
     const k = `${status} ${String(code)}`;
     result.errorStatuses.set(k, (result.errorStatuses.get(k) ?? 0) + 1);
   };
-  const started = Date.now();
   let stop = false;
   // Ends the nodes' held polls at once when the clients are done.
   const halt = new AbortController();
@@ -136,6 +135,13 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
   };
 
   const nodes = Array.from({ length: options.nodes }, (_, i) => node(i));
+  // Clients start once every node is registered (a request for an unknown node is a 404).
+  for (let waited = 0; waited < 100; waited += 1) {
+    const health = await call(`${urls[0]}/healthz`);
+    if (health.ok && health.body.knownServers === options.nodes) break;
+    await sleep(50);
+  }
+  const started = Date.now();
   await Promise.all(Array.from({ length: options.concurrency }, () => client()));
   result.seconds = (Date.now() - started) / 1000;
   stop = true;
