@@ -153,6 +153,9 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
   });
   for (const reason of EVICTION_REASONS) evictions.inc({ reason }, 0);
 
+  const requestChildren = new Map<string, { inc(): void }>();
+  const durationChildren = new Map<string, { observe(value: number): void }>();
+
   const observer: RelayObserver = {
     pickedUp: (ms) => pickup.observe(ms / 1000),
     turnaround: (ms) => turnaround.observe(ms / 1000),
@@ -175,9 +178,22 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
     observer,
     v1Observer,
     httpRequest(method, endpoint, status, seconds) {
+      // Label children are cached: the label sets are bounded, and resolving labels on every
+      // request was a measurable share of a /healthz answer.
       const m = METHODS.has(method) ? method : 'OTHER';
-      requests.inc({ method: m, endpoint, status: String(status) });
-      duration.observe({ endpoint }, seconds);
+      const id = `${m} ${endpoint} ${status}`;
+      let counter = requestChildren.get(id);
+      if (counter === undefined) {
+        counter = requests.labels(m, endpoint, String(status));
+        requestChildren.set(id, counter);
+      }
+      counter.inc();
+      let timer = durationChildren.get(endpoint);
+      if (timer === undefined) {
+        timer = duration.labels(endpoint);
+        durationChildren.set(endpoint, timer);
+      }
+      timer.observe(seconds);
     },
     setDraining: (value) => draining.set(value ? 1 : 0),
   };

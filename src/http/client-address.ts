@@ -135,6 +135,32 @@ function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+// Socket peers repeat (keep-alive connections, a proxy's few addresses): their parse and
+// canonical text are memoised in small bounded maps, as parsing showed up on every request.
+const PEER_MEMO_MAX = 4096;
+const peerValues = new Map<string, bigint | null>();
+const peerTexts = new Map<string, string>();
+
+function parsePeer(peer: string): bigint | null {
+  let value = peerValues.get(peer);
+  if (value === undefined && !peerValues.has(peer)) {
+    if (peerValues.size >= PEER_MEMO_MAX) peerValues.clear();
+    value = parseAddress(peer);
+    peerValues.set(peer, value);
+  }
+  return value ?? null;
+}
+
+function formatPeer(peer: string, value: bigint): string {
+  let text = peerTexts.get(peer);
+  if (text === undefined) {
+    if (peerTexts.size >= PEER_MEMO_MAX) peerTexts.clear();
+    text = formatAddress(value);
+    peerTexts.set(peer, text);
+  }
+  return text;
+}
+
 /** Answered when the socket is already gone and has no address. */
 export const UNKNOWN_ADDRESS = 'unknown';
 
@@ -143,9 +169,9 @@ export const UNKNOWN_ADDRESS = 'unknown';
  * address; forwarding headers count only when it is in `trusted`.
  */
 export function resolveClientAddress(peer: string | undefined, headers: IncomingHttpHeaders, trusted: AddressSet): string {
-  const peerValue = peer === undefined ? null : parseAddress(peer);
+  const peerValue = peer === undefined ? null : parsePeer(peer);
   if (peerValue === null) return UNKNOWN_ADDRESS;
-  if (trusted.size === 0 || !trusted.has(peerValue)) return formatAddress(peerValue);
+  if (trusted.size === 0 || !trusted.has(peerValue)) return formatPeer(peer!, peerValue);
 
   let nearest = peerValue;
   const forwarded = headerText(headers['x-forwarded-for']);
