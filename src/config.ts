@@ -193,7 +193,7 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     v1ControlTombstoneTtlSeconds: int(env, 'TOKEN_PLACE_API_V1_CONTROL_TOMBSTONE_TTL_SECONDS', 60, 1, 300),
     v1MaxQueuePerNode: int(env, 'TOKEN_PLACE_API_V1_MAX_QUEUE_DEPTH_PER_NODE', 1024, 1, 1_000_000),
     v1MaxRequests: int(env, 'TOKENPLACE_API_V1_MAX_REQUESTS', 10_000, 1, 10_000_000),
-    v1MaxTombstones: int(env, 'TOKENPLACE_API_V1_MAX_TOMBSTONES', 100_000, 1, 10_000_000),
+    v1MaxTombstones: int(env, 'TOKENPLACE_API_V1_MAX_TOMBSTONES', 20_000, 1, 10_000_000),
     // Public release metadata (/api/v1/meta, /api/v1/version).
     releaseVersion: raw(env, 'TOKENPLACE_RELEASE_VERSION') ?? null,
     deployEnvironment: raw(env, 'TOKENPLACE_DEPLOY_ENV') ?? null,

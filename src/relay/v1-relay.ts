@@ -110,14 +110,6 @@ export class V1Relay {
     this.#limit = options.diagnosticsNodeLimit ?? 100;
   }
 
-  get leaseSeconds(): number {
-    return this.options.leaseSeconds;
-  }
-
-  get pollWaitSeconds(): number {
-    return this.options.pollWaitSeconds;
-  }
-
   // ------------------------------------------------------------------ compute nodes
 
   async register(nodeKey: string, rawCapabilities: unknown): Promise<RegisterResult> {

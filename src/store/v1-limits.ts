@@ -30,7 +30,7 @@ export const V1_DEFAULT_LIMITS: Readonly<V1Limits> = Object.freeze({
   v1ControlTombstoneTtlMs: 60_000,
   v1MaxQueuePerNode: 1024,
   v1MaxRequests: 10_000,
-  v1MaxTombstones: 100_000,
+  v1MaxTombstones: 20_000,
 });
 
 /** The v1 limits of a StoreLimits, defaults filled in. */
