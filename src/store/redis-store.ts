@@ -8,8 +8,19 @@ import { requestBytes, responseBytes } from './memory-store.js';
 import { classify, connect, quit, reasonOf, type RedisConnectionOptions } from './redis/connection.js';
 import { SWEEP_MAX_STEPS, WAKE_CHANNEL } from './redis/keys.js';
 import { SCRIPT_NAMES, buildScripts, type ScriptName } from './redis/scripts.js';
+import { V1_SCRIPT_NAMES, buildV1Scripts, type V1ScriptName } from './redis/v1-scripts.js';
+import { RedisV1 } from './redis/v1-store.js';
 import { WakeFanout } from './redis/wake-fanout.js';
-import { V1_EMPTY_STATS, V1_UNSUPPORTED, type V1Transitions } from './v1-unsupported.js';
+import type {
+  NodeListing,
+  NodeView,
+  V1Capabilities,
+  V1Ciphertext,
+  V1NewRequest,
+  V1SelectQuery,
+  V1TerminalReason,
+  V1TerminalStatus,
+} from './v1-types.js';
 import type {
   ChunkOutcome,
   ClaimedRequest,
@@ -36,15 +47,13 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 
 type ScriptCaller = (...args: (string | number)[]) => Promise<unknown>;
 
-// API v1 transitions are not on Redis yet: they answer 503 store_unavailable (src/store/v1-unsupported.ts).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface RedisStore extends V1Transitions {}
-
 export class RedisStore implements RelayStore {
   readonly kind = 'redis' as const;
   readonly #redis: Redis;
   readonly #fanout: WakeFanout;
-  readonly #scripts: Record<ScriptName, ScriptCaller>;
+  readonly #scripts: Record<ScriptName | V1ScriptName, ScriptCaller>;
+  /** API v1 transitions (src/store/redis/v1-store.ts), on the same connection and channel. */
+  readonly #v1: RedisV1;
   readonly #prefix: string;
   #lastError = 'connecting';
   #closed = false;
@@ -60,9 +69,9 @@ export class RedisStore implements RelayStore {
       this.#lastError = '';
     });
     this.#fanout = new WakeFanout(connect(options, 'subscriber'), options.prefix + WAKE_CHANNEL);
-    const sources = buildScripts(options.prefix, limits);
-    const scripts = {} as Record<ScriptName, ScriptCaller>;
-    for (const name of SCRIPT_NAMES) {
+    const sources = { ...buildScripts(options.prefix, limits), ...buildV1Scripts(options.prefix, limits) };
+    const scripts = {} as Record<ScriptName | V1ScriptName, ScriptCaller>;
+    for (const name of [...SCRIPT_NAMES, ...V1_SCRIPT_NAMES]) {
       const command = `tp_${name}`;
       // defineCommand: EVALSHA with a transparent EVAL fallback after a Redis restart (NOSCRIPT).
       this.#redis.defineCommand(command, { numberOfKeys: 0, lua: sources[name] });
@@ -70,6 +79,7 @@ export class RedisStore implements RelayStore {
       scripts[name] = fn;
     }
     this.#scripts = scripts;
+    this.#v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
   }
 
   /** Resolves once both connections are up (or rejects after `timeoutMs`); for start-up and tests. */
@@ -81,7 +91,7 @@ export class RedisStore implements RelayStore {
     }
   }
 
-  async #run(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+  async #run(name: ScriptName | V1ScriptName, ...args: (string | number)[]): Promise<unknown> {
     try {
       return await this.#scripts[name](...args);
     } catch (err) {
@@ -164,18 +174,76 @@ export class RedisStore implements RelayStore {
   }
 
   async stats(now: number): Promise<StoreStats> {
-    const [nodes, queued, oldest, inflight, responses, streams, bytes] = (await this.#run('stats', now)) as [number, number, string, number, number, number, number];
+    const [legacy, v1] = await Promise.all([this.#run('stats', now), this.#v1.stats(now)]);
+    const [nodes, queued, oldest, inflight, responses, streams, bytes] = legacy as [number, number, string, number, number, number, number];
     const oldestAt = Number(oldest);
     return {
-      nodes,
+      nodes: nodes + v1.stats.v1HealthyNodes,
       queuedRequests: queued,
       oldestQueuedAgeMs: oldestAt < 0 ? 0 : Math.max(0, now - oldestAt),
       inflightRequests: inflight,
       responses,
       streamSessions: streams,
+      // One counter holds both protocols' bytes: the cap is shared.
       storedBytes: bytes,
-      ...V1_EMPTY_STATS,
+      ...v1.stats,
     };
+  }
+
+  // API v1: contracts on RelayStore (types.ts), scripts in src/store/redis/v1-scripts.ts.
+  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number) {
+    return this.#v1.registerNode(nodeKey, capabilities, credentialDigest, now);
+  }
+
+  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number) {
+    return this.#v1.renewLease(nodeKey, capabilities, now, holdMs);
+  }
+
+  async selectNode(query: V1SelectQuery, now: number) {
+    return this.#v1.selectNode(query, now);
+  }
+
+  async admitRequest(request: V1NewRequest, now: number) {
+    return this.#v1.admitRequest(request, now);
+  }
+
+  async claimRequest(nodeKey: string, now: number) {
+    return this.#v1.claimRequest(nodeKey, now);
+  }
+
+  async renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number) {
+    return this.#v1.renewInflight(nodeKey, requestId, credentialDigest, acknowledge, now);
+  }
+
+  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number) {
+    return this.#v1.acceptResponse(clientKey, requestId, response, now);
+  }
+
+  async retrieveResponse(clientKey: string, requestId: string | null, now: number) {
+    return this.#v1.retrieveResponse(clientKey, requestId, now);
+  }
+
+  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number) {
+    return this.#v1.cancelRequest(clientKey, requestId, cancelTokenDigest, status, reason, now);
+  }
+
+  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number) {
+    return this.#v1.recordProgress(nodeKey, credentialDigest, clientKey, requestId, progress, now);
+  }
+
+  async unregisterNode(nodeKey: string, credentialDigest: string | null, now: number) {
+    return this.#v1.unregisterNode(nodeKey, credentialDigest, now);
+  }
+
+  async expireV1(now: number) {
+    return this.#v1.expire(now);
+  }
+
+  async listNodes(now: number, limit: number): Promise<NodeListing> {
+    const [legacy, v1] = await Promise.all([this.#run('listNodes', now, Math.max(0, Math.floor(limit))), this.#v1.listNodes(now, limit)]);
+    const [legacyTotal, rows] = legacy as [number, [string, string, number, number][]];
+    const views = rows.map(([key, seen, queueDepth, inflight]): NodeView => ({ protocol: 'legacy', key, ageMs: Math.max(0, now - Number(seen)), queueDepth, inflight }));
+    return { legacy: views, v1: v1.views, legacyTotal, v1Total: v1.total };
   }
 
   watch(channel: WakeChannel, key: string): Waiter {
@@ -232,5 +300,3 @@ export class RedisStore implements RelayStore {
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
-
-Object.assign(RedisStore.prototype, V1_UNSUPPORTED);

@@ -17,12 +17,16 @@
 //   <p>sb:<client>   STRING the client's current stream session
 //   <p>xs            ZSET   session -> expiry (sweep index, least recently touched first)
 //   <p>wake          pub/sub channel: "w<node>" (work queued) and "r<client>" (response ready)
+//   <p>v1:…          the API v1 families (v1-keys.ts)
 //
 // Logical expiry compares the caller's `now` with the stored expiry; native PEXPIRE (logical TTL
 // plus a grace) is a safety net so that Redis frees everything even if every replica is gone.
 //
 // Scripts build key names from the prefix at run time, so the store needs one Redis (or Valkey)
 // primary, not Redis Cluster.
+
+import type { StoreLimits } from '../types.js';
+import { resolveV1Limits } from '../v1-limits.js';
 
 export const WAKE_CHANNEL = 'wake';
 
@@ -32,6 +36,14 @@ export const NATIVE_GRACE_MS = 300_000;
 /** Entries each sweep step visits per index; expire() repeats steps up to a bound. */
 export const SWEEP_BATCH = 500;
 export const SWEEP_MAX_STEPS = 20;
+
+/** Native TTL of the shared bookkeeping keys: beyond every logical lifetime of either protocol. */
+export function indexTtlMs(limits: StoreLimits): number {
+  const v1 = resolveV1Limits(limits);
+  const legacy = Math.max(limits.nodeTtlMs, limits.requestTtlMs, limits.responseTtlMs, limits.streamTtlMs);
+  const api = Math.max(v1.v1LeaseMs, v1.v1InflightLeaseMs, v1.v1DeadlineMs, v1.v1ResponseTtlMs, v1.v1TerminalTtlMs, v1.v1ControlTombstoneTtlMs);
+  return Math.max(legacy, api) + NATIVE_GRACE_MS;
+}
 
 /** A Lua string literal for any text: every byte as a decimal escape, so nothing needs quoting. */
 export function luaString(text: string): string {

@@ -3,10 +3,9 @@
 // are compiled into a prelude shared by every script; `now` and random material come from the
 // caller (the clock is injected, and scripts must not depend on the server's randomness).
 import type { StoreLimits } from '../types.js';
-import { NATIVE_GRACE_MS, SWEEP_BATCH, WAKE_CHANNEL, luaString } from './keys.js';
+import { NATIVE_GRACE_MS, SWEEP_BATCH, WAKE_CHANNEL, indexTtlMs, luaString } from './keys.js';
 
 function prelude(prefix: string, limits: StoreLimits): string {
-  const maxTtl = Math.max(limits.nodeTtlMs, limits.requestTtlMs, limits.responseTtlMs, limits.streamTtlMs);
   return `
 local P = ${luaString(prefix)}
 local NODE_TTL = ${limits.nodeTtlMs}
@@ -23,7 +22,7 @@ local MAX_CHUNKS = ${limits.maxStreamChunks}
 local MAX_BYTES = ${limits.maxStoredBytes}
 local GRACE = ${NATIVE_GRACE_MS}
 local BATCH = ${SWEEP_BATCH}
-local INDEX_TTL = ${maxTtl + NATIVE_GRACE_MS}
+local INDEX_TTL = ${indexTtlMs(limits)}
 local K_SEEN, K_NODES, K_COUNT, K_QC = P .. 'seen', P .. 'nodes', P .. 'counts', P .. 'qc'
 local K_XQ, K_XJ, K_XR, K_XS = P .. 'xq', P .. 'xj', P .. 'xr', P .. 'xs'
 local WAKE = P .. ${luaString(WAKE_CHANNEL)}
@@ -347,7 +346,20 @@ return {
 }
 `;
 
-export const SCRIPT_NAMES = ['register', 'pickNode', 'enqueue', 'claim', 'complete', 'retrieve', 'appendChunk', 'drainStream', 'expire', 'stats'] as const;
+/** Live nodes for diagnostics (soonest to lapse first: no registration order is kept), total and counters. */
+const LIST_NODES = `
+local now, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local total = call('ZCOUNT', K_NODES, '(' .. n(now), '+inf')
+local rows = {}
+if limit > 0 then
+  for _, node in ipairs(call('ZRANGEBYSCORE', K_NODES, '(' .. n(now), '+inf', 'LIMIT', 0, limit)) do
+    rows[#rows + 1] = {node, call('HGET', K_SEEN, node) or n(now), call('LLEN', kq(node)), call('ZCARD', knj(node))}
+  end
+end
+return {total, rows}
+`;
+
+export const SCRIPT_NAMES = ['register', 'pickNode', 'enqueue', 'claim', 'complete', 'retrieve', 'appendChunk', 'drainStream', 'expire', 'stats', 'listNodes'] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 const BODIES: Record<ScriptName, string> = {
@@ -361,6 +373,7 @@ const BODIES: Record<ScriptName, string> = {
   drainStream: DRAIN_STREAM,
   expire: EXPIRE,
   stats: STATS,
+  listNodes: LIST_NODES,
 };
 
 /** Full script sources for one store: prelude (prefix, caps) + transition body. */
