@@ -1,10 +1,12 @@
 // Three relay processes share one Redis; nodes and clients are spread round-robin over them, each
 // node answering through a different replica than it polls, each client retrieving from a
-// different replica than it submitted to. 2,000 round trips, each delivered exactly once.
+// different replica than it submitted to. 2,000 legacy and 1,000 API v1 round trips, each
+// delivered exactly once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startCluster } from './cluster.js';
 import { runTraffic } from './traffic.js';
+import { runV1Traffic } from './traffic-v1.js';
 
 test('3 replicas on one Redis: 2,000 round trips each delivered exactly once', { timeout: 60_000 }, async (t) => {
   const cluster = await startCluster(t, 3);
@@ -18,4 +20,20 @@ test('3 replicas on one Redis: 2,000 round trips each delivered exactly once', {
   assert.ok([...result.received.values()].every((n) => n === 1), 'no request handed to a node twice');
   assert.equal(result.wrongAnswers, 0);
   assert.deepEqual([...result.errorStatuses], [], 'no error answers under normal load');
+});
+
+test('3 replicas on one Redis, API v1: 1,000 round trips each handed out and delivered exactly once', { timeout: 60_000 }, async (t) => {
+  const cluster = await startCluster(t, 3);
+  if (cluster === null) return;
+  const nodes = 6;
+  const result = await runV1Traffic({ urls: cluster.replicas.map((r) => r.url), nodes, roundTrips: 1000, concurrency: 24 });
+  t.diagnostic(`1000 API v1 round trips over 3 replicas in ${result.seconds.toFixed(1)} s`);
+  assert.deepEqual([...result.errorStatuses], [], 'no error answers under normal load');
+  assert.equal(result.accepted.size, 1000);
+  assert.equal(result.delivered.size, 1000, 'every request answered');
+  assert.ok([...result.delivered.values()].every((n) => n === 1), 'no response delivered twice');
+  assert.equal(result.received.size, 1000);
+  assert.ok([...result.received.values()].every((n) => n === 1), 'no request handed to a node twice');
+  assert.equal(result.wrongAnswers, 0);
+  assert.equal(result.offered.size, nodes, 'selection on every replica spreads over every node');
 });
