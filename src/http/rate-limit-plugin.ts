@@ -35,7 +35,7 @@ const SWEEP_INTERVAL_MS = 10_000;
 
 export const rateLimitPlugin = fp(
   async (app: FastifyInstance) => {
-    const { config, clock, metrics, logger } = app.relay;
+    const { config, clock, metrics, logger, store } = app.relay;
     const trusted = new AddressSet(config.trustedProxies);
 
     app.decorateRequest('clientAddress', '');
@@ -48,7 +48,7 @@ export const rateLimitPlugin = fp(
     const budgets = Object.fromEntries(Object.entries(config.rateLimits).map(([name, size]) => [name, { name, ...size }])) as Record<BudgetName, Budget>;
     let counter: RateCounter | undefined;
     const limitMetrics = createLimitMetrics(metrics.registry, () => counter);
-    counter = createRateCounter(config, limitMetrics.forgotten);
+    counter = createRateCounter(config, store, limitMetrics.forgotten);
     const active = counter;
 
     if (active instanceof MemoryRateCounter) {

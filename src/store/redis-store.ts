@@ -55,6 +55,8 @@ export class RedisStore implements RelayStore {
   /** API v1 transitions (src/store/redis/v1-store.ts), on the same connection and channel. */
   readonly #v1: RedisV1;
   readonly #prefix: string;
+  /** Key prefixes lent out with the command connection: not relay state, so snapshot() skips them. */
+  readonly #lent: string[] = [];
   #lastError = 'connecting';
   #closed = false;
 
@@ -80,6 +82,18 @@ export class RedisStore implements RelayStore {
     }
     this.#scripts = scripts;
     this.#v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
+  }
+
+  /**
+   * The command connection, for another user of this Redis in the same process (the rate counter),
+   * so that a process keeps its two connections (src/store/redis/connection.ts). The borrower keeps
+   * its keys under the returned prefix, `<prefix><namespace>`; `namespace` must not start like any
+   * store key family (src/store/redis/keys.ts). The store still owns the connection and closes it.
+   */
+  lendCommands(namespace: string): { redis: Redis; prefix: string } {
+    const prefix = this.#prefix + namespace;
+    this.#lent.push(prefix);
+    return { redis: this.#redis, prefix };
   }
 
   /** Resolves once both connections are up (or rejects after `timeoutMs`); for start-up and tests. */
@@ -262,6 +276,7 @@ export class RedisStore implements RelayStore {
     keys.sort();
     const out: [string, unknown][] = [];
     for (const key of keys) {
+      if (this.#lent.some((prefix) => key.startsWith(prefix))) continue;
       const type = await this.#redis.type(key);
       const name = key.slice(this.#prefix.length);
       if (type === 'string') out.push([name, await this.#redis.get(key)]);

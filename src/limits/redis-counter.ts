@@ -1,0 +1,122 @@
+// Rate counter shared by every replica: each bucket is one Redis hash, and each take is one Lua
+// script, so two replicas spending from the same bucket at once see one order and never both
+// spend the last token. The script is token-bucket.ts line for line (same IEEE doubles, same
+// order of operations), so the memory and Redis backends refuse exactly the same requests.
+//
+// Time is the caller's `now`, never the server's TIME: the clock is injected everywhere else, and
+// the contract suite drives both backends with one fake clock. The bucket remembers the latest
+// `now` it has seen and a clock behind it refills nothing, so skew between replicas can only make
+// a limit stricter (by at most the skew's worth of refill), never looser.
+//
+// Bounds: a bucket is forgotten exactly when it would be full again (native PEXPIRE, relative, so
+// it does not depend on the replicas' wall clocks agreeing with Redis's), which makes an unknown
+// key and an idle one the same thing (rate-counter.ts). With the default budgets no bucket lives
+// longer than burst / rate (15 s for `ops`), so the keys in Redis are at most the distinct keys
+// active in the last few seconds, each a few dozen bytes. Keys longer than MAX_KEY_CHARS are
+// digested, so a key name never grows with its input.
+//
+// The counter borrows the Redis store's command connection (a process keeps two connections:
+// commands and subscriber, src/store/redis/connection.ts) and never closes it; the store does.
+// That connection fails fast while Redis is away (no offline queue, bounded command timeout), so
+// a take rejects at once and the plugin lets the request through and counts the error.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Budget, RateCounter, TakeResult } from './rate-counter.js';
+
+/** Under the store's prefix: `<prefix>rl:<budget>:<key>`. No store key family starts with `rl:`. */
+export const REDIS_LIMITS_NAMESPACE = 'rl:';
+
+/** Longer keys are replaced by a digest (the plugin's own keys are far shorter). */
+export const MAX_KEY_CHARS = 128;
+
+/** Budget names become part of a key name and are split off by the first ':' after the namespace. */
+const BUDGET_NAME = /^[a-z0-9_]{1,32}$/;
+
+// KEYS[1] the bucket; ARGV: perMinute, burst, cost, now (ms).
+// Numbers come in as decimal text (exact for doubles) and leave as '%.17g' text, because Redis
+// truncates a Lua number reply to an integer and '%.14g' (tostring) would round the state.
+// Reply: { allowed 0|1, whole tokens left, retry-after seconds as text ('-1' = never) }.
+const TAKE_SCRIPT = `
+local key = KEYS[1]
+local perMinute, burst, cost, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local rate = perMinute / 60000
+local need = math.min(math.max(cost, 0), burst)
+local saved = redis.call('HMGET', key, 't', 'a')
+local tokens, at
+if saved[1] == false or saved[2] == false then
+  tokens, at = burst, now
+else
+  local st, sa = tonumber(saved[1]), tonumber(saved[2])
+  local elapsed = math.max(0, now - sa)
+  tokens = math.min(burst, st + elapsed * rate)
+  at = math.max(now, sa)
+end
+local allowed, left, wait = 0, tokens, '0'
+if tokens >= need then
+  allowed, left = 1, tokens - need
+elseif rate > 0 then
+  wait = string.format('%.17g', ((need - tokens) / rate) / 1000)
+else
+  wait = '-1'
+end
+redis.call('HSET', key, 't', string.format('%.17g', left), 'a', string.format('%.17g', at))
+-- Forgotten when full again: fullAt(state) in token-bucket.ts, relative to this take's now.
+local ttl = math.ceil(at + (burst - left) / rate - now)
+if ttl < 1 then ttl = 1 end
+redis.call('PEXPIRE', key, string.format('%.0f', ttl))
+if allowed == 1 then
+  return { 1, math.floor(left), '0' }
+end
+return { 0, 0, wait }
+`;
+
+const COMMAND = 'tp_rate_take';
+
+type TakeCommand = (key: string, perMinute: string, burst: string, cost: string, now: string) => Promise<[number, number, string]>;
+
+export interface RedisCounterOptions {
+  /** The store's command connection; borrowed, never closed here. */
+  redis: Redis;
+  /** Full key prefix for buckets: the store's prefix plus REDIS_LIMITS_NAMESPACE. */
+  prefix: string;
+}
+
+export class RedisRateCounter implements RateCounter {
+  readonly kind = 'redis' as const;
+  readonly #prefix: string;
+  readonly #take: TakeCommand;
+  readonly #checked = new WeakSet<Budget>();
+  #closed = false;
+
+  constructor(options: RedisCounterOptions) {
+    this.#prefix = options.prefix;
+    // defineCommand: EVALSHA, falling back to EVAL after a Redis restart forgot the script.
+    options.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    const redis = options.redis as unknown as Record<string, TakeCommand>;
+    this.#take = redis[COMMAND]!.bind(options.redis);
+  }
+
+  async take(budget: Budget, key: string, cost: number, now: number): Promise<TakeResult> {
+    if (this.#closed) throw new Error('rate counter closed');
+    this.#check(budget);
+    const id = key.length > MAX_KEY_CHARS ? `#${createHash('sha256').update(key).digest('base64url')}` : key;
+    const [allowed, remaining, wait] = await this.#take(`${this.#prefix}${budget.name}:${id}`, String(budget.perMinute), String(budget.burst), String(cost), String(now));
+    if (allowed === 1) return { allowed: true, remaining: Number(remaining), retryAfterSeconds: 0 };
+    const seconds = Number(wait);
+    return { allowed: false, remaining: 0, retryAfterSeconds: seconds < 0 ? Number.POSITIVE_INFINITY : seconds };
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the store, which closes it after the app's hooks have run.
+    this.#closed = true;
+  }
+
+  #check(budget: Budget): void {
+    if (this.#checked.has(budget)) return;
+    if (!BUDGET_NAME.test(budget.name)) throw new RangeError('budget name must be 1-32 of [a-z0-9_]');
+    // A bucket that never refills could never be forgotten: every budget must refill.
+    if (!(budget.perMinute > 0 && Number.isFinite(budget.perMinute))) throw new RangeError('perMinute must be a positive number');
+    if (!(budget.burst > 0 && Number.isFinite(budget.burst))) throw new RangeError('burst must be a positive number');
+    this.#checked.add(budget);
+  }
+}
