@@ -19,7 +19,11 @@ let n = 0;
 /** A store (one replica's connections) on a fresh namespace, and the counter borrowing it. */
 async function replica(url: string, prefix = `limits:${process.pid}:${++n}:`): Promise<{ store: RedisStore; counter: RedisRateCounter }> {
   const store = new RedisStore(CONTRACT_LIMITS, { url, prefix, commandTimeoutMs: 500, connectTimeoutMs: 500 });
-  await store.ready();
+  // A store that never got ready still reconnects forever: close it, or the process cannot exit.
+  await store.ready().catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   return { store, counter: new RedisRateCounter(store.lendCommands(REDIS_LIMITS_NAMESPACE)) };
 }
 
