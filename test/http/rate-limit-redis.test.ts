@@ -21,20 +21,21 @@ async function relays(t: TestContext, redis: RedisServer, count: number): Promis
   const base = configWith({ logLevel: 'silent', sinkHoldMs: 0, retrieveHoldMs: 0, store: 'redis', redisUrl: redis.url, redisPrefix: prefix });
   const config = configWith({ ...base, rateLimits: { ...base.rateLimits, client: { perMinute: 60, burst: 6 } } });
   const clock = new FakeClock();
-  const out = [];
+  const out: { app: FastifyInstance; store: RedisStore }[] = [];
+  const stores: RedisStore[] = [];
+  // Registered before anything connects: a start that fails half-way still closes what it opened.
+  t.after(async () => {
+    for (const { app } of out) await app.close();
+    for (const store of stores) await store.close();
+  });
   for (let i = 0; i < count; i += 1) {
     const store = new RedisStore(storeLimits(config), { url: redis.url, prefix, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+    stores.push(store);
     await store.ready();
     const app = await buildApp({ config, store, clock });
     await app.ready();
     out.push({ app, store });
   }
-  t.after(async () => {
-    for (const { app, store } of out) {
-      await app.close();
-      await store.close();
-    }
-  });
   return out;
 }
 

@@ -16,16 +16,19 @@ let n = 0;
 async function pair(t: TestContext, redis: RedisServer, limits: Partial<StoreLimits> = {}): Promise<[RedisStore, RedisStore]> {
   n += 1;
   const prefix = `replicas:${process.pid}:${n}:`;
-  const make = async (): Promise<RedisStore> => {
-    const store = new RedisStore({ ...CONTRACT_LIMITS, ...limits }, { url: redis.url, prefix, commandTimeoutMs: 500, connectTimeoutMs: 500 });
-    await store.ready();
-    return store;
-  };
-  const stores: [RedisStore, RedisStore] = [await make(), await make()];
+  // Every store is closed after the test, also when the second one fails to start: an unclosed
+  // store keeps reconnecting to the stopped redis-server and the test process never exits.
+  const stores: RedisStore[] = [];
   t.after(async () => {
     await Promise.all(stores.map((store) => store.close()));
   });
-  return stores;
+  const make = async (): Promise<RedisStore> => {
+    const store = new RedisStore({ ...CONTRACT_LIMITS, ...limits }, { url: redis.url, prefix, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+    stores.push(store);
+    await store.ready();
+    return store;
+  };
+  return [await make(), await make()];
 }
 
 test('two replicas racing to claim one queue deliver each request exactly once', async (t) => {
