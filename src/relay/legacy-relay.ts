@@ -3,6 +3,7 @@
 import type { Clock } from '../clock.js';
 import { RelayError } from '../errors.js';
 import type { ClaimedRequest, EncryptedResponse, QueuedRequest, RelayStore, StoredResponse, StreamBatch, WakeChannel } from '../store/types.js';
+import { holdUntil } from './hold.js';
 import type { RelayObserver } from './observer.js';
 
 export interface LegacyRelayOptions {
@@ -80,32 +81,8 @@ export class LegacyRelay {
     return this.store.drainStream(clientKey, this.clock.now());
   }
 
-  /**
-   * Tries `attempt`; if it finds nothing, waits for a wake-up on (channel, key) and tries again,
-   * until `holdMs` has passed. The waiter is registered before the first attempt so that a
-   * wake-up between an empty attempt and the wait is not lost.
-   */
-  async #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {
-    const first = await attempt();
-    if (first !== null || holdMs <= 0 || this.drainSignal.aborted || signal.aborted) return first;
-    const waiter = this.store.watch(channel, key);
-    const stop = AbortSignal.any([signal, this.drainSignal]);
-    const deadline = Date.now() + holdMs;
-    try {
-      // Re-check once after registering: work may have arrived between the attempt and watch().
-      let found = await attempt();
-      while (found === null) {
-        const left = deadline - Date.now();
-        if (left <= 0 || stop.aborted) return null;
-        const woken = await waiter.wait(left, stop);
-        if (signal.aborted) return null; // the caller is gone: claim nothing for it
-        if (!woken && (stop.aborted || Date.now() >= deadline)) return null;
-        found = await attempt();
-      }
-      return found;
-    } finally {
-      waiter.close();
-    }
+  #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {
+    return holdUntil({ store: this.store, channel, key, holdMs, signal, drainSignal: this.drainSignal, attempt, settled: (value) => value !== null });
   }
 
   #reject(reason: ConstructorParameters<typeof RelayError>[0]): RelayError {

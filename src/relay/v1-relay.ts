@@ -24,6 +24,7 @@ import {
 } from '../store/v1-types.js';
 import { SELECTION_POLICY } from '../store/v1-selection.js';
 import { DEFAULT_CONTEXT_TIER, DEFAULT_MODEL_ID, normaliseCapabilities, resolveModelId } from './v1-capabilities.js';
+import { holdUntil } from './hold.js';
 import type { ControlState, V1Observer } from './v1-observer.js';
 
 export const API_V1_PROTOCOL = 'tokenplace_api_v1_relay_e2ee';
@@ -322,31 +323,8 @@ export class V1Relay {
     return new RelayError(code, options);
   }
 
-  /**
-   * Tries `attempt`; while its result is not `settled`, waits for a wake-up on (channel, key)
-   * and tries again, until `holdMs` has passed. The waiter is registered before the second
-   * attempt, so a wake-up between an unsettled attempt and the wait is never lost. When the
-   * caller's connection goes, no further attempt is made (a poll then claims nothing).
-   */
-  async #hold<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T>, settled: (value: T) => boolean): Promise<T> {
-    let value = await attempt();
-    if (settled(value) || holdMs <= 0 || this.drainSignal.aborted || signal.aborted) return value;
-    const waiter = this.store.watch(channel, key);
-    const stop = AbortSignal.any([signal, this.drainSignal]);
-    const deadline = Date.now() + holdMs;
-    try {
-      value = await attempt();
-      while (!settled(value)) {
-        const left = deadline - Date.now();
-        if (left <= 0 || stop.aborted) return value;
-        await waiter.wait(left, stop);
-        if (signal.aborted) return value;
-        value = await attempt();
-      }
-      return value;
-    } finally {
-      waiter.close();
-    }
+  #hold<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T>, settled: (value: T) => boolean): Promise<T> {
+    return holdUntil({ store: this.store, channel, key, holdMs, signal, drainSignal: this.drainSignal, attempt, settled });
   }
 }
 

@@ -1,0 +1,46 @@
+// The long-poll shared by the legacy and API v1 relays: try, and while the answer is not
+// settled, wait for a wake-up on (channel, key) and try again, until the hold time passes.
+import type { RelayStore, WakeChannel } from '../store/types.js';
+
+export interface Hold<T> {
+  store: RelayStore;
+  channel: WakeChannel;
+  key: string;
+  holdMs: number;
+  /** The caller's connection: once it is gone, no further attempt is made (nothing is claimed for it). */
+  signal: AbortSignal;
+  /** Aborted when the relay drains: the hold ends at once. */
+  drainSignal: AbortSignal;
+  attempt: () => Promise<T>;
+  settled: (value: T) => boolean;
+}
+
+export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainSignal, attempt, settled }: Hold<T>): Promise<T> {
+  let value = await attempt();
+  if (settled(value) || holdMs <= 0 || drainSignal.aborted || signal.aborted) return value;
+  // Registered before the second attempt, so a wake-up between an unsettled attempt and the
+  // wait is never lost.
+  const waiter = store.watch(channel, key);
+  // Plain listeners rather than AbortSignal.any(): a composite signal per held poll, tied to
+  // the process-long drain signal, was a measurable cost on the busiest path.
+  const stop = new AbortController();
+  const abort = (): void => stop.abort();
+  signal.addEventListener('abort', abort);
+  drainSignal.addEventListener('abort', abort);
+  const deadline = Date.now() + holdMs;
+  try {
+    value = await attempt();
+    while (!settled(value)) {
+      const left = deadline - Date.now();
+      if (left <= 0 || stop.signal.aborted) return value;
+      await waiter.wait(left, stop.signal);
+      if (signal.aborted) return value;
+      value = await attempt();
+    }
+    return value;
+  } finally {
+    signal.removeEventListener('abort', abort);
+    drainSignal.removeEventListener('abort', abort);
+    waiter.close();
+  }
+}
