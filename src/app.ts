@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { createRelayContext } from './context.js';
 import { Drain } from './drain.js';
+import { everyInterval } from './http/background-task.js';
 import { installErrorHandling } from './http/errors-plugin.js';
 import { requestIdFor } from './http/request-id.js';
 import './http/fastify-types.js';
@@ -68,21 +69,10 @@ export const relayApp = fp(
       done();
     });
 
-    // Background expiry: bounded work every sweep interval; the timer never keeps the process up.
-    let sweeping = false;
-    const sweep = setInterval(() => {
-      if (sweeping) return;
-      sweeping = true;
-      store
-        .expire(clock.now())
-        .then((counts) => metrics.observer.expired(counts))
-        .catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'store.expire_failed'))
-        .finally(() => {
-          sweeping = false;
-        });
-    }, config.sweepIntervalMs);
-    sweep.unref();
-    app.addHook('onClose', async () => clearInterval(sweep));
+    // Background expiry: bounded work every sweep interval.
+    everyInterval(app, logger, config.sweepIntervalMs, 'store.expire_failed', async () => {
+      metrics.observer.expired(await store.expire(clock.now()));
+    });
 
     await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
     await app.register(opsRoutes);

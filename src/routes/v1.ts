@@ -2,6 +2,7 @@
 // browser page of Aug 2026. Thin: parse the body, call src/relay/v1-relay.ts, shape the answer.
 // Errors are JSON `{error: {code, message, ...}}` with status 400/401/403/404/409/410/503.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { everyInterval } from '../http/background-task.js';
 import { clientGoneSignal } from '../http/client-gone.js';
 import { makeServerTokenCheck } from '../http/server-token.js';
 import { requireObject } from '../http/validate.js';
@@ -54,18 +55,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   };
 
   // Background expiry of v1 state: leases, deadlines, unfetched answers, tombstones.
-  let sweeping = false;
-  const sweep = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    v1.sweep()
-      .catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, 'store.expire_v1_failed'))
-      .finally(() => {
-        sweeping = false;
-      });
-  }, config.sweepIntervalMs);
-  sweep.unref();
-  app.addHook('onClose', async () => clearInterval(sweep));
+  everyInterval(app, logger, config.sweepIntervalMs, 'store.expire_v1_failed', () => v1.sweep());
 
   // ---------------------------------------------------------------- compute nodes
 
