@@ -62,6 +62,7 @@ test('chat page: no node online, then an encrypted conversation with the demo no
   const answer1 = await a1.locator('.body').innerText();
   assert.match(answer1, /^Demo node, turn 1\. You said: “first question [0-9a-f]{8}”/);
   assert.ok(answer1.includes(first));
+  assert.equal(await page.locator('.msg.error, .msg.user.failed').count(), 0, 'the earlier failed attempt no longer shows once a send goes through');
 
   // 3. The conversation continues: the whole history is resent, encrypted, each turn.
   const second = 'and a second one';

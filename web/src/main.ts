@@ -70,6 +70,8 @@ function setBusy(controller: AbortController | null): void {
 }
 
 async function ask(text: string): Promise<void> {
+  // A new send supersedes the previous failed attempt: its error no longer describes the chat.
+  for (const stale of log.querySelectorAll('.msg.error, .msg.user.failed')) stale.remove();
   const controller = new AbortController();
   setBusy(controller);
   history.push({ role: 'user', content: text });
