@@ -13,6 +13,7 @@ import { installErrorHandling } from './http/errors-plugin.js';
 import { requestIdFor } from './http/request-id.js';
 import './http/fastify-types.js';
 import { createLogger } from './logger.js';
+import { MemoryReclaimer } from './memory-reclaim.js';
 import { createMetrics } from './metrics.js';
 import { legacyRoutes } from './routes/legacy.js';
 import { opsRoutes } from './routes/ops.js';
@@ -70,8 +71,19 @@ export const relayApp = fp(
     });
 
     // Background expiry: bounded work every sweep interval.
+    // A large expiry in this process's heap is followed by a memory reclaim (src/memory-reclaim.ts).
+    const reclaimer = store.kind === 'memory' ? new MemoryReclaimer() : null;
     everyInterval(app, logger, config.sweepIntervalMs, 'store.expire_failed', async () => {
-      metrics.observer.expired(await store.expire(clock.now()));
+      const counts = await store.expire(clock.now());
+      metrics.observer.expired(counts);
+      const removed = counts.nodes + counts.requests + counts.responses + counts.streams;
+      if (reclaimer !== null) {
+        const rssBefore = process.memoryUsage.rss();
+        const burst = reclaimer.afterSweep(removed);
+        if (burst > 0) {
+          logger.info({ expired: burst, rss_before_mb: Math.round(rssBefore / 1048576), rss_after_mb: Math.round(process.memoryUsage.rss() / 1048576) }, 'memory.reclaimed');
+        }
+      }
     });
 
     await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
