@@ -49,8 +49,13 @@ export class MemoryReclaimer {
       return 0;
     }
     const burst = this.#expiredInBurst;
+    if (burst < RECLAIM_AFTER_EXPIRED) {
+      this.#expiredInBurst = 0; // a trickle, not a burst: never adds up over time
+      return 0;
+    }
+    // Too soon after the last one: keep the count, so the burst is reclaimed once allowed.
+    if (nowMs - this.#lastReclaimAt < RECLAIM_MIN_INTERVAL_MS) return 0;
     this.#expiredInBurst = 0;
-    if (burst < RECLAIM_AFTER_EXPIRED || nowMs - this.#lastReclaimAt < RECLAIM_MIN_INTERVAL_MS) return 0;
     const gc = fullCollection();
     if (gc === null) return 0;
     this.#lastReclaimAt = nowMs;
