@@ -3,6 +3,7 @@
 // one replica, then fetches its answer from the next. Every hand-over crosses replicas, and every
 // request id is unique, so the counts show loss and double delivery exactly.
 import { call } from './cluster.js';
+import { CAPS } from '../support/v1-capabilities.js';
 
 export interface V1TrafficOptions {
   urls: string[];
@@ -24,16 +25,6 @@ export interface V1TrafficResult {
   seconds: number;
 }
 
-const CAPS = {
-  api_version: 'v1',
-  supported_model_ids: ['qwen3-8b-instruct'],
-  active_context_tier: '8k-fast',
-  maximum_total_context_tokens: 8192,
-  default_output_token_reservation: 1024,
-  maximum_output_tokens: 2048,
-  max_concurrency: 1,
-  backend_class: 'cpu',
-};
 const PROTOCOL = { protocol: 'tokenplace_api_v1_relay_e2ee', version: 1 };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 

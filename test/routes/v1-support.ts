@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Config } from '../../src/config.js';
 import { testRelay, type TestRelay } from '../support/relay-app.js';
+import { CAPS } from '../support/v1-capabilities.js';
 
 export const TOKEN = 'node-token-for-tests';
 export const NODE_HEADERS = { 'x-relay-server-token': TOKEN };
@@ -15,16 +16,7 @@ export const NODE_B = wireKey('NODE-B');
 export const CLIENT_A = wireKey('CLIENT-A');
 export const CLIENT_B = wireKey('CLIENT-B');
 
-export const CAPS = {
-  api_version: 'v1',
-  supported_model_ids: ['qwen3-8b-instruct'],
-  active_context_tier: '8k-fast',
-  maximum_total_context_tokens: 8192,
-  default_output_token_reservation: 1024,
-  maximum_output_tokens: 2048,
-  max_concurrency: 1,
-  backend_class: 'cpu',
-};
+export { CAPS };
 
 export const CAPS_64K = { ...CAPS, active_context_tier: '64k-full', maximum_total_context_tokens: 65536 };
 
