@@ -116,7 +116,7 @@ export class V1Relay {
   async register(nodeKey: string, rawCapabilities: unknown): Promise<RegisterResult> {
     const capabilities = normaliseCapabilities(rawCapabilities);
     const credential = randomBytes(32).toString('base64url');
-    const outcome = await this.store.registerNode(nodeKey, capabilities, sha256Hex(credential), this.clock.now());
+    const outcome = await this.store.v1.registerNode(nodeKey, capabilities, sha256Hex(credential), this.clock.now());
     if (!outcome.ok) throw this.#reject(outcome.reason);
     return { leaseSeconds: this.options.leaseSeconds, pollWaitSeconds: this.options.pollWaitSeconds, credential: outcome.credentialIssued ? credential : null };
   }
@@ -129,11 +129,11 @@ export class V1Relay {
   async poll(nodeKey: string, rawCapabilities: unknown, signal: AbortSignal): Promise<PollResult> {
     const capabilities = rawCapabilities === undefined || rawCapabilities === null ? null : normaliseCapabilities(rawCapabilities);
     const holdMs = this.drainSignal.aborted ? 0 : this.options.pollWaitSeconds * 1000;
-    const lease = await this.store.renewLease(nodeKey, capabilities, this.clock.now(), holdMs);
+    const lease = await this.store.v1.renewLease(nodeKey, capabilities, this.clock.now(), holdMs);
     if (!lease.ok) throw this.#reject(lease.reason);
     const work = await this.#hold('work', v1WorkWakeKey(nodeKey), holdMs, signal, async () => {
       const now = this.clock.now();
-      const claimed = await this.store.claimRequest(nodeKey, now);
+      const claimed = await this.store.v1.claimRequest(nodeKey, now);
       if (!claimed.ok) throw this.#reject(claimed.reason); // unregistered or evicted meanwhile
       this.#ended(claimed.ended);
       if (claimed.request !== null) this.observer.pickedUp(now - claimed.request.admittedAt);
@@ -149,7 +149,7 @@ export class V1Relay {
 
   async control(nodeKey: string, requestId: string, credential: string | null, acknowledge: boolean): Promise<ControlResult> {
     const now = this.clock.now();
-    const outcome = await this.store.renewInflight(nodeKey, requestId, credential === null ? null : sha256Hex(credential), acknowledge, now);
+    const outcome = await this.store.v1.renewInflight(nodeKey, requestId, credential === null ? null : sha256Hex(credential), acknowledge, now);
     const basePoll = Math.max(1, Math.min(this.options.pollWaitSeconds, CONTROL_POLL_MAX_SECONDS));
     if (!outcome.ok) {
       this.observer.controlPoll('forbidden');
@@ -174,7 +174,7 @@ export class V1Relay {
   }
 
   async respond(clientKey: string, requestId: string, response: V1Ciphertext): Promise<{ duplicate: boolean }> {
-    const outcome = await this.store.acceptResponse(clientKey, requestId, response, this.clock.now());
+    const outcome = await this.store.v1.acceptResponse(clientKey, requestId, response, this.clock.now());
     if (!outcome.ok) {
       if (outcome.reason === 'response_store_full') throw this.#reject('response_store_full');
       this.#ended(outcome.ended);
@@ -185,7 +185,7 @@ export class V1Relay {
   }
 
   async progress(nodeKey: string, credential: string, clientKey: string, requestId: string, record: V1Ciphertext): Promise<{ replaced: boolean }> {
-    const outcome = await this.store.recordProgress(nodeKey, sha256Hex(credential), clientKey, requestId, record, this.clock.now());
+    const outcome = await this.store.v1.recordProgress(nodeKey, sha256Hex(credential), clientKey, requestId, record, this.clock.now());
     if (outcome.ok) return { replaced: outcome.replaced };
     if (outcome.reason === 'forbidden') throw this.#reject('invalid_control_credential');
     if (outcome.reason === 'not_active') throw this.#reject('progress_not_active');
@@ -193,7 +193,7 @@ export class V1Relay {
   }
 
   async unregister(nodeKey: string, credential: string | null): Promise<{ removed: boolean }> {
-    const outcome = await this.store.unregisterNode(nodeKey, credential === null ? null : sha256Hex(credential), this.clock.now());
+    const outcome = await this.store.v1.unregisterNode(nodeKey, credential === null ? null : sha256Hex(credential), this.clock.now());
     if (!outcome.ok) throw this.#reject('invalid_control_credential');
     this.#ended(outcome.ended);
     if (outcome.removed) this.observer.evicted('unregistered', 1);
@@ -207,7 +207,7 @@ export class V1Relay {
     const requestedContextTier = rawTier !== undefined && rawTier.trim() !== '' ? rawTier.trim() : DEFAULT_CONTEXT_TIER;
     if (!isContextTier(requestedContextTier)) throw this.#reject('invalid_context_tier', { field: 'context_tier' });
     const resolvedModel = resolveModelId(requestedModel);
-    const selection = await this.store.selectNode({ model: resolvedModel, contextTier: requestedContextTier }, this.clock.now());
+    const selection = await this.store.v1.selectNode({ model: resolvedModel, contextTier: requestedContextTier }, this.clock.now());
     if (!selection.ok) {
       const extra: Record<string, unknown> = {};
       if (selection.reason !== 'no_registered_compute_nodes') {
@@ -240,7 +240,7 @@ export class V1Relay {
   /** Queues the request; returns the seconds left until its absolute deadline. */
   async admit(input: NewRequestInput): Promise<{ deadlineRemainingSeconds: number }> {
     const now = this.clock.now();
-    const outcome = await this.store.admitRequest(
+    const outcome = await this.store.v1.admitRequest(
       {
         nodeKey: input.nodeKey,
         clientKey: input.clientKey,
@@ -264,7 +264,7 @@ export class V1Relay {
   async retrieve(clientKey: string, requestId: string | null, signal: AbortSignal): Promise<RetrieveResult> {
     const holdMs = requestId === null ? 0 : this.options.retrieveHoldMs;
     const key = requestId === null ? '' : v1ResponseWakeKey(clientKey, requestId);
-    const outcome = await this.#hold('response', key, holdMs, signal, () => this.store.retrieveResponse(clientKey, requestId, this.clock.now()), (o) => o.kind !== 'pending' || o.progress !== null);
+    const outcome = await this.#hold('response', key, holdMs, signal, () => this.store.v1.retrieveResponse(clientKey, requestId, this.clock.now()), (o) => o.kind !== 'pending' || o.progress !== null);
     const now = this.clock.now();
     switch (outcome.kind) {
       case 'response':
@@ -284,7 +284,7 @@ export class V1Relay {
     if (cancelToken === null) throw this.#reject('invalid_cancel_token');
     const status: V1TerminalStatus = rawStatus === 'expired' ? 'expired' : 'cancelled';
     const reason: V1TerminalReason = (V1_TERMINAL_REASONS as readonly unknown[]).includes(rawReason) ? (rawReason as V1TerminalReason) : status;
-    const outcome = await this.store.cancelRequest(clientKey, requestId, sha256Hex(cancelToken), status, reason, this.clock.now());
+    const outcome = await this.store.v1.cancelRequest(clientKey, requestId, sha256Hex(cancelToken), status, reason, this.clock.now());
     if (!outcome.ok) throw this.#reject('invalid_cancel_token');
     this.#ended(outcome.ended);
     return { status: outcome.status, removedFromQueue: outcome.removedFromQueue };
@@ -300,7 +300,7 @@ export class V1Relay {
 
   /** One expiry pass over the v1 state (the routes plugin runs it every sweep interval). */
   async sweep(): Promise<void> {
-    const report = await this.store.expireV1(this.clock.now());
+    const report = await this.store.v1.expire(this.clock.now());
     this.#ended(report.ended);
     if (report.evictedNodes > 0) this.observer.evicted('stale_lease', report.evictedNodes);
   }

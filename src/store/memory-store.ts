@@ -7,12 +7,6 @@ import { WaiterHub } from './waiter-hub.js';
 import type {
   NodeListing,
   NodeView,
-  V1Capabilities,
-  V1Ciphertext,
-  V1NewRequest,
-  V1SelectQuery,
-  V1TerminalReason,
-  V1TerminalStatus,
   ChunkOutcome,
   ClaimedRequest,
   CompleteOutcome,
@@ -29,6 +23,7 @@ import type {
   StoredResponse,
   WakeChannel,
   Waiter,
+  V1Transitions,
 } from './types.js';
 
 interface NodeEntry {
@@ -89,9 +84,11 @@ export class MemoryStore implements RelayStore {
   #storedBytes = 0;
   /** API v1 state (src/store/v1-memory.ts); the byte cap is shared with it. */
   readonly #v1: V1Memory;
+  /** The API v1 transitions (contracts in types.ts). */
+  readonly v1: V1Transitions;
 
   constructor(readonly limits: StoreLimits) {
-    this.#v1 = new V1Memory(limits, this.#hub, () => this.#storedBytes);
+    this.v1 = this.#v1 = new V1Memory(limits, this.#hub, () => this.#storedBytes);
   }
 
   #alive(node: NodeEntry, now: number): boolean {
@@ -345,55 +342,6 @@ export class MemoryStore implements RelayStore {
       v1Tombstones: v1.tombstones,
       v1OldestQueuedAgeMs: v1.oldestQueuedAgeMs,
     };
-  }
-
-  // API v1: contracts on RelayStore (types.ts), state in V1Memory.
-  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number) {
-    return this.#v1.registerNode(nodeKey, capabilities, credentialDigest, now);
-  }
-
-  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number) {
-    return this.#v1.renewLease(nodeKey, capabilities, now, holdMs);
-  }
-
-  async selectNode(query: V1SelectQuery, now: number) {
-    return this.#v1.selectNode(query, now);
-  }
-
-  async admitRequest(request: V1NewRequest, now: number) {
-    return this.#v1.admitRequest(request, now);
-  }
-
-  async claimRequest(nodeKey: string, now: number) {
-    return this.#v1.claimRequest(nodeKey, now);
-  }
-
-  async renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number) {
-    return this.#v1.renewInflight(nodeKey, requestId, credentialDigest, acknowledge, now);
-  }
-
-  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number) {
-    return this.#v1.acceptResponse(clientKey, requestId, response, now);
-  }
-
-  async retrieveResponse(clientKey: string, requestId: string | null, now: number) {
-    return this.#v1.retrieveResponse(clientKey, requestId, now);
-  }
-
-  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number) {
-    return this.#v1.cancelRequest(clientKey, requestId, cancelTokenDigest, status, reason, now);
-  }
-
-  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number) {
-    return this.#v1.recordProgress(nodeKey, credentialDigest, clientKey, requestId, progress, now);
-  }
-
-  async unregisterNode(nodeKey: string, credentialDigest: string | null, now: number) {
-    return this.#v1.unregisterNode(nodeKey, credentialDigest, now);
-  }
-
-  async expireV1(now: number) {
-    return this.#v1.expire(now);
   }
 
   async listNodes(now: number, limit: number): Promise<NodeListing> {

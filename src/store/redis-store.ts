@@ -14,12 +14,6 @@ import { WakeFanout } from './redis/wake-fanout.js';
 import type {
   NodeListing,
   NodeView,
-  V1Capabilities,
-  V1Ciphertext,
-  V1NewRequest,
-  V1SelectQuery,
-  V1TerminalReason,
-  V1TerminalStatus,
 } from './v1-types.js';
 import type {
   ChunkOutcome,
@@ -38,6 +32,7 @@ import type {
   StoredResponse,
   WakeChannel,
   Waiter,
+  V1Transitions,
 } from './types.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
@@ -54,6 +49,8 @@ export class RedisStore implements RelayStore {
   readonly #scripts: Record<ScriptName | V1ScriptName, ScriptCaller>;
   /** API v1 transitions (src/store/redis/v1-store.ts), on the same connection and channel. */
   readonly #v1: RedisV1;
+  /** The API v1 transitions (contracts in types.ts). */
+  readonly v1: V1Transitions;
   readonly #prefix: string;
   /** Key prefixes lent out with the command connection: not relay state, so snapshot() skips them. */
   readonly #lent: string[] = [];
@@ -81,7 +78,7 @@ export class RedisStore implements RelayStore {
       scripts[name] = fn;
     }
     this.#scripts = scripts;
-    this.#v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
+    this.v1 = this.#v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
   }
 
   /**
@@ -202,55 +199,6 @@ export class RedisStore implements RelayStore {
       storedBytes: bytes,
       ...v1.stats,
     };
-  }
-
-  // API v1: contracts on RelayStore (types.ts), scripts in src/store/redis/v1-scripts.ts.
-  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number) {
-    return this.#v1.registerNode(nodeKey, capabilities, credentialDigest, now);
-  }
-
-  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number) {
-    return this.#v1.renewLease(nodeKey, capabilities, now, holdMs);
-  }
-
-  async selectNode(query: V1SelectQuery, now: number) {
-    return this.#v1.selectNode(query, now);
-  }
-
-  async admitRequest(request: V1NewRequest, now: number) {
-    return this.#v1.admitRequest(request, now);
-  }
-
-  async claimRequest(nodeKey: string, now: number) {
-    return this.#v1.claimRequest(nodeKey, now);
-  }
-
-  async renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number) {
-    return this.#v1.renewInflight(nodeKey, requestId, credentialDigest, acknowledge, now);
-  }
-
-  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number) {
-    return this.#v1.acceptResponse(clientKey, requestId, response, now);
-  }
-
-  async retrieveResponse(clientKey: string, requestId: string | null, now: number) {
-    return this.#v1.retrieveResponse(clientKey, requestId, now);
-  }
-
-  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number) {
-    return this.#v1.cancelRequest(clientKey, requestId, cancelTokenDigest, status, reason, now);
-  }
-
-  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number) {
-    return this.#v1.recordProgress(nodeKey, credentialDigest, clientKey, requestId, progress, now);
-  }
-
-  async unregisterNode(nodeKey: string, credentialDigest: string | null, now: number) {
-    return this.#v1.unregisterNode(nodeKey, credentialDigest, now);
-  }
-
-  async expireV1(now: number) {
-    return this.#v1.expire(now);
   }
 
   async listNodes(now: number, limit: number): Promise<NodeListing> {

@@ -162,7 +162,20 @@ export interface RelayStore {
   /** Register for a wake-up on a node's work queue or a client's response slot. */
   watch(channel: WakeChannel, key: string): Waiter;
 
-  // ---------------------------------------------------------------- API v1 (protocol.md §E.3)
+  /** The API v1 transitions (below). */
+  readonly v1: V1Transitions;
+  /** Live nodes of both protocols for diagnostics (public keys and counters only). */
+  listNodes(now: number, limit: number): Promise<NodeListing>;
+
+  /** Canonical dump of all state, for tests that prove a rejected request changed nothing. */
+  snapshot(): Promise<unknown>;
+  health(): Promise<StoreHealth>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- API v1 (protocol.md §E.3)
+/** The API v1 transitions, reached as `store.v1`; every call is one atomic transition. */
+export interface V1Transitions {
   // Requests are identified by (client key, request id). A request is *active* while queued or
   // in flight, then *held* once answered until its client fetches it; when it ends otherwise
   // (cancelled, expired, its node gone) or is fetched, a tombstone remembers the outcome for
@@ -250,12 +263,5 @@ export interface RelayStore {
    * answers past v1ResponseTtlMs go, nodes with a lapsed lease and no running in-flight lease are
    * evicted (their work cancelled/server_unregistered), old tombstones are pruned.
    */
-  expireV1(now: number): Promise<V1ExpiryReport>;
-  /** Live nodes of both protocols for diagnostics (public keys and counters only). */
-  listNodes(now: number, limit: number): Promise<NodeListing>;
-
-  /** Canonical dump of all state, for tests that prove a rejected request changed nothing. */
-  snapshot(): Promise<unknown>;
-  health(): Promise<StoreHealth>;
-  close(): Promise<void>;
+  expire(now: number): Promise<V1ExpiryReport>;
 }

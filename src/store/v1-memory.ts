@@ -9,7 +9,7 @@
 //   tombstones  ended requests (cancelled, expired, completed), so late callers get 410 and the
 //               owning node's control poll learns the outcome; bounded and swept
 import { WaiterHub } from './waiter-hub.js';
-import type { StoreLimits } from './types.js';
+import type { StoreLimits, V1Transitions } from './types.js';
 import { resolveV1Limits, type V1Limits } from './v1-limits.js';
 import { selectBestFit, type SelectionCandidate } from './v1-selection.js';
 import {
@@ -100,7 +100,7 @@ function first<V>(map: Map<string, V>): V | undefined {
 
 const byKey = <T extends { key: string }>(a: T, b: T): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-export class V1Memory {
+export class V1Memory implements V1Transitions {
   readonly limits: V1Limits;
   readonly #nodes = new Map<string, NodeRec>();
   readonly #active = new Map<string, ReqRec>();
@@ -241,7 +241,7 @@ export class V1Memory {
 
   // ------------------------------------------------------------------ nodes
 
-  registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number): V1RegisterOutcome {
+  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number): Promise<V1RegisterOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node !== undefined) {
       node.capabilities = capabilities;
@@ -263,7 +263,7 @@ export class V1Memory {
     return { ok: true, created: true, credentialIssued: true };
   }
 
-  renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number): V1LeaseOutcome {
+  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number): Promise<V1LeaseOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined) return { ok: false, reason: 'node_not_found' };
     if (capabilities !== null) node.capabilities = capabilities;
@@ -271,7 +271,7 @@ export class V1Memory {
     return { ok: true };
   }
 
-  unregisterNode(nodeKey: string, credentialDigest: string | null, now: number): V1UnregisterOutcome {
+  async unregisterNode(nodeKey: string, credentialDigest: string | null, now: number): Promise<V1UnregisterOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined) return { ok: true, removed: false, ended: [] };
     if (credentialDigest === null || credentialDigest !== node.digest) return { ok: false, reason: 'forbidden' };
@@ -280,7 +280,7 @@ export class V1Memory {
     return { ok: true, removed: true, ended };
   }
 
-  selectNode(query: V1SelectQuery, now: number): V1Selection {
+  async selectNode(query: V1SelectQuery, now: number): Promise<V1Selection> {
     const candidates: SelectionCandidate[] = [];
     for (const node of this.#nodes.values()) {
       if (!this.#healthy(node, now)) continue;
@@ -293,7 +293,7 @@ export class V1Memory {
 
   // ------------------------------------------------------------------ requests
 
-  admitRequest(request: V1NewRequest, now: number): V1AdmitOutcome {
+  async admitRequest(request: V1NewRequest, now: number): Promise<V1AdmitOutcome> {
     const node = this.#nodes.get(request.nodeKey);
     if (node === undefined || !this.#healthy(node, now)) return { ok: false, reason: 'node_not_found' };
     const key = requestKey(request.clientKey, request.requestId);
@@ -328,7 +328,7 @@ export class V1Memory {
     return { ok: true, deadlineAt: rec.deadlineAt, queueDepth: node.queue.size };
   }
 
-  claimRequest(nodeKey: string, now: number): V1ClaimOutcome {
+  async claimRequest(nodeKey: string, now: number): Promise<V1ClaimOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined) return { ok: false, reason: 'node_not_found' };
     const ended: V1Ended[] = [];
@@ -355,7 +355,7 @@ export class V1Memory {
     return { ok: true, request: null, ended };
   }
 
-  renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number): V1ControlOutcome {
+  async renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number): Promise<V1ControlOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node !== undefined) {
       if (credentialDigest === null || credentialDigest !== node.digest) return { ok: false, reason: 'forbidden' };
@@ -382,7 +382,7 @@ export class V1Memory {
     return { ok: true, status: tomb.status, deadlineAt: tomb.deadlineAt, acknowledged: acknowledge, ended: [] };
   }
 
-  acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number): V1AcceptOutcome {
+  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number): Promise<V1AcceptOutcome> {
     const key = requestKey(clientKey, requestId);
     const rec = this.#active.get(key);
     if (rec !== undefined) {
@@ -442,7 +442,7 @@ export class V1Memory {
     return { kind: 'response', response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt } };
   }
 
-  retrieveResponse(clientKey: string, requestId: string | null, now: number): V1RetrieveOutcome {
+  async retrieveResponse(clientKey: string, requestId: string | null, now: number): Promise<V1RetrieveOutcome> {
     if (requestId === null) {
       for (const rec of this.#held.values()) {
         if (rec.clientKey === clientKey && rec.heldUntil > now) return this.#popHeld(rec, now);
@@ -476,7 +476,7 @@ export class V1Memory {
     return { kind: 'unknown' };
   }
 
-  cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): V1CancelOutcome {
+  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): Promise<V1CancelOutcome> {
     const key = requestKey(clientKey, requestId);
     const rec = this.#active.get(key) ?? this.#held.get(key);
     if (rec !== undefined) {
@@ -497,7 +497,7 @@ export class V1Memory {
     return { ok: false, reason: 'forbidden' };
   }
 
-  recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): V1ProgressOutcome {
+  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): Promise<V1ProgressOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined || credentialDigest !== node.digest) return { ok: false, reason: 'forbidden' };
     const rec = node.inflight.get(requestId);
@@ -514,7 +514,7 @@ export class V1Memory {
 
   // ------------------------------------------------------------------ housekeeping
 
-  expire(now: number): V1ExpiryReport {
+  async expire(now: number): Promise<V1ExpiryReport> {
     const report: V1ExpiryReport = { evictedNodes: 0, ended: [], expiredResponses: 0, prunedTombstones: 0 };
     for (let rec = first(this.#active); rec !== undefined && rec.deadlineAt <= now; rec = first(this.#active)) {
       this.#end(rec, 'expired', 'provider_timeout', now, report.ended);

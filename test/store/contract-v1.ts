@@ -53,13 +53,13 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       return store;
     };
     const register = async (node: string, at = T0, capabilities = caps()) => {
-      const out = await store.registerNode(node, capabilities, DIGEST(node), at);
+      const out = await store.v1.registerNode(node, capabilities, DIGEST(node), at);
       assert.equal(out.ok, true);
       return out;
     };
-    const admit = async (node: string, client: string, id: string, at = T0, overrides: Partial<V1NewRequest> = {}) => store.admitRequest(v1Request(node, client, id, overrides), at);
+    const admit = async (node: string, client: string, id: string, at = T0, overrides: Partial<V1NewRequest> = {}) => store.v1.admitRequest(v1Request(node, client, id, overrides), at);
     const claim = async (node: string, at: number) => {
-      const out = await store.claimRequest(node, at);
+      const out = await store.v1.claimRequest(node, at);
       assert.equal(out.ok, true);
       return out.ok ? out : assert.fail('claim failed');
     };
@@ -74,45 +74,45 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
 
     describe('registration lease', () => {
       it('issues the credential once; re-registering renews the lease and keeps the credential', async () => {
-        assert.deepEqual(await store.registerNode('n1', caps(), DIGEST('n1'), T0), { ok: true, created: true, credentialIssued: true });
-        assert.deepEqual(await store.registerNode('n1', caps(['m', 'x']), 'another-digest', T0 + 20_000), { ok: true, created: false, credentialIssued: false });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(), DIGEST('n1'), T0), { ok: true, created: true, credentialIssued: true });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'another-digest', T0 + 20_000), { ok: true, created: false, credentialIssued: false });
         // Still the first digest: the second one cannot unregister it.
-        assert.deepEqual(await store.unregisterNode('n1', 'another-digest', T0 + 20_000), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.unregisterNode('n1', 'another-digest', T0 + 20_000), { ok: false, reason: 'forbidden' });
         assert.equal((await store.stats(T0 + 45_000)).v1HealthyNodes, 1, 'lease renewed at T0+20s runs to T0+50s');
         assert.equal((await store.stats(T0 + 50_000)).v1HealthyNodes, 0);
       });
 
       it('polls renew the lease for the hold as well; an unknown node is not found', async () => {
         await register('n1');
-        assert.deepEqual(await store.renewLease('n1', null, T0 + 25_000, 10_000), { ok: true });
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0 + 25_000, 10_000), { ok: true });
         assert.equal((await store.stats(T0 + 60_000)).v1HealthyNodes, 1);
         assert.equal((await store.stats(T0 + 65_000)).v1HealthyNodes, 0);
-        assert.deepEqual(await store.renewLease('ghost', null, T0, 0), { ok: false, reason: 'node_not_found' });
+        assert.deepEqual(await store.v1.renewLease('ghost', null, T0, 0), { ok: false, reason: 'node_not_found' });
       });
 
       it('a poll may replace the capabilities', async () => {
         await register('n1', T0, caps(['a']));
-        assert.equal((await store.selectNode({ model: 'b', contextTier: '8k-fast' }, T0)).ok, false);
-        await store.renewLease('n1', caps(['b']), T0, 0);
-        assert.equal((await store.selectNode({ model: 'b', contextTier: '8k-fast' }, T0)).ok, true);
+        assert.equal((await store.v1.selectNode({ model: 'b', contextTier: '8k-fast' }, T0)).ok, false);
+        await store.v1.renewLease('n1', caps(['b']), T0, 0);
+        assert.equal((await store.v1.selectNode({ model: 'b', contextTier: '8k-fast' }, T0)).ok, true);
       });
 
       it('refuses new nodes beyond maxNodes, never a known one', async () => {
         for (let i = 0; i < 5; i += 1) await register(`n${i}`);
-        assert.deepEqual(await store.registerNode('extra', caps(), 'd', T0), { ok: false, reason: 'relay_node_limit' });
-        assert.equal((await store.registerNode('n0', caps(), 'd', T0)).ok, true);
+        assert.deepEqual(await store.v1.registerNode('extra', caps(), 'd', T0), { ok: false, reason: 'relay_node_limit' });
+        assert.equal((await store.v1.registerNode('n0', caps(), 'd', T0)).ok, true);
       });
 
-      it('expireV1 evicts lapsed nodes and cancels their queue', async () => {
+      it('v1.expire evicts lapsed nodes and cancels their queue', async () => {
         await register('n1');
         assert.equal((await admit('n1', 'c1', 'r1')).ok, true);
-        const early = await store.expireV1(T0 + 29_000);
+        const early = await store.v1.expire(T0 + 29_000);
         assert.equal(early.evictedNodes, 0);
-        const report = await store.expireV1(T0 + 30_000);
+        const report = await store.v1.expire(T0 + 30_000);
         assert.equal(report.evictedNodes, 1);
         assert.deepEqual(report.ended, [{ outcome: 'cancelled', reason: 'server_unregistered' }]);
         assert.equal((await store.stats(T0 + 30_000)).v1Nodes, 0);
-        const gone = await store.retrieveResponse('c1', 'r1', T0 + 31_000);
+        const gone = await store.v1.retrieveResponse('c1', 'r1', T0 + 31_000);
         assert.equal(gone.kind, 'terminal');
         assert.equal(gone.kind === 'terminal' && gone.reason, 'server_unregistered');
       });
@@ -121,10 +121,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0 + 1000); // in-flight lease to T0+21s, node lease to T0+31s
-        assert.equal((await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 20_000)).ok, true); // in flight to T0+40s
-        assert.equal((await store.expireV1(T0 + 35_000)).evictedNodes, 0, 'busy, not dead');
+        assert.equal((await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 20_000)).ok, true); // in flight to T0+40s
+        assert.equal((await store.v1.expire(T0 + 35_000)).evictedNodes, 0, 'busy, not dead');
         assert.equal((await store.stats(T0 + 35_000)).v1HealthyNodes, 1);
-        assert.equal((await store.expireV1(T0 + 40_000)).evictedNodes, 1, 'neither lease running');
+        assert.equal((await store.v1.expire(T0 + 40_000)).evictedNodes, 1, 'neither lease running');
       });
     });
 
@@ -144,7 +144,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await admit('n1', 'c2', 'r1'), { ok: false, reason: 'request_id_conflict' });
         assert.equal((await admit('n2', 'c2', 'r1')).ok, true, 'other client, other node');
         // An ended id stays taken while its tombstone lives.
-        await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0);
+        await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0);
         assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000), { ok: false, reason: 'request_id_conflict' });
       });
 
@@ -186,18 +186,18 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         const stats = await store.stats(T0 + 300);
         assert.equal(stats.v1Queued, 0);
         assert.equal(stats.v1Inflight, 2);
-        assert.deepEqual(await store.claimRequest('ghost', T0), { ok: false, reason: 'node_not_found' });
+        assert.deepEqual(await store.v1.claimRequest('ghost', T0), { ok: false, reason: 'node_not_found' });
       });
 
       it('drops queue heads past their deadline as expired/provider_timeout', async () => {
         await register('n1');
         await admit('n1', 'c1', 'old', T0);
-        await store.renewLease('n1', null, T0 + 100_000, 0);
+        await store.v1.renewLease('n1', null, T0 + 100_000, 0);
         await admit('n1', 'c2', 'new', T0 + 100_000);
         const out = await claim('n1', T0 + 120_000);
         assert.equal(out.request?.requestId, 'new');
         assert.deepEqual(out.ended, [{ outcome: 'timed_out', reason: 'provider_timeout' }]);
-        const late = await store.retrieveResponse('c1', 'old', T0 + 120_001);
+        const late = await store.v1.retrieveResponse('c1', 'old', T0 + 120_001);
         assert.equal(late.kind === 'terminal' && late.status, 'expired');
       });
 
@@ -214,12 +214,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
         for (let t = T0 + 15_000; t < T0 + 120_000; t += 15_000) {
-          assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, t), { ok: true, status: 'active', deadlineAt: T0 + 120_000 });
+          assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, t), { ok: true, status: 'active', deadlineAt: T0 + 120_000 });
         }
-        const out = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 120_000);
+        const out = await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 120_000);
         assert.equal(out.ok && out.status, 'expired');
         assert.deepEqual(out.ok && out.status === 'expired' ? out.ended : null, [{ outcome: 'timed_out', reason: 'provider_timeout' }]);
-        const again = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 121_000);
+        const again = await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 121_000);
         assert.equal(again.ok && again.status, 'expired', 'the owner keeps learning the outcome from the tombstone');
       });
 
@@ -228,25 +228,25 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n2');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
-        assert.deepEqual(await store.renewInflight('n1', 'r1', 'wrong', false, T0), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.renewInflight('n1', 'r1', null, false, T0), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.renewInflight('n2', 'r1', DIGEST('n2'), false, T0), { ok: true, status: 'unavailable' }, "another node's request");
-        assert.deepEqual(await store.renewInflight('ghost', 'r1', DIGEST('n1'), false, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', 'wrong', false, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', null, false, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.renewInflight('n2', 'r1', DIGEST('n2'), false, T0), { ok: true, status: 'unavailable' }, "another node's request");
+        assert.deepEqual(await store.v1.renewInflight('ghost', 'r1', DIGEST('n1'), false, T0), { ok: false, reason: 'forbidden' });
       });
 
       it('cancellation reaches the owning node; acknowledging hides it', async () => {
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
-        const cancelled = await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 1000);
+        const cancelled = await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 1000);
         assert.deepEqual(cancelled, { ok: true, status: 'cancelled', removedFromQueue: 0, ended: [{ outcome: 'cancelled', reason: 'requester_cancelled' }] });
-        const seen = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
+        const seen = await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
         assert.deepEqual(seen, { ok: true, status: 'cancelled', deadlineAt: T0 + 120_000, acknowledged: false, ended: [] });
-        const acked = await store.renewInflight('n1', 'r1', DIGEST('n1'), true, T0 + 3000);
+        const acked = await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), true, T0 + 3000);
         assert.equal(acked.ok && acked.status === 'cancelled' && acked.acknowledged, true);
-        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 4000), { ok: true, status: 'unavailable' });
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 4000), { ok: true, status: 'unavailable' });
         // The client still learns why.
-        const client = await store.retrieveResponse('c1', 'r1', T0 + 4000);
+        const client = await store.v1.retrieveResponse('c1', 'r1', T0 + 4000);
         assert.deepEqual(client, { kind: 'terminal', status: 'cancelled', reason: 'requester_cancelled', ended: [] });
       });
 
@@ -254,20 +254,20 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
-        const out = await store.unregisterNode('n1', DIGEST('n1'), T0 + 1000);
+        const out = await store.v1.unregisterNode('n1', DIGEST('n1'), T0 + 1000);
         assert.deepEqual(out, { ok: true, removed: true, ended: [{ outcome: 'cancelled', reason: 'server_unregistered' }] });
-        const seen = await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
+        const seen = await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
         assert.equal(seen.ok && seen.status, 'cancelled');
-        assert.deepEqual(await store.renewInflight('n1', 'r1', 'wrong', false, T0 + 2000), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 41_000), { ok: false, reason: 'forbidden' }, 'control tombstone gone (40 s)');
-        const client = await store.retrieveResponse('c1', 'r1', T0 + 41_000);
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', 'wrong', false, T0 + 2000), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 41_000), { ok: false, reason: 'forbidden' }, 'control tombstone gone (40 s)');
+        const client = await store.v1.retrieveResponse('c1', 'r1', T0 + 41_000);
         assert.equal(client.kind === 'terminal' && client.reason, 'server_unregistered', 'the client tombstone lives longer (100 s)');
       });
 
       it('a request still queued is not the node\'s yet', async () => {
         await register('n1');
         await admit('n1', 'c1', 'r1');
-        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0), { ok: true, status: 'unavailable' });
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0), { ok: true, status: 'unavailable' });
       });
     });
 
@@ -276,16 +276,16 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0 + 1000);
-        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 1500), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
-        const accepted = await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 2000);
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 1500), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
+        const accepted = await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2000);
         assert.deepEqual(accepted, { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
-        assert.deepEqual(await store.acceptResponse('c1', 'r1', answer('again'), T0 + 2100), { ok: true, duplicate: true, ended: [] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('again'), T0 + 2100), { ok: true, duplicate: true, ended: [] });
         assert.equal((await store.stats(T0 + 2100)).v1Responses, 1);
-        const got = await store.retrieveResponse('c1', 'r1', T0 + 3000);
+        const got = await store.v1.retrieveResponse('c1', 'r1', T0 + 3000);
         assert.deepEqual(got, { kind: 'response', response: { ...answer('r1'), clientKey: 'c1', requestId: 'r1', admittedAt: T0, completedAt: T0 + 2000 } });
-        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 3100), { kind: 'unknown' });
-        assert.deepEqual(await store.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), { ok: false, reason: 'request_gone', status: 'completed', ended: [] });
-        assert.deepEqual(await store.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 3300), { ok: true, status: 'unavailable' });
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3100), { kind: 'unknown' });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), { ok: false, reason: 'request_gone', status: 'completed', ended: [] });
+        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 3300), { ok: true, status: 'unavailable' });
       });
 
       it('answers are per request id: two requests of one client never overwrite each other', async () => {
@@ -294,10 +294,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r2');
         await claim('n1', T0);
         await claim('n1', T0);
-        await store.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
-        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
-        const one = await store.retrieveResponse('c1', 'r1', T0 + 3);
-        const two = await store.retrieveResponse('c1', 'r2', T0 + 3);
+        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
+        const one = await store.v1.retrieveResponse('c1', 'r1', T0 + 3);
+        const two = await store.v1.retrieveResponse('c1', 'r2', T0 + 3);
         assert.equal(one.kind === 'response' && one.response.ciphertext, 'answer-r1');
         assert.equal(two.kind === 'response' && two.response.ciphertext, 'answer-r2');
       });
@@ -306,12 +306,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
-        await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'client_timeout', T0 + 10);
-        assert.deepEqual(await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 20), { ok: false, reason: 'request_gone', status: 'cancelled', ended: [] });
-        assert.deepEqual(await store.acceptResponse('c1', 'nope', answer('x'), T0 + 20), { ok: false, reason: 'request_gone', status: 'gone', ended: [] });
+        await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'client_timeout', T0 + 10);
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 20), { ok: false, reason: 'request_gone', status: 'cancelled', ended: [] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'nope', answer('x'), T0 + 20), { ok: false, reason: 'request_gone', status: 'gone', ended: [] });
         await admit('n1', 'c2', 'r2', T0 + 100);
         await claim('n1', T0 + 100);
-        const expired = await store.acceptResponse('c2', 'r2', answer('r2'), T0 + 120_100);
+        const expired = await store.v1.acceptResponse('c2', 'r2', answer('r2'), T0 + 120_100);
         assert.deepEqual(expired, { ok: false, reason: 'request_gone', status: 'expired', ended: [{ outcome: 'timed_out', reason: 'provider_timeout' }] });
       });
 
@@ -321,14 +321,14 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await claim('n1', T0);
         const waiter = store.watch('response', v1ResponseWakeKey('c1', 'r1'));
         const woke = waiter.wait(2000);
-        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 1000);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1000);
         assert.equal(await woke, true);
         waiter.close();
-        const report = await store.expireV1(T0 + 51_000);
+        const report = await store.v1.expire(T0 + 51_000);
         assert.equal(report.expiredResponses, 1);
         assert.deepEqual(report.ended, [], 'already counted as completed');
         assert.equal((await store.stats(T0 + 51_000)).v1Responses, 0);
-        const late = await store.retrieveResponse('c1', 'r1', T0 + 52_000);
+        const late = await store.v1.retrieveResponse('c1', 'r1', T0 + 52_000);
         assert.equal(late.kind === 'terminal' && late.status, 'expired');
       });
 
@@ -338,11 +338,11 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
           await admit('n1', 'c1', id);
           await claim('n1', T0);
         }
-        await store.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
-        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
-        const got = await store.retrieveResponse('c1', null, T0 + 3);
+        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
+        const got = await store.v1.retrieveResponse('c1', null, T0 + 3);
         assert.equal(got.kind === 'response' && got.response.requestId, 'r2');
-        assert.deepEqual(await store.retrieveResponse('other', null, T0 + 3), { kind: 'unknown' });
+        assert.deepEqual(await store.v1.retrieveResponse('other', null, T0 + 3), { kind: 'unknown' });
       });
     });
 
@@ -351,9 +351,9 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await admit('n1', 'c2', 'r2', T0, { cancelTokenDigest: null });
-        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'wrong', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.cancelRequest('c2', 'r2', 'anything', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.cancelRequest('c1', 'nope', 'cancel-nope', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'wrong', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.cancelRequest('c2', 'r2', 'anything', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'nope', 'cancel-nope', 'cancelled', 'cancelled', T0), { ok: false, reason: 'forbidden' });
         assert.equal((await store.stats(T0)).v1Queued, 2, 'nothing changed');
       });
 
@@ -362,7 +362,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1');
         const waiter = store.watch('response', v1ResponseWakeKey('c1', 'r1'));
         const woke = waiter.wait(2000);
-        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'cancel-r1', 'expired', 'provider_timeout', T0 + 5), {
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'expired', 'provider_timeout', T0 + 5), {
           ok: true,
           status: 'expired',
           removedFromQueue: 1,
@@ -370,7 +370,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         });
         assert.equal(await woke, true, 'the waiting client hears about it');
         waiter.close();
-        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0 + 6), { ok: true, status: 'expired', removedFromQueue: 0, ended: [] });
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0 + 6), { ok: true, status: 'expired', removedFromQueue: 0, ended: [] });
         assert.equal((await claim('n1', T0 + 7)).request, null);
       });
 
@@ -378,10 +378,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
-        await store.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
-        assert.deepEqual(await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2), { ok: true, status: 'cancelled', removedFromQueue: 0, ended: [] });
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2), { ok: true, status: 'cancelled', removedFromQueue: 0, ended: [] });
         assert.equal((await store.stats(T0 + 2)).v1Responses, 0);
-        assert.equal((await store.retrieveResponse('c1', 'r1', T0 + 3)).kind, 'terminal');
+        assert.equal((await store.v1.retrieveResponse('c1', 'r1', T0 + 3)).kind, 'terminal');
       });
     });
 
@@ -391,16 +391,16 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n2');
         await admit('n1', 'c1', 'r1');
         const record = (n: number) => ({ ciphertext: `p${n}`, cipherkey: 'pk', iv: 'pi' });
-        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(0), T0), { ok: false, reason: 'not_active' }, 'still queued');
+        assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(0), T0), { ok: false, reason: 'not_active' }, 'still queued');
         await claim('n1', T0);
-        assert.deepEqual(await store.recordProgress('n1', 'wrong', 'c1', 'r1', record(1), T0), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.recordProgress('n2', DIGEST('n2'), 'c1', 'r1', record(1), T0), { ok: false, reason: 'not_active' });
-        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c9', 'r1', record(1), T0), { ok: false, reason: 'not_active' });
-        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(1), T0 + 1), { ok: true, replaced: false });
-        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(2), T0 + 2), { ok: true, replaced: true });
-        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 3), { kind: 'pending', deadlineAt: T0 + 120_000, progress: record(2) });
-        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 4), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
-        assert.deepEqual(await store.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(3), T0 + 120_000), { ok: false, reason: 'not_active' }, 'past the deadline');
+        assert.deepEqual(await store.v1.recordProgress('n1', 'wrong', 'c1', 'r1', record(1), T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.recordProgress('n2', DIGEST('n2'), 'c1', 'r1', record(1), T0), { ok: false, reason: 'not_active' });
+        assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c9', 'r1', record(1), T0), { ok: false, reason: 'not_active' });
+        assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(1), T0 + 1), { ok: true, replaced: false });
+        assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(2), T0 + 2), { ok: true, replaced: true });
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3), { kind: 'pending', deadlineAt: T0 + 120_000, progress: record(2) });
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 4), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
+        assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(3), T0 + 120_000), { ok: false, reason: 'not_active' }, 'past the deadline');
       });
     });
 
@@ -410,13 +410,13 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1');
         await admit('n1', 'c2', 'r2');
         await claim('n1', T0);
-        assert.deepEqual(await store.unregisterNode('n1', null, T0), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.unregisterNode('n1', 'wrong', T0), { ok: false, reason: 'forbidden' });
-        const out = await store.unregisterNode('n1', DIGEST('n1'), T0 + 1);
+        assert.deepEqual(await store.v1.unregisterNode('n1', null, T0), { ok: false, reason: 'forbidden' });
+        assert.deepEqual(await store.v1.unregisterNode('n1', 'wrong', T0), { ok: false, reason: 'forbidden' });
+        const out = await store.v1.unregisterNode('n1', DIGEST('n1'), T0 + 1);
         assert.equal(out.ok && out.removed, true);
         assert.equal(out.ok ? count(out.ended, 'cancelled', 'server_unregistered') : 0, 2);
-        assert.deepEqual(await store.unregisterNode('n1', DIGEST('n1'), T0 + 2), { ok: true, removed: false, ended: [] });
-        assert.deepEqual(await store.renewLease('n1', null, T0 + 2, 0), { ok: false, reason: 'node_not_found' });
+        assert.deepEqual(await store.v1.unregisterNode('n1', DIGEST('n1'), T0 + 2), { ok: true, removed: false, ended: [] });
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0 + 2, 0), { ok: false, reason: 'node_not_found' });
         assert.equal((await store.stats(T0 + 2)).v1Queued, 0);
       });
 
@@ -424,7 +424,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n1');
         const waiter = store.watch('work', v1WorkWakeKey('n1'));
         const woke = waiter.wait(2000);
-        await store.unregisterNode('n1', DIGEST('n1'), T0);
+        await store.v1.unregisterNode('n1', DIGEST('n1'), T0);
         assert.equal(await woke, true);
         waiter.close();
       });
@@ -432,14 +432,14 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
 
     describe('best-fit selection', () => {
       it('no nodes, no match, no capacity', async () => {
-        const none = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        const none = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
         assert.equal(!none.ok && none.reason, 'no_registered_compute_nodes');
         await register('n1', T0, caps(['other']));
-        const nomatch = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        const nomatch = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
         assert.equal(!nomatch.ok && nomatch.reason, 'no_matching_compute_node');
         await register('n2', T0, caps(['m']));
         for (const id of ['a', 'b', 'c']) await admit('n2', `c-${id}`, id);
-        const full = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        const full = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
         assert.equal(!full.ok && full.reason, 'no_available_capacity');
         assert.equal(!full.ok && full.capacityLimitedCount, 1);
       });
@@ -449,7 +449,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('small1', T0, caps(['m']));
         await register('small2', T0, caps(['m']));
         const pick = async (tier: '8k-fast' | '64k-full' = '8k-fast') => {
-          const s = await store.selectNode({ model: 'm', contextTier: tier }, T0);
+          const s = await store.v1.selectNode({ model: 'm', contextTier: tier }, T0);
           return s.ok ? s.nodeKey : s.reason;
         };
         // Equal load: round-robin over the 8k nodes in registration order; the 64k node is not used.
@@ -459,7 +459,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual([await pick(), await pick()], ['small2', 'small2']);
         // 64k requests can only go to the 64k node.
         assert.equal(await pick('64k-full'), 'big');
-        const s = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        const s = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
         assert.equal(s.ok && s.spillover, false);
         assert.deepEqual(s.ok && s.eligibleTierCounts, { '64k-full': 1, '8k-fast': 2 });
         assert.deepEqual(s.ok && s.load, { queueDepth: 0, inflight: 0, maxConcurrency: 1, loadScore: 0 });
@@ -467,7 +467,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
 
       it('spills over to a bigger tier when no small node is eligible; load is per unit of concurrency', async () => {
         await register('big', T0, caps(['m'], '64k-full', 4));
-        let s = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+        let s = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
         assert.equal(s.ok && s.spillover, true);
         await register('wide', T0, caps(['m'], '64k-full', 4));
         await register('narrow', T0, caps(['m'], '64k-full', 1));
@@ -475,7 +475,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('narrow', 'c2', 'r2');
         await admit('big', 'c3', 'r3');
         await admit('big', 'c4', 'r4');
-        s = await store.selectNode({ model: 'm', contextTier: '64k-full' }, T0);
+        s = await store.v1.selectNode({ model: 'm', contextTier: '64k-full' }, T0);
         assert.equal(s.ok && s.nodeKey, 'wide', '1/4 beats 2/4 and 1/1');
         assert.equal(s.ok && s.load.loadScore, 0.25);
       });
@@ -485,10 +485,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('b');
         await admit('a', 'c1', 'r1');
         await claim('a', T0);
-        const s = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 1);
+        const s = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 1);
         assert.equal(s.ok && s.nodeKey, 'b');
-        await store.renewLease('a', null, T0 + 25_000, 0);
-        const later = await store.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 40_000);
+        await store.v1.renewLease('a', null, T0 + 25_000, 0);
+        const later = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 40_000);
         assert.equal(later.ok && later.nodeKey, 'a', 'b lapsed at T0+30s; a renewed to T0+55s and its in-flight lease ran out');
       });
     });
@@ -499,12 +499,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         const all: V1Ended[] = [];
         for (const id of ['q', 'f', 'a']) await admit('n1', `c-${id}`, id);
         all.push(...(await claim('n1', T0 + 1)).ended, ...(await claim('n1', T0 + 1)).ended); // q, f in flight
-        const accepted = await store.acceptResponse('c-q', 'q', answer('q'), T0 + 2);
+        const accepted = await store.v1.acceptResponse('c-q', 'q', answer('q'), T0 + 2);
         if (accepted.ok) all.push(...accepted.ended);
-        await store.renewLease('n1', null, T0 + 100_000, 0);
-        const sweep = await store.expireV1(T0 + 120_000); // f (in flight) and a (queued) pass their deadline
+        await store.v1.renewLease('n1', null, T0 + 100_000, 0);
+        const sweep = await store.v1.expire(T0 + 120_000); // f (in flight) and a (queued) pass their deadline
         all.push(...sweep.ended);
-        const again = await store.expireV1(T0 + 121_000);
+        const again = await store.v1.expire(T0 + 121_000);
         all.push(...again.ended);
         assert.equal(all.length, 3);
         assert.equal(count(all, 'completed'), 1);
@@ -516,17 +516,17 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       it('tombstones are pruned after their TTL and bounded in number', async () => {
         await register('n1');
         await admit('n1', 'c1', 'r1');
-        await store.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0);
+        await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0);
         assert.equal((await store.stats(T0)).v1Tombstones, 1);
-        assert.equal((await store.expireV1(T0 + 99_999)).prunedTombstones, 0);
-        await store.renewLease('n1', null, T0 + 99_000, 0);
-        assert.equal((await store.expireV1(T0 + 100_000)).prunedTombstones, 1);
-        assert.deepEqual(await store.retrieveResponse('c1', 'r1', T0 + 100_000), { kind: 'unknown' });
+        assert.equal((await store.v1.expire(T0 + 99_999)).prunedTombstones, 0);
+        await store.v1.renewLease('n1', null, T0 + 99_000, 0);
+        assert.equal((await store.v1.expire(T0 + 100_000)).prunedTombstones, 1);
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 100_000), { kind: 'unknown' });
         await fresh({ v1MaxTombstones: 3 });
         await register('n1', T0, caps(['m'], '8k-fast', 8));
         for (let i = 0; i < 5; i += 1) {
           await admit('n1', `c${i}`, `r${i}`);
-          await store.cancelRequest(`c${i}`, `r${i}`, `cancel-r${i}`, 'cancelled', 'cancelled', T0);
+          await store.v1.cancelRequest(`c${i}`, `r${i}`, `cancel-r${i}`, 'cancelled', 'cancelled', T0);
         }
         assert.equal((await store.stats(T0)).v1Tombstones, 3);
       });

@@ -34,14 +34,14 @@ test('two replicas racing to claim one node\'s queue hand each request out exact
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, ROOMY);
-  await a.registerNode('node', caps(['m'], '8k-fast', 8), 'digest', T0);
-  const admitted = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).admitRequest(v1Request('node', `c${i}`, `r${i}`), T0)));
+  await a.v1.registerNode('node', caps(['m'], '8k-fast', 8), 'digest', T0);
+  const admitted = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).v1.admitRequest(v1Request('node', `c${i}`, `r${i}`), T0)));
   assert.ok(admitted.every((o) => o.ok));
   const seen: string[] = [];
   await Promise.all(
     [a, b, a, b].map(async (store) => {
       for (;;) {
-        const out = await store.claimRequest('node', T0 + 1);
+        const out = await store.v1.claimRequest('node', T0 + 1);
         if (!out.ok || out.request === null) return;
         seen.push(out.request.requestId);
       }
@@ -58,15 +58,15 @@ test('an answer is accepted once and delivered to exactly one replica', async (t
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, ROOMY);
-  await a.registerNode('node', caps(['m'], '8k-fast', 8), 'digest', T0);
+  await a.v1.registerNode('node', caps(['m'], '8k-fast', 8), 'digest', T0);
   let accepted = 0;
   let delivered = 0;
   for (let i = 0; i < 50; i += 1) {
-    await b.admitRequest(v1Request('node', 'client', `r${i}`), T0);
-    await a.claimRequest('node', T0);
-    const answers = await Promise.all([a, b].map((s) => s.acceptResponse('client', `r${i}`, answer(`r${i}`), T0 + 1)));
+    await b.v1.admitRequest(v1Request('node', 'client', `r${i}`), T0);
+    await a.v1.claimRequest('node', T0);
+    const answers = await Promise.all([a, b].map((s) => s.v1.acceptResponse('client', `r${i}`, answer(`r${i}`), T0 + 1)));
     accepted += answers.filter((o) => o.ok && !o.duplicate).length;
-    const got = await Promise.all([a, b, b].map((s) => s.retrieveResponse('client', `r${i}`, T0 + 2)));
+    const got = await Promise.all([a, b, b].map((s) => s.v1.retrieveResponse('client', `r${i}`, T0 + 2)));
     delivered += got.filter((r) => r.kind === 'response').length;
     assert.ok(got.every((r) => r.kind === 'response' || r.kind === 'unknown'));
   }
@@ -79,23 +79,23 @@ test('a cancellation on one replica reaches the node polling another, and wakes 
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis);
-  await a.registerNode('node', caps(), 'digest', T0);
+  await a.v1.registerNode('node', caps(), 'digest', T0);
   const work = a.watch('work', v1WorkWakeKey('node'));
   const woken = work.wait(10_000);
-  assert.equal((await b.admitRequest(v1Request('node', 'client', 'r1'), T0)).ok, true);
+  assert.equal((await b.v1.admitRequest(v1Request('node', 'client', 'r1'), T0)).ok, true);
   assert.equal(await woken, true, 'admission on b wakes the poll held on a');
   work.close();
-  assert.equal((await a.claimRequest('node', T0)).ok, true);
-  assert.deepEqual(await a.renewInflight('node', 'r1', 'digest', false, T0 + 1000), { ok: true, status: 'active', deadlineAt: T0 + V1_CONTRACT_LIMITS.v1DeadlineMs! });
+  assert.equal((await a.v1.claimRequest('node', T0)).ok, true);
+  assert.deepEqual(await a.v1.renewInflight('node', 'r1', 'digest', false, T0 + 1000), { ok: true, status: 'active', deadlineAt: T0 + V1_CONTRACT_LIMITS.v1DeadlineMs! });
   const response = a.watch('response', v1ResponseWakeKey('client', 'r1'));
   const told = response.wait(10_000);
-  const cancelled = await b.cancelRequest('client', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2000);
+  const cancelled = await b.v1.cancelRequest('client', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2000);
   assert.equal(cancelled.ok && cancelled.status, 'cancelled');
   assert.equal(await told, true, 'the client waiting on a hears of it');
   response.close();
-  const seen = await a.renewInflight('node', 'r1', 'digest', false, T0 + 3000);
+  const seen = await a.v1.renewInflight('node', 'r1', 'digest', false, T0 + 3000);
   assert.equal(seen.ok && seen.status, 'cancelled', 'the node polling a learns of it');
-  assert.deepEqual(await a.acceptResponse('client', 'r1', answer('r1'), T0 + 4000), { ok: false, reason: 'request_gone', status: 'cancelled', ended: [] });
+  assert.deepEqual(await a.v1.acceptResponse('client', 'r1', answer('r1'), T0 + 4000), { ok: false, reason: 'request_gone', status: 'cancelled', ended: [] });
   assert.equal(a.waiters + b.waiters, 0);
 });
 
@@ -103,10 +103,10 @@ test('the round-robin cursor is shared: replicas take turns over equally loaded 
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis);
-  for (const node of ['n1', 'n2', 'n3']) await a.registerNode(node, caps(), `d-${node}`, T0);
+  for (const node of ['n1', 'n2', 'n3']) await a.v1.registerNode(node, caps(), `d-${node}`, T0);
   const picks: string[] = [];
   for (let i = 0; i < 6; i += 1) {
-    const s = await (i % 2 ? a : b).selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
+    const s = await (i % 2 ? a : b).v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0);
     picks.push(s.ok ? s.nodeKey : s.reason);
   }
   assert.deepEqual(picks, ['n1', 'n2', 'n3', 'n1', 'n2', 'n3']);
@@ -116,12 +116,12 @@ test('caps are global: two replicas together stop at the per-client, per-node an
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, { maxQueuePerClient: 3, v1MaxQueuePerNode: 5, v1MaxRequests: 7 });
-  for (const node of ['n1', 'n2']) await a.registerNode(node, caps(), `d-${node}`, T0);
-  const same = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).admitRequest(v1Request('n1', 'same', `s${i}`), T0)));
+  for (const node of ['n1', 'n2']) await a.v1.registerNode(node, caps(), `d-${node}`, T0);
+  const same = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).v1.admitRequest(v1Request('n1', 'same', `s${i}`), T0)));
   assert.equal(same.filter((o) => o.ok).length, 3);
-  const node = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).admitRequest(v1Request('n1', `c${i}`, `q${i}`), T0)));
+  const node = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).v1.admitRequest(v1Request('n1', `c${i}`, `q${i}`), T0)));
   assert.equal(node.filter((o) => o.ok).length, 2, 'n1 holds 5');
-  const total = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).admitRequest(v1Request('n2', `d${i}`, `t${i}`), T0)));
+  const total = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).v1.admitRequest(v1Request('n2', `d${i}`, `t${i}`), T0)));
   assert.equal(total.filter((o) => o.ok).length, 2, 'v1MaxRequests = 7');
   assert.equal((await b.stats(T0)).v1Queued, 7);
 });
@@ -135,21 +135,21 @@ test('v1 entries carry a native TTL as a safety net, and the sweep leaves nothin
   raw.on('error', () => {});
   t.after(() => raw.disconnect());
   const prefix = `replicas-v1:${process.pid}:${n}:`;
-  await a.registerNode('node', caps(), 'digest', T0);
-  await a.admitRequest(v1Request('node', 'client', 'r1'), T0);
-  await b.admitRequest(v1Request('node', 'client', 'r2'), T0);
-  await b.claimRequest('node', T0);
-  await a.cancelRequest('client', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0);
+  await a.v1.registerNode('node', caps(), 'digest', T0);
+  await a.v1.admitRequest(v1Request('node', 'client', 'r1'), T0);
+  await b.v1.admitRequest(v1Request('node', 'client', 'r2'), T0);
+  await b.v1.claimRequest('node', T0);
+  await a.v1.cancelRequest('client', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0);
   const keys = await raw.keys(`${prefix}*`);
   assert.ok(keys.some((k) => k.includes('v1:r:')) && keys.some((k) => k.includes('v1:t:')));
   for (const key of keys) assert.ok((await raw.pttl(key)) > 0, `${key.slice(prefix.length)} has a TTL`);
   // Far past every lifetime, sweeps on either replica empty the namespace of v1 state: the
   // first ends r2 and evicts the node (leaving r2's tombstone), the next prunes that.
-  const report = await b.expireV1(T0 + 3_600_000);
+  const report = await b.v1.expire(T0 + 3_600_000);
   assert.equal(report.evictedNodes, 1);
   assert.deepEqual(report.ended, [{ outcome: 'timed_out', reason: 'provider_timeout' }]);
   const late = T0 + 7_200_000;
-  assert.equal(report.prunedTombstones + (await a.expireV1(late)).prunedTombstones, 2);
+  assert.equal(report.prunedTombstones + (await a.v1.expire(late)).prunedTombstones, 2);
   const stats = await a.stats(late);
   assert.deepEqual([stats.v1Nodes, stats.v1Queued, stats.v1Inflight, stats.v1Responses, stats.v1Tombstones, stats.storedBytes], [0, 0, 0, 0, 0, 0]);
   const left = (await raw.keys(`${prefix}v1:*`)).map((k) => k.slice(prefix.length)).filter((k) => !['v1:meta'].includes(k));

@@ -1,7 +1,7 @@
 // The API v1 transitions of the Redis store: argument encoding and reply decoding around the Lua
 // scripts of v1-scripts.ts, where the transitions themselves run. Contracts are on RelayStore
 // (types.ts); the memory twin is src/store/v1-memory.ts.
-import type { StoreStats } from '../types.js';
+import type { StoreStats, V1Transitions } from '../types.js';
 import { resolveV1Limits, type V1Limits } from '../v1-limits.js';
 import { loadOf } from '../v1-selection.js';
 import type {
@@ -62,7 +62,7 @@ function countsOf(flat: unknown): Record<string, number> {
 
 export type V1Stats = Pick<StoreStats, 'v1Nodes' | 'v1HealthyNodes' | 'v1Queued' | 'v1Inflight' | 'v1Responses' | 'v1Tombstones' | 'v1OldestQueuedAgeMs'>;
 
-export class RedisV1 {
+export class RedisV1 implements V1Transitions {
   readonly limits: V1Limits;
 
   constructor(base: StoreLimits, private readonly run: V1ScriptRunner) {
