@@ -68,10 +68,6 @@ export const ERROR_CATALOGUE = {
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
-export function errorSpec(code: ErrorCode): ErrorSpec {
-  return ERROR_CATALOGUE[code];
-}
-
 export class RelayError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -83,7 +79,12 @@ export class RelayError extends Error {
 
   constructor(code: ErrorCode, options: { message?: string; field?: string; retryAfter?: number; extra?: Record<string, unknown> } = {}) {
     const spec: ErrorSpec = ERROR_CATALOGUE[code];
+    // A catalogued error is an answer, not a bug: its stack is never logged (an unexpected
+    // failure is logged with its own stack), and floods of refusals should not pay for one.
+    const stackLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(options.message ?? spec.message);
+    Error.stackTraceLimit = stackLimit;
     this.name = 'RelayError';
     this.code = code;
     this.status = spec.status;

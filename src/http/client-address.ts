@@ -125,7 +125,7 @@ export class AddressSet {
   }
 
   hasText(address: string): boolean {
-    const value = parseAddress(address);
+    const value = parsePeer(address);
     return value !== null && this.has(value);
   }
 }

@@ -73,14 +73,7 @@ export const rateLimitPlugin = fp(
       if (result.allowed) return null;
       limitMetrics.limited(budget.name, reason);
       const retryAfter = Math.max(1, Math.ceil(result.retryAfterSeconds));
-      // A flood makes thousands of these a second and their stacks are never logged: skip capturing one.
-      const stackLimit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
-      try {
-        return new RelayError('rate_limited', { retryAfter, extra: { budget: budget.name, retry_after_seconds: retryAfter } });
-      } finally {
-        Error.stackTraceLimit = stackLimit;
-      }
+      return new RelayError('rate_limited', { retryAfter, extra: { budget: budget.name, retry_after_seconds: retryAfter } });
     };
 
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
