@@ -33,6 +33,8 @@ describe('API v1 routes: compute-node lease', () => {
     assert.equal(body.poll_wait_seconds, 7);
     assert.deepEqual(body.relay_capabilities, { encrypted_progress_v1: true });
     assert.match(body.control_credential, /^[A-Za-z0-9_-]{43}$/);
+    // Once the node has polled, re-registering never discloses a credential again.
+    assert.equal((await poll(relay)).statusCode, 200);
     const again = await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS }, NODE_HEADERS);
     assert.deepEqual(again.json(), { next_ping_in_x_seconds: 30, poll_wait_seconds: 7, relay_capabilities: { encrypted_progress_v1: true } });
     // Only a digest is stored.
@@ -161,8 +163,12 @@ describe('API v1 routes: a request from admission to answer', () => {
       iv: 'YW5zd2VyLWl2',
     });
     const again = await retrieve(relay);
-    assert.equal(again.statusCode, 404);
-    assert.equal(again.json().error.code, 'unknown_request');
+    assert.deepEqual(again.json(), got.json(), 'repeatable until acknowledged (a lost reply can be fetched again)');
+    const acked = await relay.post('/api/v1/relay/responses/retrieve', { client_public_key: CLIENT_A, request_id: 'req-1', ack: true });
+    assert.deepEqual(acked.json(), got.json(), 'the ack hands it out once more, then drops it');
+    const after = await retrieve(relay);
+    assert.equal(after.statusCode, 404);
+    assert.equal(after.json().error.code, 'unknown_request');
     const late = await relay.post('/api/v1/relay/responses', responseBody({ chat_history: 'bGF0ZQ==' }), NODE_HEADERS);
     assert.equal(late.statusCode, 410);
     assert.deepEqual(late.json().error, { code: 'completed', status: 'completed', message: 'Request is no longer waiting for a response' });
@@ -184,11 +190,16 @@ describe('API v1 routes: a request from admission to answer', () => {
     await relay.app.close();
   });
 
-  it('a reused request id is refused with 409 while the relay remembers it', async () => {
+  it('a retried admission (same id, same bytes) gets the first admission; other bytes under the id get 409', async () => {
     const relay = await v1Relay();
     await registerNode(relay);
-    assert.equal((await relay.post('/api/v1/relay/requests', requestBody())).statusCode, 200);
-    const dup = await relay.post('/api/v1/relay/requests', requestBody());
+    const first = await relay.post('/api/v1/relay/requests', requestBody());
+    assert.equal(first.statusCode, 200);
+    relay.clock.advance(2000);
+    const retry = await relay.post('/api/v1/relay/requests', requestBody());
+    assert.equal(retry.statusCode, 200);
+    assert.equal(retry.json().request_deadline_remaining_seconds, 478, 'the first admission and its deadline');
+    const dup = await relay.post('/api/v1/relay/requests', requestBody({ ciphertext: 'b3RoZXI=' }));
     assert.equal(dup.statusCode, 409);
     assert.equal(dup.json().error.code, 'request_id_conflict');
     await relay.app.close();
