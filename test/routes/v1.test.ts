@@ -516,3 +516,61 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
     await relay.app.close();
   });
 });
+
+describe('API v1 routes: ownership, claimed-only answers, drain', () => {
+  it('a node that polls with its credential is bound: an impostor with only its key and the token gets 403 on poll, re-register and answer', async () => {
+    const relay = await v1Relay();
+    const credential = await registerNode(relay);
+    assert.equal((await poll(relay, NODE_A, { control_credential: credential })).statusCode, 200);
+    await relay.post('/api/v1/relay/requests', requestBody());
+    const before = await relay.store.snapshot();
+    const stolen = await poll(relay);
+    assert.equal(stolen.statusCode, 403);
+    assert.equal(stolen.json().code, 'node_credential_required');
+    const guessed = await poll(relay, NODE_A, { control_credential: 'guess' });
+    assert.equal(guessed.json().code, 'invalid_control_credential');
+    const rereg = await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: { ...CAPS, supported_model_ids: ['evil'] } }, NODE_HEADERS);
+    assert.equal(rereg.statusCode, 403);
+    assert.equal(rereg.json().code, 'node_credential_required');
+    assert.deepEqual(await relay.store.snapshot(), before, 'the refusals changed nothing');
+    const work = await poll(relay, NODE_A, { control_credential: credential });
+    assert.equal(work.json().request_id, 'req-1', 'the owner still gets its work');
+    const forged = await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS);
+    assert.equal(forged.statusCode, 403);
+    assert.equal(forged.json().code, 'node_credential_required');
+    const real = await relay.post('/api/v1/relay/responses', responseBody({ server_public_key: NODE_A, control_credential: credential }), NODE_HEADERS);
+    assert.equal(real.statusCode, 200);
+    await relay.app.close();
+  });
+
+  it('an answer for a request nobody claimed is refused with 409 request_not_claimed; an unbound node answers as upstream', async () => {
+    const relay = await v1Relay();
+    await registerNode(relay);
+    await relay.post('/api/v1/relay/requests', requestBody());
+    const early = await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS);
+    assert.equal(early.statusCode, 409);
+    assert.equal(early.json().code, 'request_not_claimed');
+    assert.equal((await retrieve(relay)).statusCode, 202, 'nothing was delivered');
+    await poll(relay);
+    // The upstream HEAD node sends neither its key nor its credential with an answer.
+    assert.equal((await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS)).statusCode, 200);
+    assert.equal((await retrieve(relay)).statusCode, 200);
+    await relay.app.close();
+  });
+
+  it('a draining memory-store relay refuses new submissions with 503 relay_draining and Retry-After, and still serves what it holds', async () => {
+    const relay = await v1Relay();
+    const credential = await registerNode(relay);
+    await relay.post('/api/v1/relay/requests', requestBody());
+    relay.drain.start();
+    const refused = await relay.post('/api/v1/relay/requests', requestBody({ request_id: 'req-2' }));
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.json().code, 'relay_draining');
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    const work = await poll(relay, NODE_A, { control_credential: credential });
+    assert.equal(work.json().request_id, 'req-1');
+    assert.equal((await relay.post('/api/v1/relay/responses', responseBody({ control_credential: credential }), NODE_HEADERS)).statusCode, 200);
+    assert.equal((await retrieve(relay)).statusCode, 200);
+    await relay.app.close();
+  });
+});
