@@ -87,6 +87,11 @@ export interface NewRequestInput extends V1Ciphertext {
 
 /** While draining, nodes are told to come back in a second rather than hold a poll open. */
 const DRAINING_PING_SECONDS = 1;
+/**
+ * With the memory store, work still queued when the process exits is lost: a draining relay
+ * calls nodes back sooner so they empty their queues within the drain linger.
+ */
+const DRAINING_MEMORY_PING_SECONDS = 0.25;
 /** Upstream bounds the control-poll hint to 1..10 s. */
 const CONTROL_POLL_MAX_SECONDS = 10;
 
@@ -158,7 +163,8 @@ export class V1Relay {
     if (work !== null) {
       return { work: { ...work, deadlineRemainingSeconds: secondsUntil(work.deadlineAt, this.clock.now()) }, nextPingSeconds: 0, pollWaitSeconds };
     }
-    const nextPingSeconds = this.drainSignal.aborted ? DRAINING_PING_SECONDS : pollWaitSeconds > 0 ? 0 : this.options.leaseSeconds;
+    const draining = this.store.kind === 'memory' ? DRAINING_MEMORY_PING_SECONDS : DRAINING_PING_SECONDS;
+    const nextPingSeconds = this.drainSignal.aborted ? draining : pollWaitSeconds > 0 ? 0 : this.options.leaseSeconds;
     return { work: null, nextPingSeconds, pollWaitSeconds };
   }
 
