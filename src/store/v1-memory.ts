@@ -352,10 +352,11 @@ export class V1Memory implements V1Transitions {
       const refusal = this.#ownerRefusal(node, options.credentialDigest);
       if (refusal !== null) return { ok: false, reason: refusal };
       const bytes = nodeBytes(nodeKey, capabilities);
-      // A re-register of an unbound node that never polled: its first reply (with the
-      // credential) may have been lost to a timeout, so a fresh credential replaces the digest.
-      // A bound or polling node keeps its credential.
-      const reissue = !node.bound && !node.polled;
+      // A re-register of an unbound node that never polled, from the address that registered it:
+      // its first reply (with the credential) may have been lost to a timeout, so a fresh
+      // credential replaces the digest. A bound or polling node keeps its credential, and
+      // another address never gets one.
+      const reissue = !node.bound && !node.polled && (options.source ?? UNKNOWN_SOURCE) === node.source;
       this.#charge(node, node.source, bytes);
       node.capabilities = capabilities;
       if (reissue) node.digest = credentialDigest;

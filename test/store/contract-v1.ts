@@ -88,6 +88,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.registerNode('n1', caps(), 'second', T0 + 1000), { ok: true, created: false, credentialIssued: true });
         assert.deepEqual(await store.v1.unregisterNode('n1', DIGEST('n1'), T0 + 2000), { ok: false, reason: 'forbidden' }, 'the lost one is void');
         assert.deepEqual(await store.v1.unregisterNode('n1', 'second', T0 + 2000), { ok: true, removed: true, ended: [] });
+        // Never to another address.
+        await store.v1.registerNode('n2', caps(), DIGEST('n2'), T0, { source: '10.0.0.1' });
+        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'stolen', T0 + 1000, { source: '10.0.0.2' }), { ok: true, created: false, credentialIssued: false });
+        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'again', T0 + 1000, { source: '10.0.0.1' }), { ok: true, created: false, credentialIssued: true });
       });
 
       it('polls renew the lease for the hold as well; an unknown node is not found', async () => {

@@ -14,8 +14,8 @@ if call('EXISTS', kn(node)) == 1 then
   local refusal = ownerRefusal(node, presented)
   if refusal then return {0, refusal} end
   local h = call('HMGET', kn(node), 'bd', 'pl', 'src', 'b')
-  -- Unbound and never polled: the first reply (with the credential) may have been lost.
-  local reissue = h[1] ~= '1' and h[2] ~= '1'
+  -- Unbound, never polled, same address: the first reply (with the credential) may have been lost.
+  local reissue = h[1] ~= '1' and h[2] ~= '1' and h[3] == src
   addBytes(nb - num(h[4]), h[3])
   call('HSET', kn(node), 'b', n(nb))
   if reissue then call('HSET', kn(node), 'digest', digest) end
