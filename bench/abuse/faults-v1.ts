@@ -164,7 +164,13 @@ async function startReplica(redisUrl: string): Promise<Replica> {
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 15_000, 'relay replica');
+  try {
+    // Generous: the machine may be busy, and a replacement starts while Redis is loaded.
+    await waitFor(async () => (await fetch(`${url}/healthz`)).status === 200, 45_000, 'relay replica');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
   let peak = 0;
   const sample = () => {
     try {
