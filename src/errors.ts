@@ -43,6 +43,12 @@ export const ERROR_CATALOGUE = {
   stream_session_full: { status: 503, message: 'The stream session holds too many chunks', retryAfter: 1 },
   rate_limited: { status: 429, message: 'Rate limit exceeded', retryAfter: 1 },
   store_unavailable: { status: 503, message: 'The relay state store is unavailable', retryAfter: 2 },
+  relay_draining: { status: 503, message: 'The relay is shutting down and accepts no new work; retry shortly', retryAfter: 5 },
+  // Per-source shares of caps anyone can fill (the source over its share is refused, not others)
+  source_node_share_exceeded: { status: 429, message: 'This address has registered its share of compute nodes', retryAfter: 30 },
+  source_queue_share_exceeded: { status: 429, message: "This address holds its share of this compute node's queue", retryAfter: 5 },
+  source_request_share_exceeded: { status: 429, message: 'This address holds its share of the relay request store', retryAfter: 5 },
+  source_byte_share_exceeded: { status: 429, message: 'This address holds its share of the relay byte store', retryAfter: 5 },
   // Legacy switch (API v1 era)
   legacy_relay_endpoint_deprecated: { status: 410, message: 'Legacy relay endpoints are disabled on this relay' },
   // API v1 relay protocol (protocol.md §E.3)
@@ -52,6 +58,8 @@ export const ERROR_CATALOGUE = {
   unexpected_fields_forbidden: { status: 400, message: 'Unexpected relay payload fields are forbidden; send the ciphertext envelope only' },
   invalid_progress: { status: 400, message: 'Invalid encrypted progress envelope' },
   invalid_control_credential: { status: 403, message: 'Missing or invalid relay server control credential', shape: 'object' },
+  node_credential_required: { status: 403, message: 'This compute node is bound to its control credential; send control_credential', shape: 'object' },
+  request_not_claimed: { status: 409, message: 'No compute node has claimed this request; only the node it is in flight on may answer it' },
   invalid_cancel_token: { status: 403, message: 'Missing or invalid cancel proof' },
   unknown_request: { status: 404, message: 'Unknown request_id' },
   no_response_available: { status: 404, message: 'No response available for the given public key' },

@@ -291,12 +291,22 @@ class DemoNodeRunner {
 
   // ------------------------------------------------------------------ API v1
 
+  /**
+   * The control credential on every call that names this node: the relay then binds the node to
+   * it (sticky ownership), so nobody holding only the registration token can poll, re-register
+   * or answer as this node.
+   */
+  private ownerProof(): { control_credential?: string } {
+    return this.controlCredential === undefined ? {} : { control_credential: this.controlCredential };
+  }
+
   private async register(): Promise<boolean> {
     let answer: RelayAnswer;
     try {
       answer = await this.post('/api/v1/relay/servers/register', {
         server_public_key: this.keys.publicKeyWire,
         capabilities: DEMO_CAPABILITIES,
+        ...this.ownerProof(),
       });
     } catch (err) {
       if (err instanceof RelayUnreachableError) {
@@ -344,7 +354,7 @@ class DemoNodeRunner {
       try {
         answer = await this.post(
           '/api/v1/relay/servers/poll',
-          { server_public_key: this.keys.publicKeyWire, capabilities: DEMO_CAPABILITIES },
+          { server_public_key: this.keys.publicKeyWire, capabilities: DEMO_CAPABILITIES, ...this.ownerProof() },
           Math.max(HTTP_TIMEOUT_MS, this.pollWaitS * 1000 + 5000),
         );
       } catch (err) {
@@ -472,6 +482,8 @@ class DemoNodeRunner {
       clientKey,
     );
     return this.deliver('/api/v1/relay/responses', {
+      server_public_key: this.keys.publicKeyWire,
+      ...this.ownerProof(),
       client_public_key: clientKey,
       request_id: requestId,
       protocol: API_V1_PROTOCOL,

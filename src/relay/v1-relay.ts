@@ -13,6 +13,7 @@ import {
   v1ResponseWakeKey,
   v1WorkWakeKey,
   type NodeListing,
+  type V1CallOptions,
   type V1Capabilities,
   type V1Ciphertext,
   type V1ClaimedRequest,
@@ -86,8 +87,25 @@ export interface NewRequestInput extends V1Ciphertext {
 
 /** While draining, nodes are told to come back in a second rather than hold a poll open. */
 const DRAINING_PING_SECONDS = 1;
+/**
+ * With the memory store, work still queued when the process exits is lost: a draining relay
+ * calls nodes back sooner so they empty their queues within the drain linger.
+ */
+const DRAINING_MEMORY_PING_SECONDS = 0.25;
 /** Upstream bounds the control-poll hint to 1..10 s. */
 const CONTROL_POLL_MAX_SECONDS = 10;
+
+/** What a node call carries besides its key: the credential it presented, and its address. */
+export interface NodeProof {
+  credential?: string | null;
+  source?: string;
+}
+
+function callOptions(proof: NodeProof): V1CallOptions {
+  const options: V1CallOptions = { credentialDigest: proof.credential === null || proof.credential === undefined ? null : sha256Hex(proof.credential) };
+  if (proof.source !== undefined) options.source = proof.source;
+  return options;
+}
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
@@ -113,10 +131,10 @@ export class V1Relay {
 
   // ------------------------------------------------------------------ compute nodes
 
-  async register(nodeKey: string, rawCapabilities: unknown): Promise<RegisterResult> {
+  async register(nodeKey: string, rawCapabilities: unknown, proof: NodeProof = {}): Promise<RegisterResult> {
     const capabilities = normaliseCapabilities(rawCapabilities);
     const credential = randomBytes(32).toString('base64url');
-    const outcome = await this.store.v1.registerNode(nodeKey, capabilities, sha256Hex(credential), this.clock.now());
+    const outcome = await this.store.v1.registerNode(nodeKey, capabilities, sha256Hex(credential), this.clock.now(), callOptions(proof));
     if (!outcome.ok) throw this.#reject(outcome.reason);
     return { leaseSeconds: this.options.leaseSeconds, pollWaitSeconds: this.options.pollWaitSeconds, credential: outcome.credentialIssued ? credential : null };
   }
@@ -126,14 +144,16 @@ export class V1Relay {
    * poll wait for one to arrive. Never claims for a node whose connection has gone (signal).
    * Work answers say "poll again now" (next_ping_in_x_seconds 0).
    */
-  async poll(nodeKey: string, rawCapabilities: unknown, signal: AbortSignal): Promise<PollResult> {
+  async poll(nodeKey: string, rawCapabilities: unknown, signal: AbortSignal, proof: NodeProof = {}): Promise<PollResult> {
     const capabilities = rawCapabilities === undefined || rawCapabilities === null ? null : normaliseCapabilities(rawCapabilities);
     const holdMs = this.drainSignal.aborted ? 0 : this.options.pollWaitSeconds * 1000;
-    const lease = await this.store.v1.renewLease(nodeKey, capabilities, this.clock.now(), holdMs);
+    const options = callOptions(proof);
+    const lease = await this.store.v1.renewLease(nodeKey, capabilities, this.clock.now(), holdMs, options);
     if (!lease.ok) throw this.#reject(lease.reason);
     const work = await this.#hold('work', v1WorkWakeKey(nodeKey), holdMs, signal, async () => {
       const now = this.clock.now();
-      const claimed = await this.store.v1.claimRequest(nodeKey, now);
+      // The claim re-checks ownership: the node may have bound itself while this poll waited.
+      const claimed = await this.store.v1.claimRequest(nodeKey, now, options);
       if (!claimed.ok) throw this.#reject(claimed.reason); // unregistered or evicted meanwhile
       this.#ended(claimed.ended);
       if (claimed.request !== null) this.observer.pickedUp(now - claimed.request.admittedAt);
@@ -143,7 +163,8 @@ export class V1Relay {
     if (work !== null) {
       return { work: { ...work, deadlineRemainingSeconds: secondsUntil(work.deadlineAt, this.clock.now()) }, nextPingSeconds: 0, pollWaitSeconds };
     }
-    const nextPingSeconds = this.drainSignal.aborted ? DRAINING_PING_SECONDS : pollWaitSeconds > 0 ? 0 : this.options.leaseSeconds;
+    const draining = this.store.kind === 'memory' ? DRAINING_MEMORY_PING_SECONDS : DRAINING_PING_SECONDS;
+    const nextPingSeconds = this.drainSignal.aborted ? draining : pollWaitSeconds > 0 ? 0 : this.options.leaseSeconds;
     return { work: null, nextPingSeconds, pollWaitSeconds };
   }
 
@@ -173,10 +194,10 @@ export class V1Relay {
     return { status: outcome.status, nextPollSeconds: basePoll, deadlineRemainingSeconds: outcome.deadlineAt === null ? null : secondsUntil(outcome.deadlineAt, now) };
   }
 
-  async respond(clientKey: string, requestId: string, response: V1Ciphertext): Promise<{ duplicate: boolean }> {
-    const outcome = await this.store.v1.acceptResponse(clientKey, requestId, response, this.clock.now());
+  async respond(clientKey: string, requestId: string, response: V1Ciphertext, proof: NodeProof & { nodeKey?: string | null } = {}): Promise<{ duplicate: boolean }> {
+    const outcome = await this.store.v1.acceptResponse(clientKey, requestId, response, this.clock.now(), { ...callOptions(proof), nodeKey: proof.nodeKey ?? null });
     if (!outcome.ok) {
-      if (outcome.reason === 'response_store_full') throw this.#reject('response_store_full');
+      if (outcome.reason !== 'request_gone') throw this.#reject(outcome.reason);
       this.#ended(outcome.ended);
       throw this.#gone(outcome.status);
     }
@@ -184,12 +205,12 @@ export class V1Relay {
     return { duplicate: outcome.duplicate };
   }
 
-  async progress(nodeKey: string, credential: string, clientKey: string, requestId: string, record: V1Ciphertext): Promise<{ replaced: boolean }> {
-    const outcome = await this.store.v1.recordProgress(nodeKey, sha256Hex(credential), clientKey, requestId, record, this.clock.now());
+  async progress(nodeKey: string, credential: string, clientKey: string, requestId: string, record: V1Ciphertext, source?: string): Promise<{ replaced: boolean }> {
+    const outcome = await this.store.v1.recordProgress(nodeKey, sha256Hex(credential), clientKey, requestId, record, this.clock.now(), source === undefined ? {} : { source });
     if (outcome.ok) return { replaced: outcome.replaced };
     if (outcome.reason === 'forbidden') throw this.#reject('invalid_control_credential');
     if (outcome.reason === 'not_active') throw this.#reject('progress_not_active');
-    throw this.#reject('response_store_full');
+    throw this.#reject(outcome.reason);
   }
 
   async unregister(nodeKey: string, credential: string | null): Promise<{ removed: boolean }> {
@@ -237,11 +258,18 @@ export class V1Relay {
     };
   }
 
-  /** Queues the request; returns the seconds left until its absolute deadline. */
-  async admit(input: NewRequestInput): Promise<{ deadlineRemainingSeconds: number }> {
+  /**
+   * Queues the request; returns the seconds left until its absolute deadline. A retry of the
+   * same admission (same id, same bytes) answers the first one. A draining memory-store relay
+   * refuses new work (relay_draining): it would be lost with the process. With Redis the work
+   * survives the replica, so a draining replica still admits.
+   */
+  async admit(input: NewRequestInput, source?: string): Promise<{ deadlineRemainingSeconds: number; duplicate: boolean }> {
+    if (this.drainSignal.aborted && this.store.kind === 'memory') throw this.#reject('relay_draining');
     const now = this.clock.now();
     const outcome = await this.store.v1.admitRequest(
       {
+        ...(source === undefined ? {} : { source }),
         nodeKey: input.nodeKey,
         clientKey: input.clientKey,
         requestId: input.requestId,
@@ -253,7 +281,7 @@ export class V1Relay {
       now,
     );
     if (!outcome.ok) throw this.#reject(outcome.reason);
-    return { deadlineRemainingSeconds: secondsUntil(outcome.deadlineAt, now) };
+    return { deadlineRemainingSeconds: secondsUntil(outcome.deadlineAt, now), duplicate: outcome.duplicate === true };
   }
 
   /**
@@ -261,10 +289,10 @@ export class V1Relay {
    * request id is held until there is news (answer, progress, an end) or the hold passes.
    * Ended requests are a 410 naming why; unknown ones a 404.
    */
-  async retrieve(clientKey: string, requestId: string | null, signal: AbortSignal): Promise<RetrieveResult> {
+  async retrieve(clientKey: string, requestId: string | null, signal: AbortSignal, ack = false): Promise<RetrieveResult> {
     const holdMs = requestId === null ? 0 : this.options.retrieveHoldMs;
     const key = requestId === null ? '' : v1ResponseWakeKey(clientKey, requestId);
-    const outcome = await this.#hold('response', key, holdMs, signal, () => this.store.v1.retrieveResponse(clientKey, requestId, this.clock.now()), (o) => o.kind !== 'pending' || o.progress !== null);
+    const outcome = await this.#hold('response', key, holdMs, signal, () => this.store.v1.retrieveResponse(clientKey, requestId, this.clock.now(), { ack }), (o) => o.kind !== 'pending' || o.progress !== null);
     const now = this.clock.now();
     switch (outcome.kind) {
       case 'response':

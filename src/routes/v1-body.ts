@@ -28,9 +28,9 @@ export function rejectPlaintext(body: JsonObject): void {
   }
 }
 
-function rejectUnexpected(body: JsonObject, allowServerKey: boolean): void {
+function rejectUnexpected(body: JsonObject, allowed: readonly string[]): void {
   for (const name of Object.keys(body)) {
-    if (!ENVELOPE_FIELDS.has(name) && !(allowServerKey && name === 'server_public_key')) throw new RelayError('unexpected_fields_forbidden', { field: name });
+    if (!ENVELOPE_FIELDS.has(name) && !allowed.includes(name)) throw new RelayError('unexpected_fields_forbidden', { field: name });
   }
 }
 
@@ -82,7 +82,7 @@ export interface AdmissionBody extends V1Ciphertext {
 export function admissionBody(raw: unknown, limits: FieldLimits): AdmissionBody {
   const body = requireObject(raw);
   rejectPlaintext(body);
-  rejectUnexpected(body, true);
+  rejectUnexpected(body, ['server_public_key']);
   protocolFields(body);
   const cancel = body.cancel_token;
   if (cancel !== undefined && cancel !== null && (typeof cancel !== 'string' || cancel === '' || cancel.length > MAX_TOKEN_CHARS)) {
@@ -97,13 +97,20 @@ export function admissionBody(raw: unknown, limits: FieldLimits): AdmissionBody 
   };
 }
 
-/** POST /api/v1/relay/responses */
-export function responseBody(raw: unknown, limits: FieldLimits): { clientKey: string; requestId: string; response: V1Ciphertext } {
+/**
+ * POST /api/v1/relay/responses. Upstream nodes send neither their key nor their credential
+ * here; a node that does (our demo node) names itself and proves it, which binds it.
+ */
+export function responseBody(
+  raw: unknown,
+  limits: FieldLimits,
+): { clientKey: string; requestId: string; response: V1Ciphertext; nodeKey: string | null; credential: string | null } {
   const body = requireObject(raw);
   rejectPlaintext(body);
-  rejectUnexpected(body, false);
+  rejectUnexpected(body, ['server_public_key', 'control_credential']);
   protocolFields(body);
-  return { clientKey: publicKey(body, 'client_public_key', limits), requestId: requestId(body), response: ciphertext(body, limits) };
+  const nodeKey = body.server_public_key === undefined || body.server_public_key === null ? null : publicKey(body, 'server_public_key', limits);
+  return { clientKey: publicKey(body, 'client_public_key', limits), requestId: requestId(body), response: ciphertext(body, limits), nodeKey, credential: secret(body, 'control_credential') };
 }
 
 /** POST /api/v1/relay/progress: exactly the progress fields, all non-empty strings, version 1. */

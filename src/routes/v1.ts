@@ -3,6 +3,7 @@
 // Errors are JSON `{error: {code, message, ...}}` with status 400/401/403/404/409/410/503.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { everyInterval } from '../http/background-task.js';
+import { addressLimitKey } from '../http/client-address.js';
 import { clientGoneSignal } from '../http/client-gone.js';
 import { makeServerTokenCheck } from '../http/server-token.js';
 import { requireObject } from '../http/validate.js';
@@ -42,6 +43,11 @@ function nodeWire(view: NodeView): Record<string, unknown> {
   };
 }
 
+/** The source a request's state is charged to (what the rate limits key on). */
+function sourceOf(request: FastifyRequest): string {
+  return addressLimitKey(request.clientAddress);
+}
+
 export async function v1Routes(app: FastifyInstance): Promise<void> {
   const { config, v1, drain, logger } = app.relay;
   const limits: FieldLimits = { keyChars: config.maxKeyChars, cipherChars: config.maxBodyBytes };
@@ -62,7 +68,8 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   app.post(`${P}/servers/register`, { config: { name: 'v1_servers_register' }, onRequest: nodeAuth }, async (request) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
-    const result = await v1.register(nodeKey, body.capabilities);
+    // A node that presents its credential on re-register binds itself to it (sticky).
+    const result = await v1.register(nodeKey, body.capabilities, { credential: secret(body, 'control_credential'), source: sourceOf(request) });
     const answer: Record<string, unknown> = {
       next_ping_in_x_seconds: result.leaseSeconds,
       poll_wait_seconds: result.pollWaitSeconds,
@@ -75,7 +82,10 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   app.post(`${P}/servers/poll`, { config: { name: 'v1_servers_poll' }, onRequest: nodeAuth }, async (request, reply) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
-    const { work, nextPingSeconds, pollWaitSeconds } = await v1.poll(nodeKey, body.capabilities, clientGoneSignal(reply));
+    const { work, nextPingSeconds, pollWaitSeconds } = await v1.poll(nodeKey, body.capabilities, clientGoneSignal(reply), {
+      credential: secret(body, 'control_credential'),
+      source: sourceOf(request),
+    });
     if (work === null) return { message: 'No requests available', next_ping_in_x_seconds: nextPingSeconds, poll_wait_seconds: pollWaitSeconds };
     // The work item: the client's envelope (never its cancel token), its deadline, and "poll
     // again now" so the node does not sleep a lease after every job.
@@ -103,14 +113,14 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   });
 
   app.post(`${P}/responses`, { config: { name: 'v1_responses' }, onRequest: nodeAuth }, async (request) => {
-    const { clientKey, requestId: id, response } = responseBody(request.body, limits);
-    const { duplicate } = await v1.respond(clientKey, id, response);
+    const { clientKey, requestId: id, response, nodeKey, credential } = responseBody(request.body, limits);
+    const { duplicate } = await v1.respond(clientKey, id, response, { nodeKey, credential, source: sourceOf(request) });
     return { message: duplicate ? 'Response already queued for client' : 'Response received and queued for client' };
   });
 
   app.post(`${P}/progress`, { config: { name: 'v1_progress' }, onRequest: nodeAuth }, async (request, reply) => {
     const { nodeKey, clientKey, requestId: id, credential, record } = progressBody(request.body, limits);
-    await v1.progress(nodeKey, credential, clientKey, id, record);
+    await v1.progress(nodeKey, credential, clientKey, id, record, sourceOf(request));
     return reply.code(202).send({ message: 'Encrypted progress accepted' });
   });
 
@@ -158,7 +168,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
 
   app.post(`${P}/requests`, { config: { name: 'v1_requests' }, onSend: cors }, async (request) => {
     const input = admissionBody(request.body, limits);
-    const { deadlineRemainingSeconds } = await v1.admit(input);
+    const { deadlineRemainingSeconds } = await v1.admit(input, sourceOf(request));
     return { message: 'Request received', ...deadlineFields(deadlineRemainingSeconds) };
   });
 
@@ -174,7 +184,9 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     const body = requireObject(request.body);
     const clientKey = publicKey(body, 'client_public_key', limits);
     const id = optionalRequestId(body);
-    const result = await v1.retrieve(clientKey, id, clientGoneSignal(reply));
+    // `ack: true`: the client holds the answer; it is handed out once more and dropped. Without
+    // it an answer stays fetchable until v1ResponseTtl (upstream clients never ack).
+    const result = await v1.retrieve(clientKey, id, clientGoneSignal(reply), body.ack === true || body.acknowledge === true);
     if (result.kind === 'pending') {
       const answer: Record<string, unknown> = { status: 'pending', ...deadlineFields(result.deadlineRemainingSeconds) };
       if (result.progress !== null) {

@@ -2,6 +2,7 @@
 // one call, so it is atomic with respect to every other request in this process.
 import { randomBytes, randomInt } from 'node:crypto';
 import { Fifo } from './fifo.js';
+import { SourceLedger } from './source-ledger.js';
 import { V1Memory } from './v1-memory.js';
 import { WaiterHub } from './waiter-hub.js';
 import type {
@@ -87,8 +88,12 @@ export class MemoryStore implements RelayStore {
   /** The API v1 transitions (contracts in types.ts). */
   readonly v1: V1Transitions;
 
+  /** The byte cap both protocols share, with each source's share (src/store/source-ledger.ts). */
+  readonly #bytes: SourceLedger;
+
   constructor(readonly limits: StoreLimits) {
-    this.v1 = this.#v1 = new V1Memory(limits, this.#hub, () => this.#storedBytes);
+    this.#bytes = new SourceLedger(limits.maxStoredBytes, limits.maxStoredBytesPerSource ?? limits.maxStoredBytes);
+    this.v1 = this.#v1 = new V1Memory(limits, this.#hub, this.#bytes);
   }
 
   #alive(node: NodeEntry, now: number): boolean {

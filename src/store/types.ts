@@ -8,6 +8,7 @@ import type {
   V1AcceptOutcome,
   V1AdmitOutcome,
   V1CancelOutcome,
+  V1CallOptions,
   V1Capabilities,
   V1Ciphertext,
   V1ClaimOutcome,
@@ -82,6 +83,8 @@ export interface StoreLimits extends Partial<V1Limits> {
   maxStreamChunks: number;
   /** Ciphertext bytes held in queued requests and responses together. */
   maxStoredBytes: number;
+  /** What one source may hold of maxStoredBytes, both protocols together (default: all of it). */
+  maxStoredBytesPerSource?: number;
 }
 
 export type RegisterOutcome = { ok: true; created: boolean } | { ok: false; reason: 'relay_node_limit' };
@@ -191,14 +194,19 @@ export interface V1Transitions {
    * Registers a node or renews its lease (now + v1LeaseMs) and replaces its capabilities.
    * `credentialDigest` (SHA-256 hex of a fresh control credential) is stored only when the node
    * is new: `credentialIssued` says whether the caller may hand that credential out. An existing
-   * registration's credential is never replaced or disclosed. New nodes beyond maxNodes are refused.
+   * registration's credential is never disclosed; it is replaced only for a node that is neither
+   * bound nor has polled yet (its first reply may have been lost: re-registering re-issues).
+   * Ownership (sticky, opt-in): a credential presented (options.credentialDigest) must match and
+   * binds the node; a bound node is refused without it (node_credential_required). New nodes
+   * beyond maxNodes, or beyond the source's share (v1MaxNodesPerSource), are refused.
    */
-  registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number): Promise<V1RegisterOutcome>;
+  registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number, options?: V1CallOptions): Promise<V1RegisterOutcome>;
   /**
    * A poll: renews the lease to at least now + v1LeaseMs + holdMs (the poll may be held that
-   * long) and replaces the capabilities when given. Unknown node -> node_not_found.
+   * long) and replaces the capabilities when given. Unknown node -> node_not_found. Ownership as
+   * registerNode (a presented credential binds; a bound node needs it).
    */
-  renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number): Promise<V1LeaseOutcome>;
+  renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number, options?: V1CallOptions): Promise<V1LeaseOutcome>;
   /**
    * Picks the best-fit healthy node for a model and tier (src/store/v1-selection.ts) and advances
    * the round-robin cursor. Advisory: admitRequest re-checks everything.
@@ -206,18 +214,22 @@ export interface V1Transitions {
   selectNode(query: V1SelectQuery, now: number): Promise<V1Selection>;
   /**
    * Queues a request for a healthy node with an absolute deadline of now + v1DeadlineMs.
-   * Refused when the node is unknown or unhealthy, the id is known for this client (active, held
-   * or tombstoned) or active on that node, the node's queue holds v1MaxQueuePerNode, the client
-   * has maxQueuePerClient active requests, or v1MaxRequests / maxStoredBytes would be exceeded.
+   * Idempotent: an id known for this client (active, held or tombstoned) with the same
+   * admissionDigest answers the first admission (duplicate: true); with other bytes it is a
+   * request_id_conflict, as is an id active on that node for another client. Refused when the
+   * node is unknown or unhealthy, the node's queue holds v1MaxQueuePerNode (or the source its
+   * share of it), the client has maxQueuePerClient active requests, or v1MaxRequests /
+   * maxStoredBytes (or the source's share of either) would be exceeded.
    */
   admitRequest(request: V1NewRequest, now: number): Promise<V1AdmitOutcome>;
   /**
    * Hands the node its oldest queued request: it becomes in flight with an accounting lease of
-   * min(now + v1InflightLeaseMs, deadline), its ciphertext leaves the store, and the node's lease
-   * is renewed. Queue heads past their deadline end first (expired/provider_timeout).
-   * `request: null` when nothing is queued. Unknown node -> node_not_found.
+   * min(now + v1InflightLeaseMs, deadline) and the node's lease is renewed. Its ciphertext stays
+   * (counted) until the answer, so a claim whose lease lapses goes back to the queue (expire).
+   * Queue heads past their deadline end first (expired/provider_timeout).
+   * `request: null` when nothing is queued. Unknown node -> node_not_found; ownership as renewLease.
    */
-  claimRequest(nodeKey: string, now: number): Promise<V1ClaimOutcome>;
+  claimRequest(nodeKey: string, now: number, options?: V1CallOptions): Promise<V1ClaimOutcome>;
   /**
    * The owner's control poll for one request. A registered node must present its credential
    * digest (else forbidden). In flight on that node: renews the accounting lease (never the
@@ -227,19 +239,22 @@ export interface V1Transitions {
    */
   renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number): Promise<V1ControlOutcome>;
   /**
-   * A node's answer. Active request: held for the client (v1ResponseTtlMs), progress dropped, the
-   * node's lease renewed, ended as completed; past its deadline it ends as expired instead
-   * (request_gone). Already held: duplicate. Tombstoned: request_gone with its status
-   * (cancelled, expired, completed); unknown: request_gone 'gone'.
+   * A node's answer. Active request: only if it was claimed at least once (else
+   * request_not_claimed), options.nodeKey (when given) is its node, and, for a bound node, the
+   * credential matches (a matching one binds): then held for the client (v1ResponseTtlMs),
+   * progress dropped, the node's lease renewed, ended as completed; past its deadline it ends as
+   * expired instead (request_gone). Already held: duplicate (a retry after a lost reply).
+   * Tombstoned: request_gone with its status (cancelled, expired, completed); unknown: 'gone'.
    */
-  acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number): Promise<V1AcceptOutcome>;
+  acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number, options?: V1CallOptions): Promise<V1AcceptOutcome>;
   /**
-   * A client's fetch. Held: popped (tombstone 'completed'). Active: pending with the deadline and
-   * the latest progress record, which is popped; past its deadline it ends (terminal expired).
-   * Tombstoned cancelled/expired: terminal. Otherwise (never seen, or already fetched) unknown.
-   * Without a request id: pops the oldest held response of that client, else unknown.
+   * A client's fetch. Held: handed out and kept (repeatable, so a lost reply can be fetched
+   * again) until options.ack (then dropped, tombstone 'completed') or v1ResponseTtlMs. Active:
+   * pending with the deadline and the latest progress record, which is popped; past its deadline
+   * it ends (terminal expired). Tombstoned cancelled/expired: terminal. Otherwise (never seen, or
+   * acknowledged) unknown. Without a request id: pops the oldest held response of that client.
    */
-  retrieveResponse(clientKey: string, requestId: string | null, now: number): Promise<V1RetrieveOutcome>;
+  retrieveResponse(clientKey: string, requestId: string | null, now: number, options?: V1CallOptions): Promise<V1RetrieveOutcome>;
   /**
    * A client cancels with the digest of the cancel token it gave at admission. Active or held:
    * ends it with (status, reason) - a held answer is discarded; an in-flight one leaves a
@@ -252,7 +267,7 @@ export interface V1Transitions {
    * required, else forbidden; not in flight there for that client, or past its deadline ->
    * not_active). Never renews a lease or the deadline.
    */
-  recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): Promise<V1ProgressOutcome>;
+  recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number, options?: V1CallOptions): Promise<V1ProgressOutcome>;
   /**
    * Removes a node with its owner's credential digest (unknown node: removed false; wrong
    * digest: forbidden). Its queued and in-flight requests end as cancelled/server_unregistered.
@@ -260,7 +275,8 @@ export interface V1Transitions {
   unregisterNode(nodeKey: string, credentialDigest: string | null, now: number): Promise<V1UnregisterOutcome>;
   /**
    * Sweeps API v1 state: requests past their deadline end (expired/provider_timeout), unfetched
-   * answers past v1ResponseTtlMs go, nodes with a lapsed lease and no running in-flight lease are
+   * answers past v1ResponseTtlMs go, claims whose in-flight lease lapsed go back to the head of
+   * their node's queue (after V1_MAX_RECLAIMS lapses they end expired/claimer_lost), nodes with a lapsed lease and no running in-flight lease are
    * evicted (their work cancelled/server_unregistered), old tombstones are pruned.
    */
   expire(now: number): Promise<V1ExpiryReport>;

@@ -8,12 +8,21 @@
 //   held        answered requests waiting for their client, in completion order (= expiry order)
 //   tombstones  ended requests (cancelled, expired, completed), so late callers get 410 and the
 //               owning node's control poll learns the outcome; bounded and swept
+//
+// Every record remembers the source (addressLimitKey) that made it and charges its bytes there
+// in the byte ledger MemoryStore shares with the legacy half; the node table, each node's queue
+// and the request count have per-source ledgers of their own.
+import { SourceLedger } from './source-ledger.js';
 import { WaiterHub } from './waiter-hub.js';
 import type { StoreLimits, V1Transitions } from './types.js';
-import { resolveV1Limits, type V1Limits } from './v1-limits.js';
+import { V1_MAX_RECLAIMS, V1_RECORD_OVERHEAD, V1_TOMB_OVERHEAD, nodeBytes, resolveV1Limits, type V1Limits } from './v1-limits.js';
 import { selectBestFit, type SelectionCandidate } from './v1-selection.js';
 import {
+  UNKNOWN_SOURCE,
+  admissionDigest,
   endedFor,
+  type V1CallOptions,
+  type V1OwnerRefusal,
   v1ResponseWakeKey,
   v1WorkWakeKey,
   type NodeView,
@@ -43,10 +52,18 @@ interface NodeRec {
   seq: number;
   capabilities: V1Capabilities;
   digest: string;
+  /** Sticky: once the node presented its credential on a poll, re-register or answer. */
+  bound: boolean;
+  /** Whether the node has polled since registering (a lost register reply may be re-issued). */
+  polled: boolean;
+  source: string;
+  bytes: number;
   leaseUntil: number;
   lastSeen: number;
   /** Queued requests by request id, oldest first. */
   queue: Map<string, ReqRec>;
+  /** Queued requests per submitting source (the per-node queue share). */
+  queueBySource: SourceLedger;
   /** Claimed requests by request id. */
   inflight: Map<string, ReqRec>;
 }
@@ -57,10 +74,23 @@ interface ReqRec {
   requestId: string;
   nodeKey: string;
   cancelDigest: string | null;
+  /** admissionDigest of the admitted bytes: a retry with the same digest is the same request. */
+  digest: string;
+  /** Who submitted it: the request counts there. */
+  source: string;
+  /** Who its bytes are charged to: the submitter, then the answering node's source. */
+  byteSource: string;
   admittedAt: number;
   deadlineAt: number;
   state: 'queued' | 'inflight' | 'held';
-  /** queued: the request ciphertext; held: the response ciphertext; in flight: none. */
+  /** Claimed at least once: only then may anyone answer it. */
+  claimed: boolean;
+  /** How often its in-flight lease lapsed and it went back to the queue. */
+  lapses: number;
+  /**
+   * queued and in flight: the request ciphertext (kept while in flight so a lapsed claim can go
+   * back to the queue); held: the response ciphertext.
+   */
   payload: V1Ciphertext | null;
   /** The latest encrypted progress record (in flight only). */
   progress: V1Ciphertext | null;
@@ -85,7 +115,13 @@ interface Tomb {
   nodeKey: string | null;
   ownerDigest: string | null;
   nodeUntil: number;
+  digest: string;
+  source: string;
+  bytes: number;
 }
+
+const RECORD_OVERHEAD = V1_RECORD_OVERHEAD;
+const TOMB_OVERHEAD = V1_TOMB_OVERHEAD;
 
 const requestKey = (clientKey: string, requestId: string): string => `${clientKey}\u0000${requestId}`;
 const nodeTombKey = (nodeKey: string, requestId: string): string => `${nodeKey}\u0000${requestId}`;
@@ -98,6 +134,16 @@ function first<V>(map: Map<string, V>): V | undefined {
   return map.values().next().value as V | undefined;
 }
 
+/**
+ * Which limit refuses `amount` more for `source`, or null. A share as large as the cap is no
+ * share: going over it is going over the cap (the global code, not the share one).
+ */
+function overOf(ledger: SourceLedger, source: string, amount: number): 'share' | 'cap' | null {
+  const check = ledger.check(source, amount);
+  if (check.ok) return null;
+  return check.over === 'share' && ledger.share < ledger.cap ? 'share' : 'cap';
+}
+
 const byKey = <T extends { key: string }>(a: T, b: T): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 export class V1Memory implements V1Transitions {
@@ -108,6 +154,11 @@ export class V1Memory implements V1Transitions {
   readonly #tombs = new Map<string, Tomb>();
   readonly #nodeTombs = new Map<string, string>();
   readonly #perClient = new Map<string, number>();
+  readonly #nodesBySource: SourceLedger;
+  readonly #requestsBySource: SourceLedger;
+  /** Selection fairness: the source picked last, and per source the seq picked last. */
+  #lastSource = '';
+  readonly #sourceCursor = new Map<string, number>();
   #seq = 0;
   #cursor = 0;
   #bytes = 0;
@@ -115,12 +166,15 @@ export class V1Memory implements V1Transitions {
   constructor(
     private readonly base: StoreLimits,
     private readonly hub: WaiterHub,
-    /** Bytes the rest of the store holds: the byte cap is shared. */
-    private readonly otherBytes: () => number,
+    /** The byte ledger both protocol halves share (one cap, one share per source). */
+    private readonly ledger: SourceLedger = new SourceLedger(base.maxStoredBytes, base.maxStoredBytesPerSource ?? base.maxStoredBytes),
   ) {
     this.limits = resolveV1Limits(base);
+    this.#nodesBySource = new SourceLedger(base.maxNodes, this.limits.v1MaxNodesPerSource);
+    this.#requestsBySource = new SourceLedger(this.limits.v1MaxRequests, this.limits.v1MaxRequestsPerSource);
   }
 
+  /** Bytes the v1 half holds (its part of the shared ledger). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -142,13 +196,32 @@ export class V1Memory implements V1Transitions {
     node.lastSeen = Math.max(node.lastSeen, now);
   }
 
-  #fits(extra: number): boolean {
-    return this.otherBytes() + this.#bytes + extra <= this.base.maxStoredBytes;
+  /** null when `source` may add `extra` bytes, else which limit refused. */
+  #bytesRefusal(source: string, extra: number): 'share' | 'cap' | null {
+    return overOf(this.ledger, source, extra);
+  }
+
+  #charge(holder: { bytes: number }, source: string, bytes: number): void {
+    this.ledger.add(source, bytes - holder.bytes);
+    this.#bytes += bytes - holder.bytes;
+    holder.bytes = bytes;
   }
 
   #setBytes(rec: ReqRec, bytes: number): void {
-    this.#bytes += bytes - rec.bytes;
-    rec.bytes = bytes;
+    this.#charge(rec, rec.byteSource, bytes);
+  }
+
+  /**
+   * The ownership rule for a node (sticky opt-in): a presented credential must be the node's,
+   * and binds it; once bound, nothing for that node goes without it.
+   */
+  #ownerRefusal(node: NodeRec, presented: string | null | undefined): V1OwnerRefusal | null {
+    if (presented !== null && presented !== undefined) {
+      if (presented !== node.digest) return 'invalid_control_credential';
+      node.bound = true;
+      return null;
+    }
+    return node.bound ? 'node_credential_required' : null;
   }
 
   #wakeClient(rec: { clientKey: string; requestId: string }): void {
@@ -165,6 +238,7 @@ export class V1Memory implements V1Transitions {
 
   #dropTomb(tomb: Tomb): void {
     this.#tombs.delete(tomb.key);
+    this.#charge(tomb, tomb.source, 0);
     if (tomb.nodeKey !== null) {
       const index = nodeTombKey(tomb.nodeKey, tomb.requestId);
       if (this.#nodeTombs.get(index) === tomb.key) this.#nodeTombs.delete(index);
@@ -179,6 +253,8 @@ export class V1Memory implements V1Transitions {
       if (oldest === undefined) break;
       this.#dropTomb(oldest);
     }
+    // Tombstones are never refused (an end cannot be), but they count: the count cap bounds them.
+    this.#charge(tomb, tomb.source, TOMB_OVERHEAD + tomb.clientKey.length + tomb.requestId.length + (tomb.nodeKey?.length ?? 0));
     this.#tombs.set(tomb.key, tomb);
     if (tomb.nodeKey !== null) this.#nodeTombs.set(nodeTombKey(tomb.nodeKey, tomb.requestId), tomb.key);
   }
@@ -207,12 +283,16 @@ export class V1Memory implements V1Transitions {
     } else {
       this.#active.delete(rec.key);
       if (node !== undefined) {
-        if (node.queue.get(rec.requestId) === rec) node.queue.delete(rec.requestId);
+        if (node.queue.get(rec.requestId) === rec) {
+          node.queue.delete(rec.requestId);
+          node.queueBySource.add(rec.source, -1);
+        }
         if (node.inflight.get(rec.requestId) === rec) node.inflight.delete(rec.requestId);
       }
       this.#clientDelta(rec.clientKey, -1);
       ended.push(endedFor(status, reason));
     }
+    this.#requestsBySource.add(rec.source, -1);
     this.#setBytes(rec, 0);
     rec.payload = null;
     rec.progress = null;
@@ -229,6 +309,9 @@ export class V1Memory implements V1Transitions {
       nodeKey: owned ? rec.nodeKey : null,
       ownerDigest: owned ? node.digest : null,
       nodeUntil: owned ? now + this.limits.v1ControlTombstoneTtlMs : 0,
+      digest: rec.digest,
+      source: rec.source,
+      bytes: 0,
     });
     this.#wakeClient(rec);
   }
@@ -236,37 +319,89 @@ export class V1Memory implements V1Transitions {
   #removeNode(node: NodeRec, now: number, ended: V1Ended[]): void {
     for (const rec of [...node.queue.values(), ...node.inflight.values()]) this.#end(rec, 'cancelled', 'server_unregistered', now, ended);
     this.#nodes.delete(node.key);
+    this.#nodesBySource.add(node.source, -1);
+    this.#charge(node, node.source, 0);
     this.hub.notify('work', v1WorkWakeKey(node.key));
+  }
+
+  /** A claimed request whose claimer went quiet: back to the head of its node's queue. */
+  #requeue(rec: ReqRec, node: NodeRec): void {
+    node.inflight.delete(rec.requestId);
+    const rest = [...node.queue.entries()];
+    node.queue.clear();
+    node.queue.set(rec.requestId, rec);
+    for (const [id, other] of rest) node.queue.set(id, other);
+    node.queueBySource.add(rec.source, 1);
+    rec.state = 'queued';
+    rec.leaseUntil = 0;
+    rec.lapses += 1;
+    rec.progress = null;
+    this.#setBytes(rec, this.#recordBytes(rec, rec.payload));
+    this.hub.notify('work', v1WorkWakeKey(node.key));
+  }
+
+  #recordBytes(rec: { clientKey: string; requestId: string }, ...parts: (V1Ciphertext | null)[]): number {
+    return RECORD_OVERHEAD + rec.clientKey.length + rec.requestId.length + parts.reduce((sum, c) => sum + cipherBytes(c), 0);
   }
 
   // ------------------------------------------------------------------ nodes
 
-  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number): Promise<V1RegisterOutcome> {
+  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number, options: V1CallOptions = {}): Promise<V1RegisterOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node !== undefined) {
+      const refusal = this.#ownerRefusal(node, options.credentialDigest);
+      if (refusal !== null) return { ok: false, reason: refusal };
+      const bytes = nodeBytes(nodeKey, capabilities);
+      // A re-register of an unbound node that never polled, from the address that registered it:
+      // its first reply (with the credential) may have been lost to a timeout, so a fresh
+      // credential replaces the digest. A bound or polling node keeps its credential, and
+      // another address never gets one.
+      const reissue = !node.bound && !node.polled && (options.source ?? UNKNOWN_SOURCE) === node.source;
+      this.#charge(node, node.source, bytes);
       node.capabilities = capabilities;
+      if (reissue) node.digest = credentialDigest;
       this.#renewNode(node, now);
-      return { ok: true, created: false, credentialIssued: false };
+      return { ok: true, created: false, credentialIssued: reissue };
     }
+    const source = options.source ?? UNKNOWN_SOURCE;
+    const share = overOf(this.#nodesBySource, source, 1);
+    if (share !== null) return { ok: false, reason: share === 'share' ? 'source_node_share_exceeded' : 'relay_node_limit' };
     if (this.#nodes.size >= this.base.maxNodes) return { ok: false, reason: 'relay_node_limit' };
+    const bytes = nodeBytes(nodeKey, capabilities);
+    const refused = this.#bytesRefusal(source, bytes);
+    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'relay_node_limit' };
     this.#seq += 1;
-    this.#nodes.set(nodeKey, {
+    const rec: NodeRec = {
       key: nodeKey,
       seq: this.#seq,
       capabilities,
       digest: credentialDigest,
+      bound: false,
+      polled: false,
+      source,
+      bytes: 0,
       leaseUntil: now + this.limits.v1LeaseMs,
       lastSeen: now,
       queue: new Map(),
+      queueBySource: new SourceLedger(this.limits.v1MaxQueuePerNode, this.limits.v1MaxQueuePerNodePerSource),
       inflight: new Map(),
-    });
+    };
+    this.#charge(rec, source, bytes);
+    this.#nodesBySource.add(source, 1);
+    this.#nodes.set(nodeKey, rec);
     return { ok: true, created: true, credentialIssued: true };
   }
 
-  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number): Promise<V1LeaseOutcome> {
+  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number, options: V1CallOptions = {}): Promise<V1LeaseOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined) return { ok: false, reason: 'node_not_found' };
-    if (capabilities !== null) node.capabilities = capabilities;
+    const refusal = this.#ownerRefusal(node, options.credentialDigest);
+    if (refusal !== null) return { ok: false, reason: refusal };
+    node.polled = true;
+    if (capabilities !== null) {
+      this.#charge(node, node.source, nodeBytes(nodeKey, capabilities));
+      node.capabilities = capabilities;
+    }
     this.#renewNode(node, now, Math.max(0, holdMs));
     return { ok: true };
   }
@@ -284,35 +419,72 @@ export class V1Memory implements V1Transitions {
     const candidates: SelectionCandidate[] = [];
     for (const node of this.#nodes.values()) {
       if (!this.#healthy(node, now)) continue;
-      candidates.push({ key: node.key, seq: node.seq, capabilities: node.capabilities, queueDepth: node.queue.size, inflight: this.#liveInflight(node, now) });
+      candidates.push({ key: node.key, seq: node.seq, source: node.source, capabilities: node.capabilities, queueDepth: node.queue.size, inflight: this.#liveInflight(node, now) });
     }
-    const { selection, cursor } = selectBestFit(candidates, query, this.#cursor, this.limits.v1MaxQueuePerNode);
+    const { selection, cursor, source } = selectBestFit(candidates, query, this.#cursor, this.limits.v1MaxQueuePerNode, {
+      lastSource: this.#lastSource,
+      cursorOf: (s) => this.#sourceCursor.get(s) ?? 0,
+    });
     this.#cursor = cursor;
+    if (source !== undefined) {
+      this.#lastSource = source;
+      this.#sourceCursor.set(source, cursor);
+      // Bounded by the sources that still have nodes.
+      if (this.#sourceCursor.size > this.#nodesBySource.sources + 1) {
+        for (const s of this.#sourceCursor.keys()) if (this.#nodesBySource.used(s) === 0) this.#sourceCursor.delete(s);
+      }
+    }
     return selection;
   }
 
   // ------------------------------------------------------------------ requests
 
   async admitRequest(request: V1NewRequest, now: number): Promise<V1AdmitOutcome> {
+    const key = requestKey(request.clientKey, request.requestId);
+    const digest = admissionDigest(request);
+    // A retry of an admission (same id, same bytes) is answered with the first admission, even
+    // when the first reply was lost to a timeout; other bytes under a live id stay a conflict.
+    const known = this.#active.get(key) ?? this.#held.get(key);
+    if (known !== undefined) {
+      if (known.digest !== digest) return { ok: false, reason: 'request_id_conflict' };
+      return { ok: true, deadlineAt: known.deadlineAt, queueDepth: this.#nodes.get(known.nodeKey)?.queue.size ?? 0, duplicate: true };
+    }
+    const tomb = this.#clientTomb(key, now);
+    if (tomb !== undefined) {
+      if (tomb.digest !== digest || tomb.deadlineAt === null) return { ok: false, reason: 'request_id_conflict' };
+      return { ok: true, deadlineAt: tomb.deadlineAt, queueDepth: 0, duplicate: true };
+    }
     const node = this.#nodes.get(request.nodeKey);
     if (node === undefined || !this.#healthy(node, now)) return { ok: false, reason: 'node_not_found' };
-    const key = requestKey(request.clientKey, request.requestId);
-    if (this.#active.has(key) || this.#held.has(key) || this.#clientTomb(key, now) !== undefined) return { ok: false, reason: 'request_id_conflict' };
     if (node.queue.has(request.requestId) || node.inflight.has(request.requestId)) return { ok: false, reason: 'request_id_conflict' };
-    if (node.queue.size >= this.limits.v1MaxQueuePerNode) return { ok: false, reason: 'node_queue_full' };
+    const source = request.source ?? UNKNOWN_SOURCE;
+    // A requeued claim may have pushed the queue past its cap: the size is checked too.
+    const queueShare = overOf(node.queueBySource, source, 1);
+    if (queueShare !== null || node.queue.size >= this.limits.v1MaxQueuePerNode) {
+      return { ok: false, reason: queueShare === 'share' ? 'source_queue_share_exceeded' : 'node_queue_full' };
+    }
     if ((this.#perClient.get(request.clientKey) ?? 0) >= this.base.maxQueuePerClient) return { ok: false, reason: 'client_queue_full' };
     const payload: V1Ciphertext = { ciphertext: request.ciphertext, cipherkey: request.cipherkey, iv: request.iv };
-    const bytes = cipherBytes(payload) + request.clientKey.length + request.requestId.length;
-    if (this.#active.size + this.#held.size >= this.limits.v1MaxRequests || !this.#fits(bytes)) return { ok: false, reason: 'relay_queue_full' };
+    const bytes = this.#recordBytes(request, payload);
+    const share = overOf(this.#requestsBySource, source, 1);
+    if (share === 'share') return { ok: false, reason: 'source_request_share_exceeded' };
+    if (share !== null || this.#active.size + this.#held.size >= this.limits.v1MaxRequests) return { ok: false, reason: 'relay_queue_full' };
+    const refused = this.#bytesRefusal(source, bytes);
+    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'relay_queue_full' };
     const rec: ReqRec = {
       key,
       clientKey: request.clientKey,
       requestId: request.requestId,
       nodeKey: request.nodeKey,
       cancelDigest: request.cancelTokenDigest,
+      digest,
+      source,
+      byteSource: source,
       admittedAt: now,
       deadlineAt: now + this.limits.v1DeadlineMs,
       state: 'queued',
+      claimed: false,
+      lapses: 0,
       payload,
       progress: null,
       leaseUntil: 0,
@@ -322,15 +494,19 @@ export class V1Memory implements V1Transitions {
     };
     this.#setBytes(rec, bytes);
     node.queue.set(request.requestId, rec);
+    node.queueBySource.add(source, 1);
+    this.#requestsBySource.add(source, 1);
     this.#active.set(key, rec);
     this.#clientDelta(request.clientKey, 1);
     this.hub.notify('work', v1WorkWakeKey(node.key));
     return { ok: true, deadlineAt: rec.deadlineAt, queueDepth: node.queue.size };
   }
 
-  async claimRequest(nodeKey: string, now: number): Promise<V1ClaimOutcome> {
+  async claimRequest(nodeKey: string, now: number, options: V1CallOptions = {}): Promise<V1ClaimOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined) return { ok: false, reason: 'node_not_found' };
+    const refusal = this.#ownerRefusal(node, options.credentialDigest);
+    if (refusal !== null) return { ok: false, reason: refusal };
     const ended: V1Ended[] = [];
     for (let head = first(node.queue); head !== undefined; head = first(node.queue)) {
       if (head.deadlineAt <= now) {
@@ -339,11 +515,12 @@ export class V1Memory implements V1Transitions {
       }
       const payload = head.payload!;
       node.queue.delete(head.requestId);
+      node.queueBySource.add(head.source, -1);
       node.inflight.set(head.requestId, head);
       head.state = 'inflight';
-      head.payload = null;
+      head.claimed = true;
+      // The ciphertext stays (and stays counted) until the answer: a lapsed claim requeues it.
       head.leaseUntil = Math.min(now + this.limits.v1InflightLeaseMs, head.deadlineAt);
-      this.#setBytes(head, 0);
       this.#renewNode(node, now);
       return {
         ok: true,
@@ -382,7 +559,7 @@ export class V1Memory implements V1Transitions {
     return { ok: true, status: tomb.status, deadlineAt: tomb.deadlineAt, acknowledged: acknowledge, ended: [] };
   }
 
-  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number): Promise<V1AcceptOutcome> {
+  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number, options: V1CallOptions = {}): Promise<V1AcceptOutcome> {
     const key = requestKey(clientKey, requestId);
     const rec = this.#active.get(key);
     if (rec !== undefined) {
@@ -391,12 +568,26 @@ export class V1Memory implements V1Transitions {
         this.#end(rec, 'expired', 'provider_timeout', now, ended);
         return { ok: false, reason: 'request_gone', status: 'expired', ended };
       }
-      const payload: V1Ciphertext = { ciphertext: response.ciphertext, cipherkey: response.cipherkey, iv: response.iv };
-      const bytes = cipherBytes(payload) + clientKey.length + requestId.length;
-      if (!this.#fits(bytes - rec.bytes)) return { ok: false, reason: 'response_store_full' };
+      // Only the node the request was handed to may answer it: it must have been claimed (a
+      // claim that lapsed back into the queue still counts: its claimer may be slow, not gone),
+      // the caller must not name another node, and a bound node must prove itself.
+      if (!rec.claimed) return { ok: false, reason: 'request_not_claimed' };
       const node = this.#nodes.get(rec.nodeKey);
+      if (options.nodeKey !== undefined && options.nodeKey !== null && options.nodeKey !== rec.nodeKey) return { ok: false, reason: 'invalid_control_credential' };
       if (node !== undefined) {
-        if (node.queue.get(requestId) === rec) node.queue.delete(requestId);
+        const refusal = this.#ownerRefusal(node, options.credentialDigest);
+        if (refusal !== null) return { ok: false, reason: refusal };
+      }
+      const payload: V1Ciphertext = { ciphertext: response.ciphertext, cipherkey: response.cipherkey, iv: response.iv };
+      const bytes = this.#recordBytes(rec, payload);
+      const answerSource = options.source ?? rec.byteSource;
+      const refused = this.#bytesRefusal(answerSource, answerSource === rec.byteSource ? bytes - rec.bytes : bytes);
+      if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'response_store_full' };
+      if (node !== undefined) {
+        if (node.queue.get(requestId) === rec) {
+          node.queue.delete(requestId);
+          node.queueBySource.add(rec.source, -1);
+        }
         if (node.inflight.get(requestId) === rec) {
           node.inflight.delete(requestId);
           // Answering is a sign of life.
@@ -410,6 +601,9 @@ export class V1Memory implements V1Transitions {
       rec.progress = null;
       rec.completedAt = now;
       rec.heldUntil = now + this.limits.v1ResponseTtlMs;
+      // The answer's bytes belong to whoever sent it.
+      this.#setBytes(rec, 0);
+      rec.byteSource = answerSource;
       this.#setBytes(rec, bytes);
       this.#held.set(key, rec);
       ended.push({ outcome: 'completed', reason: 'completed' });
@@ -438,11 +632,22 @@ export class V1Memory implements V1Transitions {
       nodeKey: null,
       ownerDigest: null,
       nodeUntil: 0,
+      digest: rec.digest,
+      source: rec.source,
+      bytes: 0,
     });
+    this.#requestsBySource.add(rec.source, -1);
     return { kind: 'response', response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt } };
   }
 
-  async retrieveResponse(clientKey: string, requestId: string | null, now: number): Promise<V1RetrieveOutcome> {
+  #peekHeld(rec: ReqRec): V1RetrieveOutcome {
+    const payload = rec.payload!;
+    return { kind: 'response', response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt } };
+  }
+
+  async retrieveResponse(clientKey: string, requestId: string | null, now: number, options: V1CallOptions = {}): Promise<V1RetrieveOutcome> {
+    // Without a request id the client cannot name what it acknowledges: the oldest answer is
+    // handed over and dropped (upstream's pop).
     if (requestId === null) {
       for (const rec of this.#held.values()) {
         if (rec.clientKey === clientKey && rec.heldUntil > now) return this.#popHeld(rec, now);
@@ -452,7 +657,8 @@ export class V1Memory implements V1Transitions {
     const key = requestKey(clientKey, requestId);
     const held = this.#held.get(key);
     if (held !== undefined) {
-      if (held.heldUntil > now) return this.#popHeld(held, now);
+      // Repeatable: the answer stays until the client acks it or it expires.
+      if (held.heldUntil > now) return options.ack === true ? this.#popHeld(held, now) : this.#peekHeld(held);
       this.#end(held, 'expired', 'expired', now, []);
       return { kind: 'terminal', status: 'expired', reason: 'expired', ended: [] };
     }
@@ -465,9 +671,8 @@ export class V1Memory implements V1Transitions {
       }
       const progress = rec.progress;
       if (progress !== null) {
-        // Only in-flight requests carry progress, and they hold no other ciphertext.
         rec.progress = null;
-        this.#setBytes(rec, 0);
+        this.#setBytes(rec, this.#recordBytes(rec, rec.payload));
       }
       return { kind: 'pending', deadlineAt: rec.deadlineAt, progress };
     }
@@ -497,14 +702,15 @@ export class V1Memory implements V1Transitions {
     return { ok: false, reason: 'forbidden' };
   }
 
-  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): Promise<V1ProgressOutcome> {
+  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number, _options: V1CallOptions = {}): Promise<V1ProgressOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined || credentialDigest !== node.digest) return { ok: false, reason: 'forbidden' };
     const rec = node.inflight.get(requestId);
     if (rec === undefined || rec.clientKey !== clientKey || rec.deadlineAt <= now) return { ok: false, reason: 'not_active' };
     const record: V1Ciphertext = { ciphertext: progress.ciphertext, cipherkey: progress.cipherkey, iv: progress.iv };
-    const bytes = cipherBytes(record);
-    if (!this.#fits(bytes - rec.bytes)) return { ok: false, reason: 'response_store_full' };
+    const bytes = this.#recordBytes(rec, rec.payload, record);
+    const refused = this.#bytesRefusal(rec.byteSource, bytes - rec.bytes);
+    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'response_store_full' };
     const replaced = rec.progress !== null;
     rec.progress = record;
     this.#setBytes(rec, bytes);
@@ -522,6 +728,20 @@ export class V1Memory implements V1Transitions {
     for (let rec = first(this.#held); rec !== undefined && rec.heldUntil <= now; rec = first(this.#held)) {
       this.#end(rec, 'expired', 'expired', now, report.ended);
       report.expiredResponses += 1;
+    }
+    // Claims whose claimer stopped control-polling go back to the queue (or end claimer_lost),
+    // before the node-eviction pass below would cancel them with their node.
+    report.requeued = 0;
+    for (const node of this.#nodes.values()) {
+      for (const rec of [...node.inflight.values()]) {
+        if (rec.leaseUntil > now) continue;
+        if (rec.lapses >= V1_MAX_RECLAIMS) {
+          this.#end(rec, 'expired', 'claimer_lost', now, report.ended);
+        } else {
+          this.#requeue(rec, node);
+          report.requeued += 1;
+        }
+      }
     }
     for (const node of [...this.#nodes.values()]) {
       if (this.#healthy(node, now)) continue;
@@ -575,6 +795,7 @@ export class V1Memory implements V1Transitions {
     return {
       nodes: [...this.#nodes.values()].sort(byKey).map((n) => ({
         ...n,
+        queueBySource: n.queueBySource.top(Number.MAX_SAFE_INTEGER).sort(),
         capabilities: { ...n.capabilities, supportedModelIds: [...n.capabilities.supportedModelIds] },
         queue: [...n.queue.keys()],
         inflight: [...n.inflight.keys()].sort(),
@@ -583,6 +804,8 @@ export class V1Memory implements V1Transitions {
       held: [...this.#held.values()].sort(byKey).map(request),
       tombstones: [...this.#tombs.values()].sort(byKey).map((t) => ({ ...t })),
       perClient: [...this.#perClient.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
+      nodesBySource: this.#nodesBySource.top(Number.MAX_SAFE_INTEGER).sort(),
+      requestsBySource: this.#requestsBySource.top(Number.MAX_SAFE_INTEGER).sort(),
       seq: this.#seq,
       cursor: this.#cursor,
       bytes: this.#bytes,

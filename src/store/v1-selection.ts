@@ -2,6 +2,12 @@
 // that every backend applies the same policy: the smallest context tier that can serve the
 // request, then the least loaded node of that tier, then round-robin among equals (in
 // registration order, starting after the node picked last).
+//
+// Fairness by source: when the candidates say which source registered them, the round-robin
+// among equals first takes turns between sources (in source order, after the one picked last),
+// then between that source's nodes (after the one picked last there). One source registering
+// many idle junk nodes therefore gets one turn in as many as there are sources with a tied node,
+// not one per node; an honest node is not drowned by the count of someone else's.
 import { CONTEXT_TIER_TOKENS, type V1Capabilities, type V1NodeLoad, type V1SelectQuery, type V1Selection } from './v1-types.js';
 
 export const SELECTION_POLICY = 'best_fit_smallest_capable_least_loaded_v1';
@@ -10,6 +16,8 @@ export interface SelectionCandidate {
   key: string;
   /** Registration order: unique and increasing. */
   seq: number;
+  /** Who registered it (addressLimitKey); absent = one anonymous source. */
+  source?: string;
   capabilities: V1Capabilities;
   queueDepth: number;
   inflight: number;
@@ -19,6 +27,14 @@ export interface SelectionResult {
   selection: V1Selection;
   /** The seq to remember as "picked last" (unchanged when nothing was picked). */
   cursor: number;
+  /** The source picked (when the candidates carry sources). */
+  source?: string;
+}
+
+export interface SourceFairness {
+  lastSource: string;
+  /** The seq picked last among that source's nodes (0: none). */
+  cursorOf: (source: string) => number;
 }
 
 function bump(counts: Record<string, number>, tier: string): void {
@@ -39,7 +55,7 @@ export function loadOf(candidate: SelectionCandidate): V1NodeLoad {
  * `candidates` are the live (selectable) nodes. A node whose queue is at `maxQueuePerNode` is
  * capacity-limited: admission would refuse it, so it is never picked.
  */
-export function selectBestFit(candidates: readonly SelectionCandidate[], query: V1SelectQuery, cursor: number, maxQueuePerNode: number): SelectionResult {
+export function selectBestFit(candidates: readonly SelectionCandidate[], query: V1SelectQuery, cursor: number, maxQueuePerNode: number, fairness?: SourceFairness): SelectionResult {
   const wanted = CONTEXT_TIER_TOKENS[query.contextTier];
   const eligibleTierCounts: Record<string, number> = {};
   const capacityLimitedTierCounts: Record<string, number> = {};
@@ -67,7 +83,15 @@ export function selectBestFit(candidates: readonly SelectionCandidate[], query: 
   const scored = sameTier.map((c) => ({ c, load: loadOf(c) }));
   const best = Math.min(...scored.map((s) => s.load.loadScore));
   const tied = scored.filter((s) => s.load.loadScore === best).sort((a, b) => a.c.seq - b.c.seq);
-  const chosen = tied.find((s) => s.c.seq > cursor) ?? tied[0]!;
+  let chosen = tied.find((s) => s.c.seq > cursor) ?? tied[0]!;
+  let source: string | undefined;
+  if (fairness !== undefined) {
+    const sources = [...new Set(tied.map((s) => s.c.source ?? ''))].sort();
+    source = sources.find((s) => s > fairness.lastSource) ?? sources[0]!;
+    const own = tied.filter((s) => (s.c.source ?? '') === source);
+    const after = fairness.cursorOf(source);
+    chosen = own.find((s) => s.c.seq > after) ?? own[0]!;
+  }
   return {
     selection: {
       ok: true,
@@ -80,5 +104,6 @@ export function selectBestFit(candidates: readonly SelectionCandidate[], query: 
       spillover: smallestTier > wanted,
     },
     cursor: chosen.c.seq,
+    ...(source === undefined ? {} : { source }),
   };
 }

@@ -2,6 +2,7 @@
 // transitions that use them are declared, with their contracts, on RelayStore in types.ts.
 // Everything here is ciphertext, public keys, digests and timestamps (ms epoch): the store
 // never sees a control credential or a cancel token, only their SHA-256 digests.
+import { createHash } from 'node:crypto';
 
 /** Context tiers a node can serve, with the context window each one promises. */
 export const CONTEXT_TIER_TOKENS = { '8k-fast': 8192, '64k-full': 65536 } as const;
@@ -42,6 +43,8 @@ export const V1_TERMINAL_REASONS = [
   'provider_timeout',
   'pending_request_ttl_exceeded',
   'server_unregistered',
+  // Its claimer stopped control-polling (lease lapsed) once too often: see V1_MAX_RECLAIMS.
+  'claimer_lost',
 ] as const;
 export type V1TerminalReason = (typeof V1_TERMINAL_REASONS)[number];
 
@@ -65,6 +68,35 @@ export interface V1NewRequest extends V1Ciphertext {
   requestId: string;
   /** SHA-256 hex of the client's cancel token, or null when it sent none (then nobody can cancel). */
   cancelTokenDigest: string | null;
+  /** Who submitted it (addressLimitKey): its bytes and its request count are charged there. */
+  source?: string;
+}
+
+/**
+ * Options of the transitions that prove or grow something (all optional, so callers that
+ * predate them keep today's behaviour). `source` is the caller's address (addressLimitKey);
+ * `credentialDigest` the SHA-256 of the control credential the caller presented, if any.
+ */
+export interface V1CallOptions {
+  source?: string;
+  credentialDigest?: string | null;
+  /** On an answer: the node the caller says it is (upstream nodes do not say). */
+  nodeKey?: string | null;
+  /** On a retrieve: the client has the answer; drop it. */
+  ack?: boolean;
+}
+
+/** Where a caller without a known address is charged (tests, internal callers). */
+export const UNKNOWN_SOURCE = '-';
+
+/**
+ * Digest of the bytes that make an admission: the same request id with the same digest is a
+ * retry (answered with the first admission), with another digest a conflict.
+ */
+export function admissionDigest(request: V1NewRequest): string {
+  return createHash('sha256')
+    .update([request.nodeKey, request.ciphertext, request.cipherkey, request.iv, request.cancelTokenDigest ?? ''].join('\u0000'), 'utf8')
+    .digest('hex');
 }
 
 /** What a poll hands to the node that claimed a request. */
@@ -83,15 +115,31 @@ export interface V1StoredResponse extends V1Ciphertext {
   completedAt: number;
 }
 
-export type V1RegisterOutcome = { ok: true; created: boolean; credentialIssued: boolean } | { ok: false; reason: 'relay_node_limit' };
+/** Refusals of a node that is bound to its credential: none presented, or a wrong one. */
+export type V1OwnerRefusal = 'node_credential_required' | 'invalid_control_credential';
 
-export type V1LeaseOutcome = { ok: true } | { ok: false; reason: 'node_not_found' };
+export type V1RegisterOutcome =
+  | { ok: true; created: boolean; credentialIssued: boolean }
+  | { ok: false; reason: 'relay_node_limit' | 'source_node_share_exceeded' | 'source_byte_share_exceeded' | V1OwnerRefusal };
+
+export type V1LeaseOutcome = { ok: true } | { ok: false; reason: 'node_not_found' | V1OwnerRefusal };
 
 export type V1AdmitOutcome =
-  | { ok: true; deadlineAt: number; queueDepth: number }
-  | { ok: false; reason: 'node_not_found' | 'node_queue_full' | 'client_queue_full' | 'relay_queue_full' | 'request_id_conflict' };
+  | { ok: true; deadlineAt: number; queueDepth: number; duplicate?: true }
+  | {
+      ok: false;
+      reason:
+        | 'node_not_found'
+        | 'node_queue_full'
+        | 'client_queue_full'
+        | 'relay_queue_full'
+        | 'request_id_conflict'
+        | 'source_request_share_exceeded'
+        | 'source_queue_share_exceeded'
+        | 'source_byte_share_exceeded';
+    };
 
-export type V1ClaimOutcome = { ok: true; request: V1ClaimedRequest | null; ended: V1Ended[] } | { ok: false; reason: 'node_not_found' };
+export type V1ClaimOutcome = { ok: true; request: V1ClaimedRequest | null; ended: V1Ended[] } | { ok: false; reason: 'node_not_found' | V1OwnerRefusal };
 
 export type V1ControlOutcome =
   | { ok: true; status: 'active'; deadlineAt: number }
@@ -104,7 +152,7 @@ export type V1GoneStatus = V1TerminalStatus | 'completed' | 'gone';
 export type V1AcceptOutcome =
   | { ok: true; duplicate: boolean; ended: V1Ended[] }
   | { ok: false; reason: 'request_gone'; status: V1GoneStatus; ended: V1Ended[] }
-  | { ok: false; reason: 'response_store_full' };
+  | { ok: false; reason: 'response_store_full' | 'source_byte_share_exceeded' | 'request_not_claimed' | V1OwnerRefusal };
 
 export type V1RetrieveOutcome =
   | { kind: 'response'; response: V1StoredResponse }
@@ -114,7 +162,7 @@ export type V1RetrieveOutcome =
 
 export type V1CancelOutcome = { ok: true; status: V1TerminalStatus; removedFromQueue: number; ended: V1Ended[] } | { ok: false; reason: 'forbidden' };
 
-export type V1ProgressOutcome = { ok: true; replaced: boolean } | { ok: false; reason: 'forbidden' | 'not_active' | 'response_store_full' };
+export type V1ProgressOutcome = { ok: true; replaced: boolean } | { ok: false; reason: 'forbidden' | 'not_active' | 'response_store_full' | 'source_byte_share_exceeded' };
 
 export type V1UnregisterOutcome = { ok: true; removed: boolean; ended: V1Ended[] } | { ok: false; reason: 'forbidden' };
 
@@ -160,6 +208,8 @@ export interface V1ExpiryReport {
   /** Answered requests whose response was never fetched in time. */
   expiredResponses: number;
   prunedTombstones: number;
+  /** Claimed requests whose in-flight lease lapsed and went back to their node's queue. */
+  requeued?: number;
 }
 
 /** A live node as /relay/diagnostics shows it: public key and counters, never payloads. */

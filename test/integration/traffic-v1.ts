@@ -94,7 +94,8 @@ export async function runV1Traffic(options: V1TrafficOptions): Promise<V1Traffic
       }
       result.accepted.add(k);
       for (let attempt = 0; attempt < 50; attempt += 1) {
-        const got = await call(`${at(k + 1)}/api/v1/relay/responses/retrieve`, { client_public_key: clientKey, request_id: requestId });
+        // ack: the answer is dropped with this fetch (without it, it stays until its TTL).
+        const got = await call(`${at(k + 1)}/api/v1/relay/responses/retrieve`, { client_public_key: clientKey, request_id: requestId, ack: true });
         if (!got.ok || got.status === 202) continue;
         if (got.status !== 200) {
           noteError(got.status, got.body);

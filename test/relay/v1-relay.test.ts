@@ -66,13 +66,25 @@ describe('V1Relay: registration and credentials', () => {
     const { v1, store } = domain();
     const first = await v1.register('node', CAPS);
     assert.ok(first.credential !== null && first.credential.length >= 43);
-    assert.equal((await v1.register('node', CAPS)).credential, null);
+    await v1.poll('node', undefined, never);
+    assert.equal((await v1.register('node', CAPS)).credential, null, 'never again once the node has polled');
     const state = JSON.stringify(await store.snapshot());
     assert.ok(!state.includes(first.credential!));
     assert.ok(state.includes(sha256Hex(first.credential!)));
     // The credential proves ownership; anything else does not.
     await rejects(v1.unregister('node', 'not-it'), 'invalid_control_credential');
     assert.deepEqual(await v1.unregister('node', first.credential), { removed: true });
+  });
+
+  it('a draining memory-store relay refuses new submissions (relay_draining, 503, Retry-After)', async () => {
+    const { v1, drain } = domain();
+    await v1.register('node', CAPS);
+    await v1.admit(request('r1'));
+    drain.start();
+    const err = await rejects(v1.admit(request('r2')), 'relay_draining');
+    assert.equal(err.status, 503);
+    assert.ok((err.retryAfter ?? 0) > 0);
+    await rejects(v1.admit(request('r1')), 'relay_draining');
   });
 
   it('cancel tokens are stored as digests too', async () => {
@@ -156,7 +168,7 @@ describe('V1Relay: long-poll holds', () => {
     assert.deepEqual(err.extra, { code: 'cancelled', status: 'cancelled', reason: 'requester_cancelled' });
   });
 
-  it('draining answers held polls at once and paces nodes to one poll a second', async () => {
+  it('draining answers held polls at once and calls nodes back within a quarter second (memory store: queued work must go out before exit)', async () => {
     const { v1, drain } = domain({ pollWaitSeconds: 10, retrieveHoldMs: 10_000 });
     await v1.register('node', CAPS);
     await v1.admit(request());
@@ -166,7 +178,7 @@ describe('V1Relay: long-poll holds', () => {
     const waiting = v1.retrieve('client', 'r1', never);
     await sleep(30);
     drain.start();
-    assert.deepEqual(await held, { work: null, nextPingSeconds: 1, pollWaitSeconds: 10 });
+    assert.deepEqual(await held, { work: null, nextPingSeconds: 0.25, pollWaitSeconds: 10 });
     assert.equal((await waiting).kind, 'pending');
     assert.ok(Date.now() - started < 2000);
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestRelay } from '../support/relay-app.js';
 import { NODE_KEY } from '../support/relay-app.js';
-import { CAPS, CLIENT_A, NODE_A, NODE_B, NODE_HEADERS, progressBody, registerNode, requestBody, responseBody, v1Relay } from './v1-support.js';
+import { CAPS, CLIENT_A, CLIENT_B, NODE_A, NODE_B, NODE_HEADERS, progressBody, registerNode, requestBody, responseBody, v1Relay } from './v1-support.js';
 
 interface Case {
   name: string;
@@ -54,7 +54,7 @@ const CASES: Case[] = [
   { name: 'requests: numeric cancel token', url: `${R}/requests`, body: requestBody({ request_id: 'new', cancel_token: 7 }), status: 400, code: 'invalid_request' },
   { name: 'requests: unknown node', url: `${R}/requests`, body: requestBody({ request_id: 'new', server_public_key: NODE_B }), status: 404, code: 'node_not_found' },
   { name: 'requests: a legacy node', url: `${R}/requests`, body: requestBody({ request_id: 'new', server_public_key: NODE_KEY }), status: 404, code: 'node_not_found' },
-  { name: 'requests: request id already queued', url: `${R}/requests`, body: requestBody({ request_id: 'req-q' }), status: 409, code: 'request_id_conflict' },
+  { name: 'requests: request id already queued', url: `${R}/requests`, body: requestBody({ request_id: 'req-q', ciphertext: 'b3RoZXI=' }), status: 409, code: 'request_id_conflict' },
   // Registration
   { name: 'register: no token', url: `${R}/servers/register`, body: register(CAPS), headers: {}, status: 401, code: 'invalid_server_token' },
   { name: 'register: wrong token', url: `${R}/servers/register`, body: register(CAPS), headers: { 'x-relay-server-token': 'nope' }, status: 401, code: 'invalid_server_token' },
@@ -79,7 +79,7 @@ const CASES: Case[] = [
   // Responses and progress
   { name: 'responses: no token', url: `${R}/responses`, body: responseBody({ request_id: 'req-f' }), headers: {}, status: 401, code: 'invalid_server_token' },
   { name: 'responses: plaintext content', url: `${R}/responses`, body: responseBody({ request_id: 'req-f', content: 'the answer' }), status: 400, code: 'plaintext_fields_forbidden' },
-  { name: 'responses: server key is not an envelope field', url: `${R}/responses`, body: responseBody({ request_id: 'req-f', server_public_key: NODE_A }), status: 400, code: 'unexpected_fields_forbidden' },
+  { name: 'responses: an unknown field', url: `${R}/responses`, body: responseBody({ request_id: 'req-f', node_id: NODE_A }), status: 400, code: 'unexpected_fields_forbidden' },
   { name: 'responses: no request id', url: `${R}/responses`, body: responseBody({ request_id: undefined }), status: 400, code: 'invalid_request' },
   { name: 'responses: unknown request', url: `${R}/responses`, body: responseBody({ request_id: 'never-admitted' }), status: 410, code: 'request_gone' },
   { name: 'progress: an extra field', url: `${R}/progress`, body: (c: string) => progressBody(c, { request_id: 'req-f', phase: 'prefill' }), status: 400, code: 'invalid_progress' },
@@ -100,7 +100,7 @@ const CASES: Case[] = [
   { name: 'retrieve: no client key', url: `${R}/responses/retrieve`, body: { request_id: 'req-q' }, status: 400, code: 'invalid_request' },
   { name: 'retrieve: numeric request id', url: `${R}/responses/retrieve`, body: { client_public_key: CLIENT_A, request_id: 5 }, status: 400, code: 'invalid_request' },
   { name: 'retrieve: unknown request', url: `${R}/responses/retrieve`, body: { client_public_key: CLIENT_A, request_id: 'never-admitted' }, status: 404, code: 'unknown_request' },
-  { name: 'retrieve: nothing held, no request id', url: `${R}/responses/retrieve`, body: { client_public_key: CLIENT_A }, status: 404, code: 'no_response_available' },
+  { name: 'retrieve: nothing held, no request id', url: `${R}/responses/retrieve`, body: { client_public_key: CLIENT_B }, status: 404, code: 'no_response_available' },
   { name: 'next: unknown context tier', method: 'GET', url: `${R}/servers/next?context_tier=1m`, status: 400, code: 'invalid_context_tier' },
   { name: 'next: model given twice', method: 'GET', url: `${R}/servers/next?model=a&model=b`, status: 400, code: 'invalid_request' },
   { name: 'next: model too long', method: 'GET', url: `${R}/servers/next?model=${long(129)}`, status: 400, code: 'field_too_long' },

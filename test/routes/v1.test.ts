@@ -33,6 +33,8 @@ describe('API v1 routes: compute-node lease', () => {
     assert.equal(body.poll_wait_seconds, 7);
     assert.deepEqual(body.relay_capabilities, { encrypted_progress_v1: true });
     assert.match(body.control_credential, /^[A-Za-z0-9_-]{43}$/);
+    // Once the node has polled, re-registering never discloses a credential again.
+    assert.equal((await poll(relay)).statusCode, 200);
     const again = await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS }, NODE_HEADERS);
     assert.deepEqual(again.json(), { next_ping_in_x_seconds: 30, poll_wait_seconds: 7, relay_capabilities: { encrypted_progress_v1: true } });
     // Only a digest is stored.
@@ -161,8 +163,12 @@ describe('API v1 routes: a request from admission to answer', () => {
       iv: 'YW5zd2VyLWl2',
     });
     const again = await retrieve(relay);
-    assert.equal(again.statusCode, 404);
-    assert.equal(again.json().error.code, 'unknown_request');
+    assert.deepEqual(again.json(), got.json(), 'repeatable until acknowledged (a lost reply can be fetched again)');
+    const acked = await relay.post('/api/v1/relay/responses/retrieve', { client_public_key: CLIENT_A, request_id: 'req-1', ack: true });
+    assert.deepEqual(acked.json(), got.json(), 'the ack hands it out once more, then drops it');
+    const after = await retrieve(relay);
+    assert.equal(after.statusCode, 404);
+    assert.equal(after.json().error.code, 'unknown_request');
     const late = await relay.post('/api/v1/relay/responses', responseBody({ chat_history: 'bGF0ZQ==' }), NODE_HEADERS);
     assert.equal(late.statusCode, 410);
     assert.deepEqual(late.json().error, { code: 'completed', status: 'completed', message: 'Request is no longer waiting for a response' });
@@ -184,11 +190,16 @@ describe('API v1 routes: a request from admission to answer', () => {
     await relay.app.close();
   });
 
-  it('a reused request id is refused with 409 while the relay remembers it', async () => {
+  it('a retried admission (same id, same bytes) gets the first admission; other bytes under the id get 409', async () => {
     const relay = await v1Relay();
     await registerNode(relay);
-    assert.equal((await relay.post('/api/v1/relay/requests', requestBody())).statusCode, 200);
-    const dup = await relay.post('/api/v1/relay/requests', requestBody());
+    const first = await relay.post('/api/v1/relay/requests', requestBody());
+    assert.equal(first.statusCode, 200);
+    relay.clock.advance(2000);
+    const retry = await relay.post('/api/v1/relay/requests', requestBody());
+    assert.equal(retry.statusCode, 200);
+    assert.equal(retry.json().request_deadline_remaining_seconds, 478, 'the first admission and its deadline');
+    const dup = await relay.post('/api/v1/relay/requests', requestBody({ ciphertext: 'b3RoZXI=' }));
     assert.equal(dup.statusCode, 409);
     assert.equal(dup.json().error.code, 'request_id_conflict');
     await relay.app.close();
@@ -502,6 +513,64 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
     assert.equal(value('tokenplace_relay_compute_control_requests_total{state="forbidden"} '), 1);
     assert.equal(value('tokenplace_relay_compute_control_lease_renewals_total '), 1);
     for (const secret of [NODE_A, CLIENT_A, 'req-1', credential]) assert.ok(!text.includes(secret), 'no keys or ids as labels');
+    await relay.app.close();
+  });
+});
+
+describe('API v1 routes: ownership, claimed-only answers, drain', () => {
+  it('a node that polls with its credential is bound: an impostor with only its key and the token gets 403 on poll, re-register and answer', async () => {
+    const relay = await v1Relay();
+    const credential = await registerNode(relay);
+    assert.equal((await poll(relay, NODE_A, { control_credential: credential })).statusCode, 200);
+    await relay.post('/api/v1/relay/requests', requestBody());
+    const before = await relay.store.snapshot();
+    const stolen = await poll(relay);
+    assert.equal(stolen.statusCode, 403);
+    assert.equal(stolen.json().code, 'node_credential_required');
+    const guessed = await poll(relay, NODE_A, { control_credential: 'guess' });
+    assert.equal(guessed.json().code, 'invalid_control_credential');
+    const rereg = await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: { ...CAPS, supported_model_ids: ['evil'] } }, NODE_HEADERS);
+    assert.equal(rereg.statusCode, 403);
+    assert.equal(rereg.json().code, 'node_credential_required');
+    assert.deepEqual(await relay.store.snapshot(), before, 'the refusals changed nothing');
+    const work = await poll(relay, NODE_A, { control_credential: credential });
+    assert.equal(work.json().request_id, 'req-1', 'the owner still gets its work');
+    const forged = await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS);
+    assert.equal(forged.statusCode, 403);
+    assert.equal(forged.json().code, 'node_credential_required');
+    const real = await relay.post('/api/v1/relay/responses', responseBody({ server_public_key: NODE_A, control_credential: credential }), NODE_HEADERS);
+    assert.equal(real.statusCode, 200);
+    await relay.app.close();
+  });
+
+  it('an answer for a request nobody claimed is refused with 409 request_not_claimed; an unbound node answers as upstream', async () => {
+    const relay = await v1Relay();
+    await registerNode(relay);
+    await relay.post('/api/v1/relay/requests', requestBody());
+    const early = await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS);
+    assert.equal(early.statusCode, 409);
+    assert.equal(early.json().code, 'request_not_claimed');
+    assert.equal((await retrieve(relay)).statusCode, 202, 'nothing was delivered');
+    await poll(relay);
+    // The upstream HEAD node sends neither its key nor its credential with an answer.
+    assert.equal((await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS)).statusCode, 200);
+    assert.equal((await retrieve(relay)).statusCode, 200);
+    await relay.app.close();
+  });
+
+  it('a draining memory-store relay refuses new submissions with 503 relay_draining and Retry-After, and still serves what it holds', async () => {
+    const relay = await v1Relay();
+    const credential = await registerNode(relay);
+    await relay.post('/api/v1/relay/requests', requestBody());
+    relay.drain.start();
+    const refused = await relay.post('/api/v1/relay/requests', requestBody({ request_id: 'req-2' }));
+    assert.equal(refused.statusCode, 503);
+    assert.equal(refused.json().code, 'relay_draining');
+    assert.ok(Number(refused.headers['retry-after']) > 0);
+    const work = await poll(relay, NODE_A, { control_credential: credential });
+    assert.equal(work.json().request_id, 'req-1');
+    assert.equal((await relay.post('/api/v1/relay/responses', responseBody({ control_credential: credential }), NODE_HEADERS)).statusCode, 200);
+    assert.equal((await retrieve(relay)).statusCode, 200);
     await relay.app.close();
   });
 });

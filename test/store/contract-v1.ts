@@ -75,11 +75,23 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
     describe('registration lease', () => {
       it('issues the credential once; re-registering renews the lease and keeps the credential', async () => {
         assert.deepEqual(await store.v1.registerNode('n1', caps(), DIGEST('n1'), T0), { ok: true, created: true, credentialIssued: true });
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0 + 1000, 0), { ok: true });
         assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'another-digest', T0 + 20_000), { ok: true, created: false, credentialIssued: false });
         // Still the first digest: the second one cannot unregister it.
         assert.deepEqual(await store.v1.unregisterNode('n1', 'another-digest', T0 + 20_000), { ok: false, reason: 'forbidden' });
         assert.equal((await store.stats(T0 + 45_000)).v1HealthyNodes, 1, 'lease renewed at T0+20s runs to T0+50s');
         assert.equal((await store.stats(T0 + 50_000)).v1HealthyNodes, 0);
+      });
+
+      it('a re-register before the first poll re-issues the credential (its first reply may have been lost)', async () => {
+        await register('n1');
+        assert.deepEqual(await store.v1.registerNode('n1', caps(), 'second', T0 + 1000), { ok: true, created: false, credentialIssued: true });
+        assert.deepEqual(await store.v1.unregisterNode('n1', DIGEST('n1'), T0 + 2000), { ok: false, reason: 'forbidden' }, 'the lost one is void');
+        assert.deepEqual(await store.v1.unregisterNode('n1', 'second', T0 + 2000), { ok: true, removed: true, ended: [] });
+        // Never to another address.
+        await store.v1.registerNode('n2', caps(), DIGEST('n2'), T0, { source: '10.0.0.1' });
+        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'stolen', T0 + 1000, { source: '10.0.0.2' }), { ok: true, created: false, credentialIssued: false });
+        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'again', T0 + 1000, { source: '10.0.0.1' }), { ok: true, created: false, credentialIssued: true });
       });
 
       it('polls renew the lease for the hold as well; an unknown node is not found', async () => {
@@ -143,9 +155,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await admit('n2', 'c1', 'r1'), { ok: false, reason: 'request_id_conflict' });
         assert.deepEqual(await admit('n1', 'c2', 'r1'), { ok: false, reason: 'request_id_conflict' });
         assert.equal((await admit('n2', 'c2', 'r1')).ok, true, 'other client, other node');
-        // An ended id stays taken while its tombstone lives.
+        // An ended id stays taken while its tombstone lives (the same bytes are a retry).
         await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0);
-        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000), { ok: false, reason: 'request_id_conflict' });
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000, { ciphertext: 'other' }), { ok: false, reason: 'request_id_conflict' });
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000), { ok: true, deadlineAt: T0 + 120_000, queueDepth: 0, duplicate: true });
       });
 
       it('enforces the per-node queue, per-client, total and byte caps', async () => {
@@ -159,9 +172,9 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.equal((await admit('n3', 'c-i', 'i')).ok, true);
         assert.equal((await admit('n3', 'c-j', 'j')).ok, true);
         assert.deepEqual(await admit('n3', 'c-k', 'k'), { ok: false, reason: 'relay_queue_full' }, 'v1MaxRequests = 8');
-        await fresh({ maxStoredBytes: 40 });
+        await fresh({ maxStoredBytes: 2000 });
         await register('n1');
-        assert.deepEqual(await admit('n1', 'c1', 'big', T0, { ciphertext: 'x'.repeat(50) }), { ok: false, reason: 'relay_queue_full' });
+        assert.deepEqual(await admit('n1', 'c1', 'big', T0, { ciphertext: 'x'.repeat(2000) }), { ok: false, reason: 'relay_queue_full' });
       });
 
       it('admission wakes the node waiting for work', async () => {
@@ -171,6 +184,171 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1');
         assert.equal(await woke, true);
         waiter.close();
+      });
+    });
+
+    describe('ownership (sticky, opt-in)', () => {
+      it('a node that presented its credential on a poll is bound: impostors cannot poll, re-register, change capabilities or answer', async () => {
+        await register('n1');
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0, 0, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0, 0, { credentialDigest: DIGEST('n1') }), { ok: true });
+        await admit('n1', 'c1', 'r1');
+        const before = await store.snapshot();
+        // The impostor holds only the node's public key (and the shared token).
+        assert.deepEqual(await store.v1.renewLease('n1', caps(['evil']), T0 + 1, 0), { ok: false, reason: 'node_credential_required' });
+        assert.deepEqual(await store.v1.claimRequest('n1', T0 + 1), { ok: false, reason: 'node_credential_required' });
+        assert.deepEqual(await store.v1.claimRequest('n1', T0 + 1, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['evil']), 'fresh', T0 + 1), { ok: false, reason: 'node_credential_required' });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['evil']), 'fresh', T0 + 1, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
+        assert.deepEqual(await store.snapshot(), before, 'refusals change nothing');
+        // The owner still gets its work and answers it; an answer without its credential is refused.
+        const mine = await store.v1.claimRequest('n1', T0 + 2, { credentialDigest: DIGEST('n1') });
+        assert.equal(mine.ok && mine.request?.requestId, 'r1');
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('forged'), T0 + 3), { ok: false, reason: 'node_credential_required' });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('forged'), T0 + 3, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 4, { credentialDigest: DIGEST('n1') }), { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        const got = await store.v1.retrieveResponse('c1', 'r1', T0 + 5);
+        assert.equal(got.kind === 'response' && got.response.ciphertext, 'answer-r1');
+        // Capabilities change only with the credential.
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'fresh', T0 + 6, { credentialDigest: DIGEST('n1') }), { ok: true, created: false, credentialIssued: false });
+      });
+
+      it('binding also happens on a re-register or an answer with the credential; unbound nodes keep upstream behaviour', async () => {
+        await register('n1');
+        await register('n2');
+        assert.equal((await store.v1.registerNode('n1', caps(), 'x', T0 + 1, { credentialDigest: DIGEST('n1') })).ok, true);
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0 + 2, 0), { ok: false, reason: 'node_credential_required' });
+        // n2 never presents its credential: anyone with its key may poll as it (upstream HEAD).
+        assert.deepEqual(await store.v1.renewLease('n2', caps(['m', 'y']), T0 + 2, 0), { ok: true });
+        await admit('n2', 'c1', 'r1');
+        await claim('n2', T0 + 3);
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 4, { credentialDigest: DIGEST('n2') }), { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        assert.deepEqual(await store.v1.renewLease('n2', null, T0 + 5, 0), { ok: false, reason: 'node_credential_required' }, 'the answer bound it');
+      });
+
+      it('an answer naming another node than the claimer is refused', async () => {
+        await register('n1');
+        await register('n2');
+        await admit('n1', 'c1', 'r1');
+        await claim('n1', T0);
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('x'), T0 + 1, { nodeKey: 'n2', credentialDigest: DIGEST('n2') }), { ok: false, reason: 'invalid_control_credential' });
+        assert.equal((await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2, { nodeKey: 'n1' })).ok, true);
+      });
+    });
+
+    describe('answers only for claimed requests', () => {
+      it('an answer for a queued, never claimed request is refused and changes nothing', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        const before = await store.snapshot();
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('forged'), T0 + 1), { ok: false, reason: 'request_not_claimed' });
+        assert.deepEqual(await store.snapshot(), before);
+        const claimed = await claim('n1', T0 + 2);
+        assert.equal(claimed.request?.ciphertext, 'ct-r1', 'the node still gets the real request');
+      });
+    });
+
+    describe('lapsed claims', () => {
+      it('a claim whose in-flight lease lapses goes back to the queue; the next lapses end it as claimer_lost', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c2', 'r2');
+        await claim('n1', T0);
+        // No control poll: the 20 s in-flight lease lapses; the node still polls (its lease holds).
+        await store.v1.renewLease('n1', null, T0 + 19_000, 0);
+        const report = await store.v1.expire(T0 + 20_000);
+        assert.equal(report.requeued, 1);
+        assert.deepEqual(report.ended, []);
+        const again = await claim('n1', T0 + 20_500);
+        assert.equal(again.request?.requestId, 'r1', 'back at the head of the queue, ahead of r2');
+        assert.equal(again.request?.ciphertext, 'ct-r1');
+        assert.equal((await store.v1.retrieveResponse('c1', 'r1', T0 + 21_000)).kind, 'pending');
+        await store.v1.renewLease('n1', null, T0 + 40_000, 0);
+        assert.equal((await store.v1.expire(T0 + 40_500)).requeued, 1, 'second lapse');
+        await claim('n1', T0 + 41_000);
+        await store.v1.renewLease('n1', null, T0 + 60_000, 0);
+        const last = await store.v1.expire(T0 + 61_000);
+        assert.deepEqual(last.ended, [{ outcome: 'expired', reason: 'claimer_lost' }]);
+        const gone = await store.v1.retrieveResponse('c1', 'r1', T0 + 61_500);
+        assert.deepEqual(gone.kind === 'terminal' ? [gone.status, gone.reason] : gone, ['expired', 'claimer_lost']);
+      });
+
+      it('a lapsed, requeued claim may still be answered by its slow claimer; control polls keep a claim', async () => {
+        await register('n1');
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c2', 'r2');
+        await claim('n1', T0);
+        await claim('n1', T0);
+        await store.v1.renewInflight('n1', 'r2', DIGEST('n1'), false, T0 + 15_000);
+        await store.v1.renewLease('n1', null, T0 + 19_000, 0);
+        assert.equal((await store.v1.expire(T0 + 21_000)).requeued, 1, 'only r1: r2 was control-polled');
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 22_000), { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        assert.equal((await claim('n1', T0 + 22_500)).request, null, 'answered: out of the queue');
+        assert.equal((await store.stats(T0 + 22_500)).v1Queued, 0);
+      });
+    });
+
+    describe('idempotent admission', () => {
+      it('the same id with the same bytes answers the first admission; other bytes stay a conflict', async () => {
+        await register('n1');
+        const first = await admit('n1', 'c1', 'r1', T0);
+        assert.deepEqual(first, { ok: true, deadlineAt: T0 + 120_000, queueDepth: 1 });
+        const before = await store.snapshot();
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000), { ok: true, deadlineAt: T0 + 120_000, queueDepth: 1, duplicate: true });
+        assert.deepEqual(await store.snapshot(), before, 'a retry adds nothing');
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000, { ciphertext: 'other' }), { ok: false, reason: 'request_id_conflict' });
+        assert.deepEqual(await admit('n1', 'c1', 'r1', T0 + 1000, { cancelTokenDigest: 'other' }), { ok: false, reason: 'request_id_conflict' });
+        await claim('n1', T0 + 2000);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 3000);
+        assert.equal((await admit('n1', 'c1', 'r1', T0 + 4000)).ok, true, 'still the same request once answered');
+        assert.equal((await store.v1.retrieveResponse('c1', 'r1', T0 + 5000)).kind, 'response');
+      });
+    });
+
+    describe('per-source shares', () => {
+      const from = (source: string) => ({ source });
+      it('a source over its node share is refused; another source still registers', async () => {
+        await fresh({ maxNodes: 10, v1MaxNodesPerSource: 2 });
+        for (const n of ['a1', 'a2']) assert.equal((await store.v1.registerNode(n, caps(), DIGEST(n), T0, from('10.0.0.1'))).ok, true);
+        assert.deepEqual(await store.v1.registerNode('a3', caps(), DIGEST('a3'), T0, from('10.0.0.1')), { ok: false, reason: 'source_node_share_exceeded' });
+        assert.equal((await store.v1.registerNode('h1', caps(), DIGEST('h1'), T0, from('10.0.0.2'))).ok, true);
+        assert.equal((await store.v1.registerNode('a1', caps(), DIGEST('a1'), T0 + 1, from('10.0.0.1'))).ok, true, 'a known node renews');
+        await store.v1.unregisterNode('a1', DIGEST('a1'), T0 + 2);
+        assert.equal((await store.v1.registerNode('a3', caps(), DIGEST('a3'), T0 + 3, from('10.0.0.1'))).ok, true, 'released on unregister');
+      });
+
+      it("queue, request and byte shares land on the source over its share", async () => {
+        await fresh({ v1MaxQueuePerNode: 10, v1MaxQueuePerNodePerSource: 2, v1MaxRequests: 20, v1MaxRequestsPerSource: 3, maxQueuePerClient: 10 });
+        await register('n1', T0, caps(['m'], '8k-fast', 4));
+        await register('n2', T0, caps(['m'], '8k-fast', 4));
+        const att = (node: string, id: string) => store.v1.admitRequest({ ...v1Request(node, `k-${id}`, id), source: '10.0.0.9' }, T0);
+        assert.equal((await att('n1', 'a')).ok, true);
+        assert.equal((await att('n1', 'b')).ok, true);
+        assert.deepEqual(await att('n1', 'c'), { ok: false, reason: 'source_queue_share_exceeded' });
+        assert.equal((await att('n2', 'd')).ok, true);
+        assert.deepEqual(await att('n2', 'e'), { ok: false, reason: 'source_request_share_exceeded' });
+        const honest = await store.v1.admitRequest({ ...v1Request('n1', 'honest', 'h'), source: '10.0.0.2' }, T0);
+        assert.equal(honest.ok, true, 'the honest source is not refused');
+        await fresh({ maxStoredBytesPerSource: 4000, maxStoredBytes: 100_000 });
+        await register('n1', T0, caps(['m'], '8k-fast', 4));
+        const big = (id: string, source: string) => store.v1.admitRequest({ ...v1Request('n1', `k-${id}`, id, { ciphertext: 'x'.repeat(1500) }), source }, T0);
+        assert.equal((await big('a', '10.0.0.9')).ok, true);
+        assert.equal((await big('b', '10.0.0.9')).ok, true);
+        assert.deepEqual(await big('c', '10.0.0.9'), { ok: false, reason: 'source_byte_share_exceeded' });
+        assert.equal((await big('d', '10.0.0.2')).ok, true);
+      });
+
+      it('selection takes turns between sources, not nodes: many idle junk nodes of one source do not drown an honest one', async () => {
+        await fresh({ maxNodes: 20, v1MaxNodesPerSource: 20 });
+        for (let i = 0; i < 8; i += 1) await store.v1.registerNode(`junk${i}`, caps(), DIGEST(`junk${i}`), T0, from('10.0.0.9'));
+        await store.v1.registerNode('honest', caps(), DIGEST('honest'), T0, from('10.0.0.2'));
+        const picks: string[] = [];
+        for (let i = 0; i < 8; i += 1) {
+          const sel = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 1);
+          if (sel.ok) picks.push(sel.nodeKey);
+        }
+        assert.equal(picks.filter((k) => k === 'honest').length, 4, picks.join(','));
+        assert.equal(new Set(picks.filter((k) => k !== 'honest')).size, 4, 'the junk source rotates among its own nodes');
       });
     });
 
@@ -272,7 +450,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
     });
 
     describe('responses', () => {
-      it('an answer is held for its client and fetched exactly once; the id is then done', async () => {
+      it('an answer is held for its client, fetchable again until acknowledged; the id is then done', async () => {
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0 + 1000);
@@ -282,7 +460,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('again'), T0 + 2100), { ok: true, duplicate: true, ended: [] });
         assert.equal((await store.stats(T0 + 2100)).v1Responses, 1);
         const got = await store.v1.retrieveResponse('c1', 'r1', T0 + 3000);
-        assert.deepEqual(got, { kind: 'response', response: { ...answer('r1'), clientKey: 'c1', requestId: 'r1', admittedAt: T0, completedAt: T0 + 2000 } });
+        const expected = { kind: 'response', response: { ...answer('r1'), clientKey: 'c1', requestId: 'r1', admittedAt: T0, completedAt: T0 + 2000 } };
+        assert.deepEqual(got, expected);
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3010), expected, 'a retrieve whose reply was lost is repeated');
+        assert.equal((await store.stats(T0 + 3010)).v1Responses, 1);
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3020, { ack: true }), expected, 'the ack hands it out once more');
+        assert.equal((await store.stats(T0 + 3020)).v1Responses, 0);
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3100), { kind: 'unknown' });
         assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), { ok: false, reason: 'request_gone', status: 'completed', ended: [] });
         assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 3300), { ok: true, status: 'unavailable' });
@@ -540,13 +723,20 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.equal(queued.v1OldestQueuedAgeMs, 5000);
         assert.ok(queued.storedBytes > empty.storedBytes);
         await claim('n1', T0 + 5000);
-        assert.equal((await store.stats(T0 + 5000)).storedBytes, empty.storedBytes, 'a claimed request holds no ciphertext');
+        assert.equal((await store.stats(T0 + 5000)).storedBytes, queued.storedBytes, 'a claimed request keeps its ciphertext until answered (requeue)');
         const listing = await store.listNodes(T0 + 6000, 10);
         assert.equal(listing.v1Total, 1);
         assert.equal(listing.v1[0]?.key, 'n1');
         assert.equal(listing.v1[0]?.inflight, 1);
         assert.equal(listing.v1[0]?.ageMs, 1000);
         assert.equal((await store.listNodes(T0 + 60_000, 10)).v1Total, 0, 'lapsed');
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 6500);
+        await store.v1.retrieveResponse('c1', 'r1', T0 + 6600, { ack: true });
+        const done = await store.stats(T0 + 6600);
+        assert.ok(done.storedBytes > empty.storedBytes, 'the tombstone counts');
+        await store.v1.expire(T0 + 200_000);
+        await register('n1', T0 + 200_000);
+        assert.equal((await store.stats(T0 + 200_000)).storedBytes, empty.storedBytes, 'everything released');
       });
 
       it('snapshot is stable at rest and changes with every transition', async () => {

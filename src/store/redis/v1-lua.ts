@@ -12,7 +12,7 @@ local function refreshAlive(node, now)
   if top[2] and tonumber(top[2]) > untilAt then untilAt = tonumber(top[2]) end
   call('ZADD', K1_ALIVE, n(untilAt), node)
   local ttl = INDEX_TTL + math.max(0, untilAt - now)
-  for _, k in ipairs({kn(node), kq(node), kf(node), ki(node)}) do call('PEXPIRE', k, ttl) end
+  for _, k in ipairs({kn(node), kq(node), kf(node), ki(node), kqs(node)}) do call('PEXPIRE', k, ttl) end
   return untilAt
 end
 
@@ -35,8 +35,22 @@ local function clientDelta(client, d)
   if call('HINCRBY', K1_QC, client, d) <= 0 then call('HDEL', K1_QC, client) end
 end
 
+-- Sticky opt-in ownership: a presented credential digest must be the node's and binds it; a
+-- bound node is refused without one. nil when the call may go on.
+local function ownerRefusal(node, presented)
+  local h = call('HMGET', kn(node), 'digest', 'bd')
+  if presented ~= nil and presented ~= '' then
+    if presented ~= h[1] then return 'invalid_control_credential' end
+    if h[2] ~= '1' then call('HSET', kn(node), 'bd', '1') end
+    return nil
+  end
+  if h[2] == '1' then return 'node_credential_required' end
+  return nil
+end
+
 local function dropTomb(rk)
-  local t = call('HMGET', kt(rk), 'nk', 'i')
+  local t = call('HMGET', kt(rk), 'nk', 'i', 's', 'b')
+  addBytes(-num(t[4]), t[3])
   call('DEL', kt(rk))
   call('ZREM', K1_XT, rk)
   if t[1] and call('HGET', knt(t[1]), t[2]) == rk then call('HDEL', knt(t[1]), t[2]) end
@@ -45,7 +59,7 @@ end
 -- A tombstone: the client learns the outcome for TERM_TTL; the node that held the request in
 -- flight (nodeKey, with its credential digest as owner) for CTRL_TTL. Bounded: the ones closest
 -- to their end make room.
-local function bury(rk, client, id, status, reason, cd, dl, now, nodeKey, owner)
+local function bury(rk, client, id, status, reason, cd, dl, now, nodeKey, owner, dg, src)
   if call('EXISTS', kt(rk)) == 1 then dropTomb(rk) end
   while call('ZCARD', K1_XT) >= MAX_TOMBS do
     local oldest = call('ZRANGE', K1_XT, 0, 0)[1]
@@ -62,16 +76,19 @@ local function bury(rk, client, id, status, reason, cd, dl, now, nodeKey, owner)
     call('HSET', knt(nodeKey), id, rk)
     call('PEXPIRE', knt(nodeKey), INDEX_TTL)
   end
-  fields[#fields + 1] = 'nu'
-  fields[#fields + 1] = n(nu)
+  -- Tombstones are never refused (an end cannot be), but their bytes count at the source.
+  local tb = TOMB_OVERHEAD + #client + #id + (nodeKey and #nodeKey or 0)
+  for _, v in ipairs({'nu', n(nu), 'dg', dg or '', 's', src or '-', 'b', n(tb)}) do fields[#fields + 1] = v end
+  addBytes(tb, src or '-')
   call('HSET', kt(rk), unpack(fields))
   call('PEXPIRE', kt(rk), INDEX_TTL)
   call('ZADD', K1_XT, n(math.max(cu, nu)), rk)
 end
 
--- The tombstone a client may read: {status, reason, cancel digest or false}, or nil.
+-- The tombstone a client may read: {status, reason, cancel digest or false, until, admission
+-- digest, deadline}, or nil.
 local function clientTomb(rk, now)
-  local t = call('HMGET', kt(rk), 'st', 'rs', 'cd', 'cu')
+  local t = call('HMGET', kt(rk), 'st', 'rs', 'cd', 'cu', 'dg', 'dl')
   if t[4] and tonumber(t[4]) > now then return t end
   return nil
 end
@@ -80,17 +97,19 @@ end
 -- tombstone left, the waiting client woken. A request still active is appended to ended
 -- (outcome, reason) exactly once.
 local function endReq(rk, status, reason, now, ended)
-  local r = call('HMGET', kr(rk), 'c', 'i', 'n', 'cd', 'dl', 'st', 'b')
+  local r = call('HMGET', kr(rk), 'c', 'i', 'n', 'cd', 'dl', 'st', 'b', 's', 'bs', 'dg')
   local client, id, node, st = r[1], r[2], r[3], r[6]
   if not st then return end
   local owner = false
+  hadd(K1_SRCR, r[8] or '-', -1)
   if st == 'h' then
     call('ZREM', K1_XH, rk)
     call('ZREM', kh(client), rk)
   else
     call('ZREM', K1_XA, rk)
     call('ZREM', K1_XQ, rk)
-    call('ZREM', kq(node), rk)
+    call('ZREM', K1_XF, rk)
+    if call('ZREM', kq(node), rk) == 1 then hadd(kqs(node), r[8] or '-', -1) end
     if call('HGET', ki(node), id) == rk then
       call('HDEL', ki(node), id)
       call('ZREM', kf(node), id)
@@ -103,9 +122,9 @@ local function endReq(rk, status, reason, now, ended)
       if owner then refreshAlive(node, now) end
     end
   end
-  addBytes(-num(r[7]))
+  addBytes(-num(r[7]), r[9] or r[8])
   call('DEL', kr(rk))
-  bury(rk, client, id, status, reason, r[4], tonumber(r[5]), now, owner and node or nil, owner)
+  bury(rk, client, id, status, reason, r[4], tonumber(r[5]), now, owner and node or nil, owner, r[10], r[8])
   wakeClient(client, id)
 end
 
@@ -116,7 +135,12 @@ local function removeNode(node, now, ended)
     local rk = call('HGET', ki(node), id)
     if rk then endReq(rk, 'cancelled', 'server_unregistered', now, ended) end
   end
-  call('DEL', kn(node), kq(node), kf(node), ki(node))
+  local h = call('HMGET', kn(node), 'src', 'b')
+  local src = h[1] or '-'
+  addBytes(-num(h[2]), src)
+  hadd(K1_SRCN, src, -1)
+  if not call('HGET', K1_SRCN, src) then call('HDEL', K1_SCUR, src) end
+  call('DEL', kn(node), kq(node), kf(node), ki(node), kqs(node))
   call('ZREM', K1_NODES, node)
   call('ZREM', K1_ALIVE, node)
   wakeWork(node)

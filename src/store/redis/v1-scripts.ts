@@ -9,29 +9,52 @@ import { v1KeysLua } from './v1-keys.js';
 
 const REGISTER = `
 local node, digest, now = ARGV[1], ARGV[7], tonumber(ARGV[8])
+local presented, src, nb = ARGV[9], ARGV[10], tonumber(ARGV[11])
 if call('EXISTS', kn(node)) == 1 then
+  local refusal = ownerRefusal(node, presented)
+  if refusal then return {0, refusal} end
+  local h = call('HMGET', kn(node), 'bd', 'pl', 'src', 'b')
+  -- Unbound, never polled, same address: the first reply (with the credential) may have been lost.
+  local reissue = h[1] ~= '1' and h[2] ~= '1' and h[3] == src
+  addBytes(nb - num(h[4]), h[3])
+  call('HSET', kn(node), 'b', n(nb))
+  if reissue then call('HSET', kn(node), 'digest', digest) end
   setCaps(node, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
   renew(node, now, 0)
   touch()
-  return {1, 0}
+  return {1, 0, reissue and 1 or 0}
 end
-if call('ZCARD', K1_NODES) >= MAX_NODES then return {0} end
+if MAX_NODES_PS < MAX_NODES and num(call('HGET', K1_SRCN, src)) >= MAX_NODES_PS then return {0, 'source_node_share_exceeded'} end
+if call('ZCARD', K1_NODES) >= MAX_NODES then return {0, 'relay_node_limit'} end
+local refused = bytesRefusal(src, nb)
+if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+if refused then return {0, 'relay_node_limit'} end
 local seq = call('HINCRBY', K1_META, 'seq', 1)
-call('HSET', kn(node), 'seq', seq, 'digest', digest, 'lease', n(now + LEASE), 'seen', n(now))
+call('HSET', kn(node), 'seq', seq, 'digest', digest, 'lease', n(now + LEASE), 'seen', n(now), 'src', src, 'b', n(nb))
+hadd(K1_SRCN, src, 1)
+addBytes(nb, src)
 setCaps(node, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 call('ZADD', K1_NODES, seq, node)
 refreshAlive(node, now)
 touch()
-return {1, 1}
+return {1, 1, 1}
 `;
 
 const RENEW = `
-local node, now, hold = ARGV[1], tonumber(ARGV[7]), tonumber(ARGV[8])
-if call('EXISTS', kn(node)) == 0 then return 0 end
-if ARGV[2] ~= '' then setCaps(node, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]) end
+local node, now, hold, presented, nb = ARGV[1], tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10])
+if call('EXISTS', kn(node)) == 0 then return {0, 'node_not_found'} end
+local refusal = ownerRefusal(node, presented)
+if refusal then return {0, refusal} end
+call('HSET', kn(node), 'pl', '1')
+if ARGV[2] ~= '' then
+  local h = call('HMGET', kn(node), 'src', 'b')
+  addBytes(nb - num(h[2]), h[1])
+  call('HSET', kn(node), 'b', n(nb))
+  setCaps(node, ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+end
 renew(node, now, math.max(0, hold))
 touch()
-return 1
+return {1}
 `;
 
 /** Best fit as src/store/v1-selection.ts: smallest capable tier, least loaded, round-robin. */
@@ -49,7 +72,7 @@ end
 for _, node in ipairs(call('ZRANGE', K1_NODES, 0, -1)) do
   if healthy(node, now) then
     live = live + 1
-    local h = call('HMGET', kn(node), 'seq', 'tier', 'mct', 'conc', 'models')
+    local h = call('HMGET', kn(node), 'seq', 'tier', 'mct', 'conc', 'models', 'src')
     local tokens = TIERS[h[2]] or 0
     if tokens >= wanted and num(h[3]) >= tokens then
       local match = false
@@ -63,7 +86,7 @@ for _, node in ipairs(call('ZRANGE', K1_NODES, 0, -1)) do
           bump(capTiers, h[2])
         else
           bump(eligTiers, h[2])
-          elig[#elig + 1] = {node = node, seq = tonumber(h[1]), tokens = tokens, depth = depth, conc = num(h[4])}
+          elig[#elig + 1] = {node = node, seq = tonumber(h[1]), tokens = tokens, depth = depth, conc = num(h[4]), src = h[6] or '-'}
         end
       end
     end
@@ -85,40 +108,77 @@ for _, c in ipairs(elig) do
     if c.score < best then best = c.score end
   end
 end
+-- Fairness by source (as v1-selection.ts): among the tied, the first source after the one
+-- picked last (byte order), then that source's first tied node after its own cursor.
+local sources, seen = {}, {}
+for _, c in ipairs(elig) do
+  if c.tokens == smallest and c.score == best and not seen[c.src] then
+    seen[c.src] = true
+    sources[#sources + 1] = c.src
+  end
+end
+table.sort(sources)
+local lastSrc = call('HGET', K1_META, 'csrc') or ''
+local pickSrc = sources[1]
+for _, sname in ipairs(sources) do
+  if sname > lastSrc then pickSrc = sname break end
+end
+local srcCursor = num(call('HGET', K1_SCUR, pickSrc))
 -- Candidates are in seq order: the first tied one after the cursor, else the first tied one.
 for _, c in ipairs(elig) do
-  if c.tokens == smallest and c.score == best then
+  if c.tokens == smallest and c.score == best and c.src == pickSrc then
     if first == nil then first = c end
-    if chosen == nil and c.seq > cursor then chosen = c end
+    if chosen == nil and c.seq > srcCursor then chosen = c end
   end
 end
 chosen = chosen or first
-call('HSET', K1_META, 'cursor', chosen.seq)
+call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc)
+call('HSET', K1_SCUR, pickSrc, chosen.seq)
 touch()
 return {1, chosen.node, call('HGET', kn(chosen.node), 'caps'), chosen.depth, chosen.inflight, #elig, smallest > wanted and 1 or 0, flat(eligTiers), flat(capTiers)}
 `;
 
 const ADMIT = `
 local node, client, id, cd = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local bytes, now = tonumber(ARGV[8]), tonumber(ARGV[9])
-if call('EXISTS', kn(node)) == 0 or not healthy(node, now) then return {0, 'node_not_found'} end
+local bytes, now, dg, src = tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10], ARGV[11]
 local rk = rkey(client, id)
-if call('EXISTS', kr(rk)) == 1 or clientTomb(rk, now) then return {0, 'request_id_conflict'} end
+-- Idempotent: the same id with the same bytes is the first admission (its reply may have been
+-- lost to a timeout after this script ran); other bytes under a live id are a conflict.
+local known = call('HMGET', kr(rk), 'st', 'dg', 'dl', 'n')
+if known[1] then
+  if known[2] ~= dg then return {0, 'request_id_conflict'} end
+  return {1, known[3], call('ZCARD', kq(known[4])), 1}
+end
+local t = clientTomb(rk, now)
+if t then
+  if t[5] ~= dg then return {0, 'request_id_conflict'} end
+  return {1, t[6], 0, 1}
+end
+if call('EXISTS', kn(node)) == 0 or not healthy(node, now) then return {0, 'node_not_found'} end
 if call('HEXISTS', ki(node), id) == 1 then return {0, 'request_id_conflict'} end
+if MAX_QPN_PS < MAX_QPN and num(call('HGET', kqs(node), src)) >= MAX_QPN_PS then return {0, 'source_queue_share_exceeded'} end
 if call('ZCARD', kq(node)) >= MAX_QPN then return {0, 'node_queue_full'} end
 if num(call('HGET', K1_QC, client)) >= MAX_QPC then return {0, 'client_queue_full'} end
-if call('ZCARD', K1_XA) + call('ZCARD', K1_XH) >= MAX_REQ or not bytesFit(bytes) then return {0, 'relay_queue_full'} end
+if MAX_REQ_PS < MAX_REQ and num(call('HGET', K1_SRCR, src)) >= MAX_REQ_PS then return {0, 'source_request_share_exceeded'} end
+if call('ZCARD', K1_XA) + call('ZCARD', K1_XH) >= MAX_REQ then return {0, 'relay_queue_full'} end
+local refused = bytesRefusal(src, bytes)
+if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+if refused then return {0, 'relay_queue_full'} end
 local dl = now + DEADLINE
-local fields = {'c', client, 'i', id, 'n', node, 'at', n(now), 'dl', n(dl), 'st', 'q', 'ct', ARGV[5], 'ck', ARGV[6], 'iv', ARGV[7], 'b', n(bytes)}
+local order = call('HINCRBY', K1_META, 'order', 1)
+local fields = {'c', client, 'i', id, 'n', node, 'at', n(now), 'dl', n(dl), 'st', 'q', 'ct', ARGV[5], 'ck', ARGV[6], 'iv', ARGV[7],
+  'b', n(bytes), 'rb', n(bytes), 's', src, 'bs', src, 'dg', dg, 'o', order, 'lp', 0}
 if cd ~= '' then fields[#fields + 1] = 'cd' fields[#fields + 1] = cd end
 call('HSET', kr(rk), unpack(fields))
 call('PEXPIRE', kr(rk), INDEX_TTL)
-call('ZADD', kq(node), call('HINCRBY', K1_META, 'order', 1), rk)
+call('ZADD', kq(node), order, rk)
+hadd(kqs(node), src, 1)
 call('HSET', ki(node), id, rk)
 call('ZADD', K1_XA, n(dl), rk)
 call('ZADD', K1_XQ, n(now), rk)
 call('HINCRBY', K1_QC, client, 1)
-addBytes(bytes)
+hadd(K1_SRCR, src, 1)
+addBytes(bytes, src)
 refreshAlive(node, now)
 touch()
 wakeWork(node)
@@ -127,23 +187,26 @@ return {1, n(dl), call('ZCARD', kq(node))}
 
 const CLAIM = `
 local node, now = ARGV[1], tonumber(ARGV[2])
-if call('EXISTS', kn(node)) == 0 then return {0} end
+if call('EXISTS', kn(node)) == 0 then return {0, 'node_not_found'} end
+local refusal = ownerRefusal(node, ARGV[3])
+if refusal then return {0, refusal} end
 local ended = {}
 while true do
   local rk = call('ZRANGE', kq(node), 0, 0)[1]
   if not rk then break end
-  local r = call('HMGET', kr(rk), 'c', 'i', 'at', 'dl', 'ct', 'ck', 'iv', 'b')
+  local r = call('HMGET', kr(rk), 'c', 'i', 'at', 'dl', 'ct', 'ck', 'iv', 's')
   local dl = tonumber(r[4])
   if dl <= now then
     endReq(rk, 'expired', 'provider_timeout', now, ended)
   else
     call('ZREM', kq(node), rk)
+    hadd(kqs(node), r[8] or '-', -1)
     call('ZREM', K1_XQ, rk)
     local lease = math.min(now + INFL, dl)
     call('ZADD', kf(node), n(lease), r[2])
-    call('HSET', kr(rk), 'st', 'f', 'lu', n(lease), 'b', 0)
-    call('HDEL', kr(rk), 'ct', 'ck', 'iv')
-    addBytes(-num(r[8]))
+    call('ZADD', K1_XF, n(lease), rk)
+    -- The ciphertext stays (counted) until the answer: a lapsed claim goes back to the queue.
+    call('HSET', kr(rk), 'st', 'f', 'lu', n(lease), 'cl', '1')
     renew(node, now, 0)
     touch()
     return {1, ended, {r[1], r[2], r[5], r[6], r[7], r[3], r[4]}}
@@ -170,6 +233,7 @@ if known then
     end
     local lease = math.min(now + INFL, dl)
     call('ZADD', kf(node), n(lease), id)
+    call('ZADD', K1_XF, n(lease), rk)
     call('HSET', kr(rk), 'lu', n(lease))
     local seen = num(call('HGET', kn(node), 'seen'))
     if now > seen then call('HSET', kn(node), 'seen', n(now)) end
@@ -196,8 +260,9 @@ return {1, t[1], t[2], ack and 1 or 0, {}}
 
 const ACCEPT = `
 local client, id, bytes, now = ARGV[1], ARGV[2], tonumber(ARGV[6]), tonumber(ARGV[7])
+local claimer, presented, asrc = ARGV[8], ARGV[9], ARGV[10]
 local rk = rkey(client, id)
-local r = call('HMGET', kr(rk), 'st', 'dl', 'n', 'b')
+local r = call('HMGET', kr(rk), 'st', 'dl', 'n', 'b', 'cl', 's', 'bs')
 local st = r[1]
 if st == 'q' or st == 'f' then
   local ended = {}
@@ -205,11 +270,25 @@ if st == 'q' or st == 'f' then
     endReq(rk, 'expired', 'provider_timeout', now, ended)
     return {0, 'request_gone', 'expired', ended}
   end
-  if not bytesFit(bytes - num(r[4])) then return {0, 'response_store_full'} end
   local node = r[3]
-  call('ZREM', kq(node), rk)
+  -- Only the node it was handed to may answer (a lapsed, requeued claim still counts).
+  if r[5] ~= '1' then return {0, 'request_not_claimed'} end
+  if claimer ~= '' and claimer ~= node then return {0, 'invalid_control_credential'} end
+  if call('EXISTS', kn(node)) == 1 then
+    local refusal = ownerRefusal(node, presented)
+    if refusal then return {0, refusal} end
+  end
+  local bs = r[7] or r[6] or '-'
+  if asrc == '' then asrc = bs end
+  local extra = bytes
+  if asrc == bs then extra = bytes - num(r[4]) end
+  local refused = bytesRefusal(asrc, extra)
+  if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+  if refused then return {0, 'response_store_full'} end
+  if call('ZREM', kq(node), rk) == 1 then hadd(kqs(node), r[6] or '-', -1) end
   call('ZREM', K1_XQ, rk)
   call('ZREM', K1_XA, rk)
+  call('ZREM', K1_XF, rk)
   if call('HGET', ki(node), id) == rk then
     call('HDEL', ki(node), id)
     call('ZREM', kf(node), id)
@@ -219,9 +298,11 @@ if st == 'q' or st == 'f' then
   clientDelta(client, -1)
   local hu = now + RESP_TTL
   call('HDEL', kr(rk), 'pc', 'pk', 'pi')
-  call('HSET', kr(rk), 'st', 'h', 'ct', ARGV[3], 'ck', ARGV[4], 'iv', ARGV[5], 'ca', n(now), 'hu', n(hu), 'b', n(bytes))
+  call('HSET', kr(rk), 'st', 'h', 'ct', ARGV[3], 'ck', ARGV[4], 'iv', ARGV[5], 'ca', n(now), 'hu', n(hu), 'b', n(bytes), 'bs', asrc)
   call('PEXPIRE', kr(rk), INDEX_TTL)
-  addBytes(bytes - num(r[4]))
+  -- The answer's bytes belong to whoever sent it.
+  addBytes(-num(r[4]), bs)
+  addBytes(bytes, asrc)
   call('ZADD', K1_XH, n(hu), rk)
   call('ZADD', kh(client), call('HINCRBY', K1_META, 'order', 1), rk)
   call('PEXPIRE', kh(client), INDEX_TTL)
@@ -235,15 +316,21 @@ return {0, 'request_gone', t and t[1] or 'gone', {}}
 `;
 
 const RETRIEVE = `
-local client, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local client, id, now, ack = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local function pop(rk)
-  local r = call('HMGET', kr(rk), 'i', 'ct', 'ck', 'iv', 'at', 'ca', 'dl', 'b')
+  local r = call('HMGET', kr(rk), 'i', 'ct', 'ck', 'iv', 'at', 'ca', 'dl', 'b', 's', 'bs', 'dg')
   call('ZREM', K1_XH, rk)
   call('ZREM', kh(client), rk)
-  addBytes(-num(r[8]))
+  addBytes(-num(r[8]), r[10] or r[9])
+  hadd(K1_SRCR, r[9] or '-', -1)
   call('DEL', kr(rk))
-  bury(rk, client, r[1], 'completed', 'completed', false, tonumber(r[7]), now, nil, nil)
+  bury(rk, client, r[1], 'completed', 'completed', false, tonumber(r[7]), now, nil, nil, r[11], r[9])
   touch()
+  return {'response', r[2], r[3], r[4], r[1], r[5], r[6]}
+end
+-- Repeatable: a held answer is handed out and kept until the client acks or it expires.
+local function peek(rk)
+  local r = call('HMGET', kr(rk), 'i', 'ct', 'ck', 'iv', 'at', 'ca')
   return {'response', r[2], r[3], r[4], r[1], r[5], r[6]}
 end
 if id == '' then
@@ -253,9 +340,12 @@ if id == '' then
   return {'unknown'}
 end
 local rk = rkey(client, id)
-local r = call('HMGET', kr(rk), 'st', 'hu', 'dl', 'pc', 'pk', 'pi', 'b')
+local r = call('HMGET', kr(rk), 'st', 'hu', 'dl', 'pc', 'pk', 'pi', 'b', 'rb', 'bs')
 if r[1] == 'h' then
-  if tonumber(r[2]) > now then return pop(rk) end
+  if tonumber(r[2]) > now then
+    if ack then return pop(rk) end
+    return peek(rk)
+  end
   endReq(rk, 'expired', 'expired', now, {})
   touch()
   return {'terminal', 'expired', 'expired', {}}
@@ -268,10 +358,10 @@ if r[1] == 'q' or r[1] == 'f' then
     return {'terminal', 'expired', 'provider_timeout', ended}
   end
   if r[4] then
-    -- Only in-flight requests carry progress, and they hold no other ciphertext.
+    -- The record keeps the request ciphertext (rb) and drops the progress.
     call('HDEL', kr(rk), 'pc', 'pk', 'pi')
-    call('HSET', kr(rk), 'b', 0)
-    addBytes(-num(r[7]))
+    call('HSET', kr(rk), 'b', n(num(r[8])))
+    addBytes(num(r[8]) - num(r[7]), r[9])
     return {'pending', r[3], r[4], r[5], r[6]}
   end
   return {'pending', r[3]}
@@ -308,11 +398,15 @@ local node, digest, client, id, bytes, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4],
 local owner = call('HGET', kn(node), 'digest')
 if not owner or owner ~= digest then return {0, 'forbidden'} end
 local rk = call('HGET', ki(node), id)
-local r = rk and call('HMGET', kr(rk), 'st', 'c', 'dl', 'pc', 'b') or {}
+local r = rk and call('HMGET', kr(rk), 'st', 'c', 'dl', 'pc', 'b', 'rb', 'bs') or {}
 if r[1] ~= 'f' or r[2] ~= client or tonumber(r[3]) <= now then return {0, 'not_active'} end
-if not bytesFit(bytes - num(r[5])) then return {0, 'response_store_full'} end
-call('HSET', kr(rk), 'pc', ARGV[5], 'pk', ARGV[6], 'pi', ARGV[7], 'b', n(bytes))
-addBytes(bytes - num(r[5]))
+-- The record holds the request ciphertext (rb) plus one progress record.
+local total = num(r[6]) + bytes
+local refused = bytesRefusal(r[7], total - num(r[5]))
+if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+if refused then return {0, 'response_store_full'} end
+call('HSET', kr(rk), 'pc', ARGV[5], 'pk', ARGV[6], 'pi', ARGV[7], 'b', n(total))
+addBytes(total - num(r[5]), r[7])
 touch()
 wakeClient(client, id)
 return {1, r[4] and 1 or 0}
@@ -344,6 +438,33 @@ for _, rk in ipairs(due) do
   responses = responses + 1
 end
 more = more or #due == BATCH
+-- Claims whose claimer stopped control-polling: back to the head of their node's queue (their
+-- admission order), or, after MAX_RECLAIMS lapses, ended as expired/claimer_lost. This runs
+-- before node eviction, which would otherwise cancel them with a lapsed node.
+local requeued = 0
+due = call('ZRANGEBYSCORE', K1_XF, '-inf', n(now), 'LIMIT', 0, BATCH)
+for _, rk in ipairs(due) do
+  local r = call('HMGET', kr(rk), 'st', 'n', 'i', 'lp', 's', 'o', 'at', 'b', 'rb', 'bs')
+  if r[1] ~= 'f' then
+    call('ZREM', K1_XF, rk)
+  elseif num(r[4]) >= MAX_RECLAIMS then
+    endReq(rk, 'expired', 'claimer_lost', now, ended)
+  else
+    local node = r[2]
+    call('ZREM', K1_XF, rk)
+    call('ZREM', kf(node), r[3])
+    call('HDEL', kr(rk), 'pc', 'pk', 'pi')
+    call('HSET', kr(rk), 'st', 'q', 'lu', 0, 'lp', num(r[4]) + 1, 'b', n(num(r[9])))
+    addBytes(num(r[9]) - num(r[8]), r[10])
+    call('ZADD', kq(node), r[6], rk)
+    hadd(kqs(node), r[5] or '-', 1)
+    call('ZADD', K1_XQ, r[7], rk)
+    refreshAlive(node, now)
+    wakeWork(node)
+    requeued = requeued + 1
+  end
+end
+more = more or #due == BATCH
 local evicted = 0
 due = call('ZRANGEBYSCORE', K1_ALIVE, '-inf', n(now), 'LIMIT', 0, BATCH)
 for _, node in ipairs(due) do
@@ -359,7 +480,8 @@ more = more or #due == BATCH
 due = call('ZRANGEBYSCORE', K1_XT, '-inf', n(now), 'LIMIT', 0, BATCH)
 for _, rk in ipairs(due) do dropTomb(rk) end
 more = more or #due == BATCH
-return {evicted, responses, #due, more and 1 or 0, ended}
+if requeued > 0 then touch() end
+return {evicted, responses, #due, more and 1 or 0, ended, requeued}
 `;
 
 const STATS = `

@@ -2,7 +2,8 @@
 // scripts of v1-scripts.ts, where the transitions themselves run. Contracts are on RelayStore
 // (types.ts); the memory twin is src/store/v1-memory.ts.
 import type { StoreStats, V1Transitions } from '../types.js';
-import { resolveV1Limits, type V1Limits } from '../v1-limits.js';
+import { V1_RECORD_OVERHEAD, nodeBytes, resolveV1Limits, type V1Limits } from '../v1-limits.js';
+import { UNKNOWN_SOURCE, admissionDigest, type V1CallOptions } from '../v1-types.js';
 import { loadOf } from '../v1-selection.js';
 import type {
   NodeView,
@@ -69,16 +70,26 @@ export class RedisV1 implements V1Transitions {
     this.limits = resolveV1Limits(base);
   }
 
-  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number): Promise<V1RegisterOutcome> {
-    const [ok, created] = (await this.run('v1Register', nodeKey, ...capsArgs(capabilities), credentialDigest, now)) as [number, number?];
-    if (ok !== 1) return { ok: false, reason: 'relay_node_limit' };
-    return { ok: true, created: created === 1, credentialIssued: created === 1 };
+  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number, options: V1CallOptions = {}): Promise<V1RegisterOutcome> {
+    const reply = (await this.run(
+      'v1Register',
+      nodeKey,
+      ...capsArgs(capabilities),
+      credentialDigest,
+      now,
+      options.credentialDigest ?? '',
+      options.source ?? UNKNOWN_SOURCE,
+      nodeBytes(nodeKey, capabilities),
+    )) as Reply;
+    if (reply[0] !== 1) return { ok: false, reason: reply[1] as Extract<V1RegisterOutcome, { ok: false }>['reason'] };
+    return { ok: true, created: reply[1] === 1, credentialIssued: reply[2] === 1 };
   }
 
-  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number): Promise<V1LeaseOutcome> {
+  async renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number, options: V1CallOptions = {}): Promise<V1LeaseOutcome> {
     const caps = capabilities === null ? ['', '', '', '', ''] : capsArgs(capabilities);
-    const ok = (await this.run('v1Renew', nodeKey, ...caps, now, Math.max(0, Math.floor(holdMs)))) as number;
-    return ok === 1 ? { ok: true } : { ok: false, reason: 'node_not_found' };
+    const bytes = capabilities === null ? 0 : nodeBytes(nodeKey, capabilities);
+    const reply = (await this.run('v1Renew', nodeKey, ...caps, now, Math.max(0, Math.floor(holdMs)), options.credentialDigest ?? '', bytes)) as Reply;
+    return reply[0] === 1 ? { ok: true } : { ok: false, reason: reply[1] as Extract<V1LeaseOutcome, { ok: false }>['reason'] };
   }
 
   async selectNode(query: V1SelectQuery, now: number): Promise<V1Selection> {
@@ -102,7 +113,7 @@ export class RedisV1 implements V1Transitions {
   }
 
   async admitRequest(request: V1NewRequest, now: number): Promise<V1AdmitOutcome> {
-    const bytes = cipherBytes(request) + request.clientKey.length + request.requestId.length;
+    const bytes = V1_RECORD_OVERHEAD + cipherBytes(request) + request.clientKey.length + request.requestId.length;
     const reply = (await this.run(
       'v1Admit',
       request.nodeKey,
@@ -114,14 +125,20 @@ export class RedisV1 implements V1Transitions {
       request.iv,
       bytes,
       now,
+      admissionDigest(request),
+      request.source ?? UNKNOWN_SOURCE,
     )) as Reply;
-    if (reply[0] === 1) return { ok: true, deadlineAt: Number(reply[1]), queueDepth: Number(reply[2]) };
+    if (reply[0] === 1) {
+      const outcome: V1AdmitOutcome = { ok: true, deadlineAt: Number(reply[1]), queueDepth: Number(reply[2]) };
+      if (reply[3] === 1) outcome.duplicate = true;
+      return outcome;
+    }
     return { ok: false, reason: reply[1] as Extract<V1AdmitOutcome, { ok: false }>['reason'] };
   }
 
-  async claimRequest(nodeKey: string, now: number): Promise<V1ClaimOutcome> {
-    const reply = (await this.run('v1Claim', nodeKey, now)) as Reply;
-    if (reply[0] !== 1) return { ok: false, reason: 'node_not_found' };
+  async claimRequest(nodeKey: string, now: number, options: V1CallOptions = {}): Promise<V1ClaimOutcome> {
+    const reply = (await this.run('v1Claim', nodeKey, now, options.credentialDigest ?? '')) as Reply;
+    if (reply[0] !== 1) return { ok: false, reason: reply[1] as Extract<V1ClaimOutcome, { ok: false }>['reason'] };
     const ended = endedOf(reply[1]);
     const row = reply[2] as string[];
     if (row.length === 0) return { ok: true, request: null, ended };
@@ -139,16 +156,28 @@ export class RedisV1 implements V1Transitions {
     return { ok: true, status, deadlineAt: deadline, acknowledged: reply[3] === 1, ended: endedOf(reply[4]) };
   }
 
-  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number): Promise<V1AcceptOutcome> {
-    const bytes = cipherBytes(response) + clientKey.length + requestId.length;
-    const reply = (await this.run('v1Accept', clientKey, requestId, response.ciphertext, response.cipherkey, response.iv, bytes, now)) as Reply;
+  async acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number, options: V1CallOptions = {}): Promise<V1AcceptOutcome> {
+    const bytes = V1_RECORD_OVERHEAD + cipherBytes(response) + clientKey.length + requestId.length;
+    const reply = (await this.run(
+      'v1Accept',
+      clientKey,
+      requestId,
+      response.ciphertext,
+      response.cipherkey,
+      response.iv,
+      bytes,
+      now,
+      options.nodeKey ?? '',
+      options.credentialDigest ?? '',
+      options.source ?? '',
+    )) as Reply;
     if (reply[0] === 1) return { ok: true, duplicate: reply[1] === 1, ended: endedOf(reply[2]) };
-    if (reply[1] === 'response_store_full') return { ok: false, reason: 'response_store_full' };
+    if (reply[1] !== 'request_gone') return { ok: false, reason: reply[1] as Exclude<Extract<V1AcceptOutcome, { ok: false }>['reason'], 'request_gone'> };
     return { ok: false, reason: 'request_gone', status: reply[2] as V1GoneStatus, ended: endedOf(reply[3]) };
   }
 
-  async retrieveResponse(clientKey: string, requestId: string | null, now: number): Promise<V1RetrieveOutcome> {
-    const reply = (await this.run('v1Retrieve', clientKey, requestId ?? '', now)) as Reply;
+  async retrieveResponse(clientKey: string, requestId: string | null, now: number, options: V1CallOptions = {}): Promise<V1RetrieveOutcome> {
+    const reply = (await this.run('v1Retrieve', clientKey, requestId ?? '', now, options.ack === true ? '1' : '0')) as Reply;
     switch (reply[0]) {
       case 'response': {
         const [, ciphertext, cipherkey, iv, id, admittedAt, completedAt] = reply as string[];
@@ -175,7 +204,7 @@ export class RedisV1 implements V1Transitions {
   async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): Promise<V1ProgressOutcome> {
     const reply = (await this.run('v1Progress', nodeKey, credentialDigest, clientKey, requestId, progress.ciphertext, progress.cipherkey, progress.iv, cipherBytes(progress), now)) as Reply;
     if (reply[0] === 1) return { ok: true, replaced: reply[1] === 1 };
-    return { ok: false, reason: reply[1] as 'forbidden' | 'not_active' | 'response_store_full' };
+    return { ok: false, reason: reply[1] as Extract<V1ProgressOutcome, { ok: false }>['reason'] };
   }
 
   async unregisterNode(nodeKey: string, credentialDigest: string | null, now: number): Promise<V1UnregisterOutcome> {
@@ -185,10 +214,11 @@ export class RedisV1 implements V1Transitions {
   }
 
   async expire(now: number): Promise<V1ExpiryReport> {
-    const report: V1ExpiryReport = { evictedNodes: 0, ended: [], expiredResponses: 0, prunedTombstones: 0 };
+    const report: V1ExpiryReport = { evictedNodes: 0, ended: [], expiredResponses: 0, prunedTombstones: 0, requeued: 0 };
     // Each step is one bounded script run (other commands interleave between steps).
     for (let step = 0; step < SWEEP_MAX_STEPS; step += 1) {
-      const [evicted, responses, pruned, more, ended] = (await this.run('v1Expire', now)) as [number, number, number, number, unknown];
+      const [evicted, responses, pruned, more, ended, requeued] = (await this.run('v1Expire', now)) as [number, number, number, number, unknown, number];
+      report.requeued! += requeued;
       report.evictedNodes += evicted;
       report.expiredResponses += responses;
       report.prunedTombstones += pruned;
