@@ -34,6 +34,7 @@ import type {
   Waiter,
   V1Transitions,
 } from './types.js';
+import { LOCAL_SOURCE } from './types.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Namespace for every key and the wake-up channel. */
@@ -155,10 +156,8 @@ export class RedisStore implements RelayStore {
     return { chatHistory, cipherkey, iv, storedAt: Number(storedAt), requestEnqueuedAt: requestEnqueuedAt < 0 ? null : requestEnqueuedAt };
   }
 
-  async appendChunk(sessionId: string, chunk: unknown, final: boolean, now: number): Promise<ChunkOutcome> {
-    // Chunks are opaque JSON values; `undefined` has no JSON form and is kept as null.
-    const text = JSON.stringify(chunk) ?? 'null';
-    const outcome = (await this.#run('appendChunk', sessionId, text, final ? '1' : '0', now)) as string;
+  async appendChunk(sessionId: string, chunk: string, final: boolean, now: number, source: string = LOCAL_SOURCE): Promise<ChunkOutcome> {
+    const outcome = (await this.#run('appendChunk', sessionId, chunk, final ? '1' : '0', now, source)) as string;
     if (outcome === 'ok') return { ok: true };
     return { ok: false, reason: outcome as 'stream_session_not_found' | 'stream_session_full' };
   }
@@ -167,7 +166,7 @@ export class RedisStore implements RelayStore {
     const row = (await this.#run('drainStream', clientKey, now)) as [string, string, string[]] | null;
     if (row === null) return null;
     const [sessionId, final, chunks] = row;
-    return { sessionId, chunks: chunks.map((c) => JSON.parse(c) as unknown), final: final === '1' };
+    return { sessionId, chunks, final: final === '1' };
   }
 
   async expire(now: number): Promise<ExpiryCounts> {

@@ -8,6 +8,7 @@
 //   held        answered requests waiting for their client, in completion order (= expiry order)
 //   tombstones  ended requests (cancelled, expired, completed), so late callers get 410 and the
 //               owning node's control poll learns the outcome; bounded and swept
+import type { SourceLedger } from './source-ledger.js';
 import { WaiterHub } from './waiter-hub.js';
 import type { StoreLimits, V1Transitions } from './types.js';
 import { resolveV1Limits, type V1Limits } from './v1-limits.js';
@@ -115,8 +116,8 @@ export class V1Memory implements V1Transitions {
   constructor(
     private readonly base: StoreLimits,
     private readonly hub: WaiterHub,
-    /** Bytes the rest of the store holds: the byte cap is shared. */
-    private readonly otherBytes: () => number,
+    /** The store's byte ledger, shared with the legacy half: one cap for both protocols. */
+    private readonly ledger: SourceLedger,
   ) {
     this.limits = resolveV1Limits(base);
   }
@@ -143,11 +144,13 @@ export class V1Memory implements V1Transitions {
   }
 
   #fits(extra: number): boolean {
-    return this.otherBytes() + this.#bytes + extra <= this.base.maxStoredBytes;
+    return this.ledger.total + extra <= this.base.maxStoredBytes;
   }
 
   #setBytes(rec: ReqRec, bytes: number): void {
     this.#bytes += bytes - rec.bytes;
+    // Until API v1 records carry their source, its bytes count under one ledger entry.
+    this.ledger.add('v1', bytes - rec.bytes);
     rec.bytes = bytes;
   }
 
