@@ -175,6 +175,25 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     maxStreamSessions: int(env, 'TOKENPLACE_RELAY_MAX_STREAMS', 1000, 1, 1_000_000),
     maxStreamChunks: int(env, 'TOKENPLACE_RELAY_MAX_STREAM_CHUNKS', 4096, 1, 1_000_000),
     maxStoredBytes: int(env, 'TOKENPLACE_RELAY_MAX_STORED_BYTES', 256 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    // Per-source shares (a source = an IPv4 address or IPv6 /64). The threat model's attacker has
+    // 20-50 addresses; an honest home runs a few nodes and one chat at a time. Each default lets
+    // one source hold far more than an honest home needs while 50 sources together still leave
+    // room under the cap (or, for bytes, stay within it at 32 sources).
+    /** 8 MiB: eight full 1 MiB requests or answers in flight for one address. */
+    maxStoredBytesPerSource: int(env, 'TOKENPLACE_RELAY_MAX_STORED_BYTES_PER_SOURCE', 8 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    /** 16 legacy node keys per address: 50 addresses hold at most 800 of the default 1000. */
+    maxNodesPerSource: int(env, 'TOKENPLACE_RELAY_MAX_NODES_PER_SOURCE', 16, 1, 1_000_000),
+    /** One address fills at most a sixth of one node's default queue of 100. */
+    maxQueuePerNodePerSource: int(env, 'TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE_PER_SOURCE', 16, 1, 1_000_000),
+    /** 100 queued requests per address: 50 addresses hold half the default total of 10,000. */
+    maxQueuedPerSource: int(env, 'TOKENPLACE_RELAY_MAX_QUEUED_PER_SOURCE', 100, 1, 10_000_000),
+    /** Answers are charged to the answering node's address: a busy home node serving many clients. */
+    maxResponsesPerSource: int(env, 'TOKENPLACE_RELAY_MAX_RESPONSES_PER_SOURCE', 200, 1, 10_000_000),
+    /** Stream sessions are charged to the requesting client's address: one chat at a time. */
+    maxStreamSessionsPerSource: int(env, 'TOKENPLACE_RELAY_MAX_STREAMS_PER_SOURCE', 8, 1, 1_000_000),
+    /** Door limits for /stream/source chunks: JSON text length and nesting depth. */
+    maxChunkBytes: int(env, 'TOKENPLACE_RELAY_MAX_CHUNK_BYTES', 64 * 1024, 64, 64 * 1024 * 1024),
+    maxChunkDepth: int(env, 'TOKENPLACE_RELAY_MAX_CHUNK_DEPTH', 32, 1, 1000),
     maxBodyBytes: int(env, 'TOKENPLACE_RELAY_MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     maxKeyChars: int(env, 'TOKENPLACE_RELAY_MAX_KEY_CHARS', 4096, 64, 65_536),
     sweepIntervalMs: int(env, 'TOKENPLACE_RELAY_SWEEP_INTERVAL_MS', 1000, 10, 60_000),

@@ -41,14 +41,20 @@ export const ERROR_CATALOGUE = {
   relay_node_limit: { status: 503, message: 'The relay has reached its compute node limit', retryAfter: 30 },
   response_store_full: { status: 503, message: 'The relay cannot hold more responses', retryAfter: 5 },
   stream_session_full: { status: 503, message: 'The stream session holds too many chunks', retryAfter: 1 },
+  // Per-source shares (the source over its share is refused, not the honest one)
+  source_node_share_exceeded: { status: 429, message: 'This address holds its share of compute node registrations', retryAfter: 30 },
+  source_queue_share_exceeded: { status: 429, message: 'This address holds its share of queued requests (of the relay or of one compute node)', retryAfter: 5 },
+  source_response_share_exceeded: { status: 429, message: 'This address holds its share of stored responses', retryAfter: 5 },
+  source_stream_share_exceeded: { status: 429, message: 'This address holds its share of stream sessions', retryAfter: 5 },
+  source_request_share_exceeded: { status: 429, message: 'This address holds its share of the relay request store', retryAfter: 5 },
+  source_bytes_share_exceeded: { status: 429, message: 'This address holds its share of stored bytes', retryAfter: 5 },
+  // Legacy answers only where one was asked for
+  answer_not_requested: { status: 409, message: 'No claimed request is waiting for an answer for this client key', shape: 'string' },
+  chunk_too_large: { status: 413, message: 'The stream chunk is too large', shape: 'string' },
+  chunk_too_deep: { status: 400, message: 'The stream chunk is nested too deeply', shape: 'string' },
+  relay_draining: { status: 503, message: 'The relay is shutting down; retry on another replica or shortly', retryAfter: 5 },
   rate_limited: { status: 429, message: 'Rate limit exceeded', retryAfter: 1 },
   store_unavailable: { status: 503, message: 'The relay state store is unavailable', retryAfter: 2 },
-  relay_draining: { status: 503, message: 'The relay is shutting down and accepts no new work; retry shortly', retryAfter: 5 },
-  // Per-source shares of caps anyone can fill (the source over its share is refused, not others)
-  source_node_share_exceeded: { status: 429, message: 'This address has registered its share of compute nodes', retryAfter: 30 },
-  source_queue_share_exceeded: { status: 429, message: "This address holds its share of this compute node's queue", retryAfter: 5 },
-  source_request_share_exceeded: { status: 429, message: 'This address holds its share of the relay request store', retryAfter: 5 },
-  source_byte_share_exceeded: { status: 429, message: 'This address holds its share of the relay byte store', retryAfter: 5 },
   // Legacy switch (API v1 era)
   legacy_relay_endpoint_deprecated: { status: 410, message: 'Legacy relay endpoints are disabled on this relay' },
   // API v1 relay protocol (protocol.md §E.3)

@@ -37,8 +37,14 @@ export class LegacyRelay {
     return this.store.pickNode(this.clock.now());
   }
 
-  async faucet(serverKey: string, request: QueuedRequest): Promise<void> {
-    const outcome = await this.store.enqueue(serverKey, request, this.clock.now());
+  /**
+   * Queues a request. While draining a memory-store relay the queue dies with the process, so a
+   * submission is refused (relay_draining) rather than accepted and dropped; a shared (Redis)
+   * store outlives this replica, so it keeps accepting.
+   */
+  async faucet(serverKey: string, request: QueuedRequest, source: string): Promise<void> {
+    if (this.drainSignal.aborted && this.store.kind === 'memory') throw this.#reject('relay_draining');
+    const outcome = await this.store.enqueue(serverKey, request, this.clock.now(), source);
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 
@@ -46,8 +52,8 @@ export class LegacyRelay {
    * Heartbeat plus claim. Holds the poll open until work arrives, the hold passes, the node
    * goes away (signal) or the relay drains. Never claims work for a node that has gone away.
    */
-  async sink(nodeKey: string, maxBatch: number, signal: AbortSignal): Promise<SinkResult> {
-    const registered = await this.store.register(nodeKey, this.clock.now());
+  async sink(nodeKey: string, maxBatch: number, signal: AbortSignal, source: string): Promise<SinkResult> {
+    const registered = await this.store.register(nodeKey, this.clock.now(), source);
     if (!registered.ok) throw this.#reject(registered.reason);
     const items = await this.#holdFor('work', nodeKey, this.options.sinkHoldMs, signal, async () => {
       const claimed = await this.store.claim(nodeKey, maxBatch, this.clock.now());
@@ -59,8 +65,8 @@ export class LegacyRelay {
     return { items: items ?? [], nextPingSeconds };
   }
 
-  async source(clientKey: string, response: EncryptedResponse): Promise<void> {
-    const outcome = await this.store.complete(clientKey, response, this.clock.now());
+  async source(clientKey: string, response: EncryptedResponse, source: string): Promise<void> {
+    const outcome = await this.store.complete(clientKey, response, this.clock.now(), source);
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 
@@ -72,8 +78,9 @@ export class LegacyRelay {
     return found;
   }
 
-  async streamSource(sessionId: string, chunk: unknown, final: boolean): Promise<void> {
-    const outcome = await this.store.appendChunk(sessionId, chunk, final, this.clock.now());
+  /** `chunk` is the chunk's JSON text, already bounded at the door (legacy-chunk.ts). */
+  async streamSource(sessionId: string, chunk: string, final: boolean, source: string): Promise<void> {
+    const outcome = await this.store.appendChunk(sessionId, chunk, final, this.clock.now(), source);
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 

@@ -3,7 +3,9 @@
 // `error`, error shapes differ per route, `next_ping_in_x_seconds` is on every /sink answer.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError } from '../errors.js';
+import { addressLimitKey } from '../http/client-address.js';
 import { clientGoneSignal } from '../http/client-gone.js';
+import { chunkText } from '../relay/legacy-chunk.js';
 import { makeServerTokenCheck } from '../http/server-token.js';
 import { maxBatchSize, pyTruthy, requireObject, requirePresent, stringField } from '../http/validate.js';
 import type { ClaimedRequest } from '../store/types.js';
@@ -84,7 +86,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
       iv: stringField(body, 'iv', cipherMax),
       stream,
     };
-    await legacy.faucet(serverKey, request_);
+    await legacy.faucet(serverKey, request_, addressLimitKey(request.clientAddress));
     return { message: 'Request received' };
   });
 
@@ -97,14 +99,14 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return { chat_history: found.chatHistory, cipherkey: found.cipherkey, iv: found.iv };
   });
 
-  app.post('/stream/retrieve', { config: { name: 'stream_retrieve', errorStyle: 'string' } }, async (request) => {
+  app.post('/stream/retrieve', { config: { name: 'stream_retrieve', errorStyle: 'string' } }, async (request, reply) => {
     const body = requireObject(request.body);
     requirePresent(body, ['client_public_key']);
     const batch = await legacy.streamRetrieve(stringField(body, 'client_public_key', keyMax));
     if (batch === null) return { error: 'No active stream for the given public key' };
-    const answer: Record<string, unknown> = { stream: true, session_id: batch.sessionId, chunks: batch.chunks };
-    if (batch.final) answer.final = true;
-    return answer;
+    // Chunks are stored as JSON text (bounded at the door) and sent back verbatim.
+    const head = `{"stream":true,"session_id":${JSON.stringify(batch.sessionId)},"chunks":[${batch.chunks.join(',')}]`;
+    return reply.type('application/json; charset=utf-8').send(batch.final ? `${head},"final":true}` : `${head}}`);
   });
 
   app.post('/sink', { config: { name: 'sink', errorStyle: 'string' }, onRequest: requireServerToken }, async (request, reply) => {
@@ -112,7 +114,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     const batchSize = maxBatchSize(body.max_batch_size, MAX_BATCH_CAP);
     if (body.server_public_key === undefined || body.server_public_key === null) throw new RelayError('invalid_public_key', { field: 'server_public_key' });
     const nodeKey = stringField(body, 'server_public_key', keyMax, 'invalid_public_key');
-    const { items, nextPingSeconds } = await legacy.sink(nodeKey, batchSize, clientGoneSignal(reply));
+    const { items, nextPingSeconds } = await legacy.sink(nodeKey, batchSize, clientGoneSignal(reply), addressLimitKey(request.clientAddress));
     const answer: Record<string, unknown> = { next_ping_in_x_seconds: nextPingSeconds };
     const [first] = items;
     if (first !== undefined) {
@@ -139,7 +141,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
       chatHistory: stringField(body, 'chat_history', cipherMax),
       cipherkey: stringField(body, 'cipherkey', cipherMax),
       iv: stringField(body, 'iv', cipherMax),
-    });
+    }, addressLimitKey(request.clientAddress));
     return { message: 'Response received and queued for client' };
   });
 
@@ -148,7 +150,8 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     requirePresent(body, ['session_id', 'chunk']);
     const sessionId = stringField(body, 'session_id', 128);
     const final = pyTruthy(body.final);
-    await legacy.streamSource(sessionId, body.chunk, final);
+    const chunk = chunkText(body.chunk, config);
+    await legacy.streamSource(sessionId, chunk, final, addressLimitKey(request.clientAddress));
     return { message: 'Chunk stored', final };
   });
 }

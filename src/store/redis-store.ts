@@ -34,6 +34,7 @@ import type {
   Waiter,
   V1Transitions,
 } from './types.js';
+import { LOCAL_SOURCE } from './types.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Namespace for every key and the wake-up channel. */
@@ -110,22 +111,23 @@ export class RedisStore implements RelayStore {
     }
   }
 
-  async register(nodeKey: string, now: number): Promise<RegisterOutcome> {
-    const [ok, created] = (await this.#run('register', nodeKey, now)) as [number, number?];
-    return ok === 1 ? { ok: true, created: created === 1 } : { ok: false, reason: 'relay_node_limit' };
+  async register(nodeKey: string, now: number, source: string = LOCAL_SOURCE): Promise<RegisterOutcome> {
+    const [ok, value] = (await this.#run('register', nodeKey, now, source)) as [number, number | string];
+    if (ok === 1) return { ok: true, created: value === 1 };
+    return { ok: false, reason: value as 'relay_node_limit' | 'source_node_share_exceeded' | 'source_bytes_share_exceeded' };
   }
 
   async pickNode(now: number): Promise<string | null> {
-    // The script picks index floor(r * live); r comes from here, not from the server.
-    const r = randomInt(0, 2 ** 47) / 2 ** 47;
-    return ((await this.#run('pickNode', now, r)) as string | null) ?? null;
+    // The script picks a source, then one of its nodes; the randomness comes from here, not from the server.
+    const r = () => randomInt(0, 2 ** 47) / 2 ** 47;
+    return ((await this.#run('pickNode', now, r(), r())) as string | null) ?? null;
   }
 
-  async enqueue(nodeKey: string, request: QueuedRequest, now: number): Promise<EnqueueOutcome> {
+  async enqueue(nodeKey: string, request: QueuedRequest, now: number, source: string = LOCAL_SOURCE): Promise<EnqueueOutcome> {
     const payload = JSON.stringify([request.chatHistory, request.cipherkey, request.iv]);
-    const [ok, value] = (await this.#run('enqueue', nodeKey, request.clientKey, payload, requestBytes(request), request.stream ? '1' : '0', now)) as [number, number | string];
+    const [ok, value] = (await this.#run('enqueue', nodeKey, request.clientKey, payload, requestBytes(request), request.stream ? '1' : '0', now, source)) as [number, number | string];
     if (ok === 1) return { ok: true, queueDepth: Number(value) };
-    return { ok: false, reason: value as 'node_not_found' | 'node_queue_full' | 'client_queue_full' | 'relay_queue_full' };
+    return { ok: false, reason: value as Extract<EnqueueOutcome, { ok: false }>['reason'] };
   }
 
   async claim(nodeKey: string, max: number, now: number): Promise<ClaimedRequest[]> {
@@ -139,10 +141,10 @@ export class RedisStore implements RelayStore {
     });
   }
 
-  async complete(clientKey: string, response: EncryptedResponse, now: number): Promise<CompleteOutcome> {
+  async complete(clientKey: string, response: EncryptedResponse, now: number, source: string = LOCAL_SOURCE): Promise<CompleteOutcome> {
     const payload = JSON.stringify([response.chatHistory, response.cipherkey, response.iv]);
-    const [ok, replaced, enqueued] = (await this.#run('complete', clientKey, payload, responseBytes(clientKey, response), now)) as [number, number?, number?];
-    if (ok !== 1) return { ok: false, reason: 'response_store_full' };
+    const [ok, replaced, enqueued] = (await this.#run('complete', clientKey, payload, responseBytes(clientKey, response), now, source)) as [number, (number | string)?, number?];
+    if (ok !== 1) return { ok: false, reason: replaced as Extract<CompleteOutcome, { ok: false }>['reason'] };
     return { ok: true, replaced: replaced === 1, requestEnqueuedAt: enqueued === undefined || enqueued < 0 ? null : enqueued };
   }
 
@@ -155,19 +157,17 @@ export class RedisStore implements RelayStore {
     return { chatHistory, cipherkey, iv, storedAt: Number(storedAt), requestEnqueuedAt: requestEnqueuedAt < 0 ? null : requestEnqueuedAt };
   }
 
-  async appendChunk(sessionId: string, chunk: unknown, final: boolean, now: number): Promise<ChunkOutcome> {
-    // Chunks are opaque JSON values; `undefined` has no JSON form and is kept as null.
-    const text = JSON.stringify(chunk) ?? 'null';
-    const outcome = (await this.#run('appendChunk', sessionId, text, final ? '1' : '0', now)) as string;
+  async appendChunk(sessionId: string, chunk: string, final: boolean, now: number, source: string = LOCAL_SOURCE): Promise<ChunkOutcome> {
+    const outcome = (await this.#run('appendChunk', sessionId, chunk, final ? '1' : '0', now, source)) as string;
     if (outcome === 'ok') return { ok: true };
-    return { ok: false, reason: outcome as 'stream_session_not_found' | 'stream_session_full' };
+    return { ok: false, reason: outcome as Extract<ChunkOutcome, { ok: false }>['reason'] };
   }
 
   async drainStream(clientKey: string, now: number): Promise<StreamBatch | null> {
     const row = (await this.#run('drainStream', clientKey, now)) as [string, string, string[]] | null;
     if (row === null) return null;
     const [sessionId, final, chunks] = row;
-    return { sessionId, chunks: chunks.map((c) => JSON.parse(c) as unknown), final: final === '1' };
+    return { sessionId, chunks, final: final === '1' };
   }
 
   async expire(now: number): Promise<ExpiryCounts> {

@@ -59,8 +59,8 @@ export interface StoredResponse extends EncryptedResponse {
 
 export interface StreamBatch {
   sessionId: string;
-  /** Chunks as the node posted them (opaque JSON values), in arrival order. */
-  chunks: unknown[];
+  /** Chunks as the node posted them (the JSON text of each value), in arrival order. */
+  chunks: string[];
   final: boolean;
 }
 
@@ -81,23 +81,37 @@ export interface StoreLimits extends Partial<V1Limits> {
   maxResponses: number;
   maxStreamSessions: number;
   maxStreamChunks: number;
-  /** Ciphertext bytes held in queued requests and responses together. */
+  /** Bytes held for callers, both protocols: ciphertext, chunks, keys, in-flight and session records. */
   maxStoredBytes: number;
-  /** What one source may hold of maxStoredBytes, both protocols together (default: all of it). */
+  // Per-source shares of the caps anyone can fill (a source is an IPv4 address or an IPv6 /64,
+  // as the rate limits key). Absent = the whole cap (no share); defaults in src/store/limits.ts.
   maxStoredBytesPerSource?: number;
+  maxNodesPerSource?: number;
+  maxQueuePerNodePerSource?: number;
+  maxQueuedPerSource?: number;
+  maxResponsesPerSource?: number;
+  maxStreamSessionsPerSource?: number;
 }
 
-export type RegisterOutcome = { ok: true; created: boolean } | { ok: false; reason: 'relay_node_limit' };
+/** The source a store call is charged to when the caller names none (tests, in-process callers). */
+export const LOCAL_SOURCE = 'local';
+
+export type RegisterOutcome = { ok: true; created: boolean } | { ok: false; reason: 'relay_node_limit' | 'source_node_share_exceeded' | 'source_bytes_share_exceeded' };
 
 export type EnqueueOutcome =
   | { ok: true; queueDepth: number }
-  | { ok: false; reason: 'node_not_found' | 'node_queue_full' | 'client_queue_full' | 'relay_queue_full' };
+  | {
+      ok: false;
+      reason: 'node_not_found' | 'node_queue_full' | 'client_queue_full' | 'relay_queue_full' | 'source_queue_share_exceeded' | 'source_bytes_share_exceeded';
+    };
 
 export type CompleteOutcome =
   | { ok: true; replaced: boolean; requestEnqueuedAt: number | null }
-  | { ok: false; reason: 'response_store_full' };
+  | { ok: false; reason: 'response_store_full' | 'answer_not_requested' | 'source_response_share_exceeded' | 'source_bytes_share_exceeded' };
 
-export type ChunkOutcome = { ok: true } | { ok: false; reason: 'stream_session_not_found' | 'stream_session_full' };
+export type ChunkOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'stream_session_not_found' | 'stream_session_full' | 'source_bytes_share_exceeded' };
 
 export interface ExpiryCounts {
   nodes: number;
@@ -144,19 +158,25 @@ export interface RelayStore {
   readonly limits: StoreLimits;
 
   /** A node announces itself (legacy /sink): create or refresh its liveness. */
-  register(nodeKey: string, now: number): Promise<RegisterOutcome>;
-  /** A uniformly random live node, or null. */
+  register(nodeKey: string, now: number, source?: string): Promise<RegisterOutcome>;
+  /** A random live node, or null: a random source first, then one of its live nodes. */
   pickNode(now: number): Promise<string | null>;
   /** Queue a request for a live node, enforcing every cap. */
-  enqueue(nodeKey: string, request: QueuedRequest, now: number): Promise<EnqueueOutcome>;
+  enqueue(nodeKey: string, request: QueuedRequest, now: number, source?: string): Promise<EnqueueOutcome>;
   /** Pop up to `max` unexpired requests for a node; stream requests get a session. */
   claim(nodeKey: string, max: number, now: number): Promise<ClaimedRequest[]>;
-  /** Store the response for a client key (a newer one replaces an unretrieved older one). */
-  complete(clientKey: string, response: EncryptedResponse, now: number): Promise<CompleteOutcome>;
+  /**
+   * Store the response for a client key with a claimed, unanswered request (else
+   * answer_not_requested); it answers the oldest such request. A newer one replaces an unretrieved older one.
+   */
+  complete(clientKey: string, response: EncryptedResponse, now: number, source?: string): Promise<CompleteOutcome>;
   /** Pop the response for a client key, or null. */
   retrieve(clientKey: string, now: number): Promise<StoredResponse | null>;
-  /** Append a chunk to a stream session; `final` closes it for further drains. */
-  appendChunk(sessionId: string, chunk: unknown, final: boolean, now: number): Promise<ChunkOutcome>;
+  /**
+   * Append a chunk (its JSON text, bounded at the door) to a stream session; `final` closes it for
+   * further drains and answers the stream request's in-flight job.
+   */
+  appendChunk(sessionId: string, chunk: string, final: boolean, now: number, source?: string): Promise<ChunkOutcome>;
   /** Hand the chunks stored since the last call; a batch with `final` deletes the session. */
   drainStream(clientKey: string, now: number): Promise<StreamBatch | null>;
   /** Remove everything past its time-to-live; counts what went. */

@@ -369,7 +369,7 @@ export class V1Memory implements V1Transitions {
     if (this.#nodes.size >= this.base.maxNodes) return { ok: false, reason: 'relay_node_limit' };
     const bytes = nodeBytes(nodeKey, capabilities);
     const refused = this.#bytesRefusal(source, bytes);
-    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'relay_node_limit' };
+    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_bytes_share_exceeded' : 'relay_node_limit' };
     this.#seq += 1;
     const rec: NodeRec = {
       key: nodeKey,
@@ -470,7 +470,7 @@ export class V1Memory implements V1Transitions {
     if (share === 'share') return { ok: false, reason: 'source_request_share_exceeded' };
     if (share !== null || this.#active.size + this.#held.size >= this.limits.v1MaxRequests) return { ok: false, reason: 'relay_queue_full' };
     const refused = this.#bytesRefusal(source, bytes);
-    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'relay_queue_full' };
+    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_bytes_share_exceeded' : 'relay_queue_full' };
     const rec: ReqRec = {
       key,
       clientKey: request.clientKey,
@@ -582,7 +582,7 @@ export class V1Memory implements V1Transitions {
       const bytes = this.#recordBytes(rec, payload);
       const answerSource = options.source ?? rec.byteSource;
       const refused = this.#bytesRefusal(answerSource, answerSource === rec.byteSource ? bytes - rec.bytes : bytes);
-      if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'response_store_full' };
+      if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_bytes_share_exceeded' : 'response_store_full' };
       if (node !== undefined) {
         if (node.queue.get(requestId) === rec) {
           node.queue.delete(requestId);
@@ -710,7 +710,7 @@ export class V1Memory implements V1Transitions {
     const record: V1Ciphertext = { ciphertext: progress.ciphertext, cipherkey: progress.cipherkey, iv: progress.iv };
     const bytes = this.#recordBytes(rec, rec.payload, record);
     const refused = this.#bytesRefusal(rec.byteSource, bytes - rec.bytes);
-    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_byte_share_exceeded' : 'response_store_full' };
+    if (refused !== null) return { ok: false, reason: refused === 'share' ? 'source_bytes_share_exceeded' : 'response_store_full' };
     const replaced = rec.progress !== null;
     rec.progress = record;
     this.#setBytes(rec, bytes);

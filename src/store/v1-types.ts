@@ -120,7 +120,7 @@ export type V1OwnerRefusal = 'node_credential_required' | 'invalid_control_crede
 
 export type V1RegisterOutcome =
   | { ok: true; created: boolean; credentialIssued: boolean }
-  | { ok: false; reason: 'relay_node_limit' | 'source_node_share_exceeded' | 'source_byte_share_exceeded' | V1OwnerRefusal };
+  | { ok: false; reason: 'relay_node_limit' | 'source_node_share_exceeded' | 'source_bytes_share_exceeded' | V1OwnerRefusal };
 
 export type V1LeaseOutcome = { ok: true } | { ok: false; reason: 'node_not_found' | V1OwnerRefusal };
 
@@ -136,7 +136,7 @@ export type V1AdmitOutcome =
         | 'request_id_conflict'
         | 'source_request_share_exceeded'
         | 'source_queue_share_exceeded'
-        | 'source_byte_share_exceeded';
+        | 'source_bytes_share_exceeded';
     };
 
 export type V1ClaimOutcome = { ok: true; request: V1ClaimedRequest | null; ended: V1Ended[] } | { ok: false; reason: 'node_not_found' | V1OwnerRefusal };
@@ -152,7 +152,7 @@ export type V1GoneStatus = V1TerminalStatus | 'completed' | 'gone';
 export type V1AcceptOutcome =
   | { ok: true; duplicate: boolean; ended: V1Ended[] }
   | { ok: false; reason: 'request_gone'; status: V1GoneStatus; ended: V1Ended[] }
-  | { ok: false; reason: 'response_store_full' | 'source_byte_share_exceeded' | 'request_not_claimed' | V1OwnerRefusal };
+  | { ok: false; reason: 'response_store_full' | 'source_bytes_share_exceeded' | 'request_not_claimed' | V1OwnerRefusal };
 
 export type V1RetrieveOutcome =
   | { kind: 'response'; response: V1StoredResponse }
@@ -162,7 +162,7 @@ export type V1RetrieveOutcome =
 
 export type V1CancelOutcome = { ok: true; status: V1TerminalStatus; removedFromQueue: number; ended: V1Ended[] } | { ok: false; reason: 'forbidden' };
 
-export type V1ProgressOutcome = { ok: true; replaced: boolean } | { ok: false; reason: 'forbidden' | 'not_active' | 'response_store_full' | 'source_byte_share_exceeded' };
+export type V1ProgressOutcome = { ok: true; replaced: boolean } | { ok: false; reason: 'forbidden' | 'not_active' | 'response_store_full' | 'source_bytes_share_exceeded' };
 
 export type V1UnregisterOutcome = { ok: true; removed: boolean; ended: V1Ended[] } | { ok: false; reason: 'forbidden' };
 

@@ -15,8 +15,12 @@ describe('concurrency over a real port', () => {
   let relay: RunningRelay;
   before(async () => {
     // 1,000 clients and 8 nodes from one loopback address is a flood by design: limits off here
-    // (test/http/rate-limit*.test.ts covers them).
-    const config = configWith({ port: 0, sinkHoldMs: 2000, retrieveHoldMs: 2000, maxQueuePerNode: 2000, maxQueuedTotal: 5000, maxResponses: 5000, logLevel: 'silent', rateLimit: false });
+    // (test/http/rate-limit*.test.ts covers them), and so are the per-source shares
+    // (test/store/contract.ts covers them).
+    const config = configWith({
+      port: 0, sinkHoldMs: 2000, retrieveHoldMs: 2000, maxQueuePerNode: 2000, maxQueuedTotal: 5000, maxResponses: 5000, logLevel: 'silent', rateLimit: false,
+      maxQueuePerNodePerSource: 2000, maxQueuedPerSource: 5000, maxResponsesPerSource: 5000, maxStoredBytesPerSource: 256 * 1024 * 1024,
+    });
     relay = await startServer({ config, logger: createLogger('silent') });
   });
   after(async () => relay.shutdown('test'));
@@ -82,6 +86,10 @@ describe('concurrency over a real port', () => {
 
   it('/retrieve pops atomically: parallel retrieves for one key deliver the response once', async () => {
     const base = relay.url;
+    // An answer is accepted only for a claimed request: queue and claim one first.
+    await post(`${base}/sink`, { server_public_key: 'popper' });
+    await post(`${base}/faucet`, { server_public_key: 'popper', client_public_key: 'popped', chat_history: 'job', cipherkey: 'k', iv: 'i' });
+    await post(`${base}/sink`, { server_public_key: 'popper' });
     await post(`${base}/source`, { client_public_key: 'popped', chat_history: 'only-once', cipherkey: 'k', iv: 'i' });
     const results = await Promise.all(Array.from({ length: 20 }, () => post(`${base}/retrieve`, { client_public_key: 'popped' })));
     assert.equal(results.filter((r) => r.chat_history === 'only-once').length, 1);

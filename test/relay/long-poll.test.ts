@@ -31,6 +31,9 @@ describe('long-poll holds', () => {
   });
 
   it('a held /retrieve answers as soon as the node posts the response', async () => {
+    await relay.post('/sink', { server_public_key: 'answering-node' });
+    await relay.post('/faucet', faucetBody({ server_public_key: 'answering-node', client_public_key: 'waiting' }));
+    await relay.post('/sink', { server_public_key: 'answering-node' });
     const held = relay.post('/retrieve', { client_public_key: 'waiting' });
     await new Promise((resolve) => setTimeout(resolve, 50));
     await relay.post('/source', { client_public_key: 'waiting', chat_history: 'answer', cipherkey: 'k', iv: 'i' });

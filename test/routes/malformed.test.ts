@@ -88,6 +88,9 @@ describe('malformed requests', () => {
     await relay.post('/sink', { server_public_key: NODE_KEY });
     await relay.post('/faucet', faucetBody());
     await relay.post('/faucet', faucetBody({ client_public_key: 'streamer', stream: true }));
+    await relay.post('/sink', { server_public_key: 'answering-node' });
+    await relay.post('/faucet', faucetBody({ server_public_key: 'answering-node', client_public_key: 'waiting-client' }));
+    await relay.post('/sink', { server_public_key: 'answering-node' });
     await relay.post('/source', { client_public_key: 'waiting-client', chat_history: 'a', cipherkey: 'b', iv: 'c' });
   });
   after(async () => relay.app.close());

@@ -334,7 +334,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         const big = (id: string, source: string) => store.v1.admitRequest({ ...v1Request('n1', `k-${id}`, id, { ciphertext: 'x'.repeat(1500) }), source }, T0);
         assert.equal((await big('a', '10.0.0.9')).ok, true);
         assert.equal((await big('b', '10.0.0.9')).ok, true);
-        assert.deepEqual(await big('c', '10.0.0.9'), { ok: false, reason: 'source_byte_share_exceeded' });
+        assert.deepEqual(await big('c', '10.0.0.9'), { ok: false, reason: 'source_bytes_share_exceeded' });
         assert.equal((await big('d', '10.0.0.2')).ok, true);
       });
 

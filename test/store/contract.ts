@@ -136,7 +136,7 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
       });
 
       it('caps the bytes held', async () => {
-        await fresh({ maxStoredBytes: 200 });
+        await fresh({ maxStoredBytes: 250 }); // the node key and record count too (34 bytes)
         await store.register('n1', T0);
         assert.equal((await store.enqueue('n1', request('c1', 'x'.repeat(60)), T0)).ok, true);
         assert.deepEqual(await store.enqueue('n1', request('c2', 'y'.repeat(60)), T0), { ok: false, reason: 'relay_queue_full' });
@@ -180,6 +180,12 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
 
     describe('responses', () => {
       const response = (tag: string) => ({ chatHistory: `${tag}-h`, cipherkey: `${tag}-k`, iv: `${tag}-i` });
+      /** A request of `client` claimed by a node: what makes an answer for it acceptable. */
+      const asked = async (client: string, at = T0, node = 'answering') => {
+        await store.register(node, at);
+        assert.equal((await store.enqueue(node, request(client), at)).ok, true);
+        assert.equal((await store.claim(node, 1, at)).length, 1);
+      };
 
       it('complete then retrieve pops exactly once, linked to its request', async () => {
         await store.register('n1', T0);
@@ -193,13 +199,41 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         assert.equal((await store.stats(T0 + 301)).inflightRequests, 0);
       });
 
-      it('a response nobody asked for is still stored (legacy) but not linked', async () => {
-        const done = await store.complete('stranger', response('r'), T0);
-        assert.deepEqual(done, { ok: true, replaced: false, requestEnqueuedAt: null });
-        assert.equal((await store.retrieve('stranger', T0))?.chatHistory, 'r-h');
+      it('an answer nobody asked for is refused and stores nothing', async () => {
+        await store.register('n1', T0);
+        const before = await store.snapshot();
+        assert.deepEqual(await store.complete('stranger', response('r'), T0), { ok: false, reason: 'answer_not_requested' });
+        await store.enqueue('n1', request('queued'), T0);
+        const queuedOnly = await store.snapshot();
+        assert.deepEqual(await store.complete('queued', response('r'), T0), { ok: false, reason: 'answer_not_requested' }, 'queued, not claimed');
+        assert.deepEqual(await store.snapshot(), queuedOnly);
+        assert.notDeepEqual(queuedOnly, before);
+        assert.equal(await store.retrieve('stranger', T0), null);
+      });
+
+      it('10,000 unsolicited answers leave room for the one that was asked for', async () => {
+        await asked('honest');
+        for (let i = 0; i < 10_000; i += 1) {
+          const outcome = await store.complete(`junk${i % 50}`, response('j'), T0, `10.0.0.${i % 7}`);
+          if (outcome.ok) assert.fail('an unsolicited answer was stored');
+        }
+        assert.equal((await store.stats(T0)).responses, 0);
+        assert.equal((await store.complete('honest', response('r'), T0 + 1)).ok, true);
+        assert.equal((await store.retrieve('honest', T0 + 2))?.chatHistory, 'r-h');
+      });
+
+      it('one claimed request takes one answer; an answer after its job expired is refused', async () => {
+        await asked('c1');
+        assert.equal((await store.complete('c1', response('one'), T0 + 1)).ok, true);
+        assert.deepEqual(await store.complete('c1', response('two'), T0 + 2), { ok: false, reason: 'answer_not_requested' });
+        await asked('c2', T0);
+        assert.deepEqual(await store.complete('c2', response('late'), T0 + 60_001), { ok: false, reason: 'answer_not_requested' });
+        assert.equal((await store.stats(T0 + 60_001)).inflightRequests, 0);
       });
 
       it('a newer response replaces an unretrieved one (one slot per client key)', async () => {
+        await asked('c1');
+        await asked('c1');
         await store.complete('c1', response('one'), T0);
         assert.equal((await store.complete('c1', response('two'), T0 + 1)).ok, true);
         assert.equal((await store.retrieve('c1', T0 + 2))?.chatHistory, 'two-h');
@@ -207,6 +241,8 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
       });
 
       it('responses expire after their TTL', async () => {
+        await asked('c1');
+        await asked('c2', T0 + 10_000);
         await store.complete('c1', response('r'), T0);
         await store.complete('c2', response('r'), T0 + 10_000);
         assert.equal(await store.retrieve('c1', T0 + 20_001), null);
@@ -216,7 +252,13 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
       });
 
       it('caps the number of responses held', async () => {
-        for (let i = 0; i < 6; i += 1) assert.equal((await store.complete(`c${i}`, response('r'), T0)).ok, true);
+        await fresh({ maxQueuePerNode: 20, maxQueuedTotal: 20 });
+        for (let i = 0; i < 6; i += 1) {
+          await asked(`c${i}`);
+          assert.equal((await store.complete(`c${i}`, response('r'), T0)).ok, true);
+        }
+        await asked('c9');
+        await asked('c0');
         assert.deepEqual(await store.complete('c9', response('r'), T0), { ok: false, reason: 'response_store_full' });
         assert.equal((await store.complete('c0', response('again'), T0)).ok, true, 'replacing needs no new room');
       });
@@ -230,14 +272,15 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         assert.ok(item?.streamSessionId, 'session id handed to the node');
         const sid = item.streamSessionId;
         assert.deepEqual(await store.drainStream('c1', T0), { sessionId: sid, chunks: [], final: false });
-        assert.deepEqual(await store.appendChunk(sid, { ciphertext: 'a' }, false, T0 + 1), { ok: true });
-        assert.deepEqual(await store.appendChunk(sid, 'b', false, T0 + 2), { ok: true });
-        assert.deepEqual(await store.drainStream('c1', T0 + 3), { sessionId: sid, chunks: [{ ciphertext: 'a' }, 'b'], final: false });
-        assert.deepEqual(await store.appendChunk(sid, 'c', true, T0 + 4), { ok: true });
-        assert.deepEqual(await store.appendChunk(sid, 'late', false, T0 + 5), { ok: true }, 'accepted until drained (legacy quirk)');
-        assert.deepEqual(await store.drainStream('c1', T0 + 6), { sessionId: sid, chunks: ['c', 'late'], final: true });
+        assert.deepEqual(await store.appendChunk(sid, '{"ciphertext":"a"}', false, T0 + 1), { ok: true });
+        assert.deepEqual(await store.appendChunk(sid, '"b"', false, T0 + 2), { ok: true });
+        assert.deepEqual(await store.drainStream('c1', T0 + 3), { sessionId: sid, chunks: ['{"ciphertext":"a"}', '"b"'], final: false });
+        assert.deepEqual(await store.appendChunk(sid, '"c"', true, T0 + 4), { ok: true });
+        assert.deepEqual(await store.appendChunk(sid, '"late"', false, T0 + 5), { ok: true }, 'accepted until drained (legacy quirk)');
+        assert.deepEqual(await store.drainStream('c1', T0 + 6), { sessionId: sid, chunks: ['"c"', '"late"'], final: true });
         assert.equal(await store.drainStream('c1', T0 + 7), null);
-        assert.deepEqual(await store.appendChunk(sid, 'x', false, T0 + 8), { ok: false, reason: 'stream_session_not_found' });
+        assert.deepEqual(await store.appendChunk(sid, '"x"', false, T0 + 8), { ok: false, reason: 'stream_session_not_found' });
+        assert.equal((await store.stats(T0 + 8)).inflightRequests, 0, 'the final chunk answered the request');
       });
 
       it('non-stream requests get no session', async () => {
@@ -253,8 +296,8 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         await store.enqueue('n1', request('c1', 'one', true), T0);
         await store.enqueue('n1', request('c1', 'two', true), T0);
         const [a, b] = await store.claim('n1', 2, T0);
-        assert.deepEqual(await store.appendChunk(a!.streamSessionId!, 'x', false, T0), { ok: false, reason: 'stream_session_not_found' });
-        assert.deepEqual(await store.appendChunk(b!.streamSessionId!, 'y', false, T0), { ok: true });
+        assert.deepEqual(await store.appendChunk(a!.streamSessionId!, '"x"', false, T0), { ok: false, reason: 'stream_session_not_found' });
+        assert.deepEqual(await store.appendChunk(b!.streamSessionId!, '"y"', false, T0), { ok: true });
       });
 
       it('caps chunks per session and expires idle sessions', async () => {
@@ -262,8 +305,8 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         await store.enqueue('n1', request('c1', 's', true), T0);
         const [item] = await store.claim('n1', 1, T0);
         const sid = item!.streamSessionId!;
-        for (let i = 0; i < 5; i += 1) assert.equal((await store.appendChunk(sid, i, false, T0)).ok, true);
-        assert.deepEqual(await store.appendChunk(sid, 5, false, T0), { ok: false, reason: 'stream_session_full' });
+        for (let i = 0; i < 5; i += 1) assert.equal((await store.appendChunk(sid, String(i), false, T0)).ok, true);
+        assert.deepEqual(await store.appendChunk(sid, '5', false, T0), { ok: false, reason: 'stream_session_full' });
         const counts = await store.expire(T0 + 40_001);
         assert.equal(counts.streams, 1);
         assert.equal(await store.drainStream('c1', T0 + 40_001), null);
@@ -275,6 +318,116 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         for (let i = 0; i < 5; i += 1) await store.enqueue('n1', request(`c${i}`, 's', true), T0 + i);
         await store.claim('n1', 5, T0 + 10);
         assert.equal((await store.stats(T0 + 10)).streamSessions, 3);
+      });
+    });
+
+    describe('per-source shares and bytes', () => {
+      const SHARES: Partial<StoreLimits> = {
+        maxNodes: 6,
+        maxNodesPerSource: 2,
+        maxQueuePerNode: 4,
+        maxQueuePerNodePerSource: 2,
+        maxQueuedTotal: 10,
+        maxQueuedPerSource: 3,
+        maxResponses: 6,
+        maxResponsesPerSource: 2,
+        maxStreamSessions: 3,
+        maxStreamSessionsPerSource: 1,
+        maxQueuePerClient: 10,
+      };
+      const response = { chatHistory: 'h', cipherkey: 'k', iv: 'i' };
+
+      it('node table: a source over its share is refused, an honest one still registers', async () => {
+        await fresh(SHARES);
+        assert.equal((await store.register('junk1', T0, 'evil')).ok, true);
+        assert.equal((await store.register('junk2', T0, 'evil')).ok, true);
+        assert.deepEqual(await store.register('junk3', T0, 'evil'), { ok: false, reason: 'source_node_share_exceeded' });
+        assert.equal((await store.register('junk1', T0 + 1, 'evil')).ok, true, 'a known key refreshes');
+        assert.deepEqual(await store.register('honest', T0, 'home'), { ok: true, created: true });
+        assert.equal((await store.register('junk3', T0 + 31_000, 'evil')).ok, true, 'expired keys release the share');
+      });
+
+      it('pickNode picks a source first: many keys from one address do not dominate', async () => {
+        await fresh({ ...SHARES, maxNodes: 50, maxNodesPerSource: 50 });
+        for (let i = 0; i < 40; i += 1) await store.register(`junk${i}`, T0, 'evil');
+        await store.register('honest', T0, 'home');
+        let honest = 0;
+        for (let i = 0; i < 400; i += 1) if ((await store.pickNode(T0)) === 'honest') honest += 1;
+        // Per key it would be 1 in 41 (~10 of 400); per source it is 1 in 2 (~200 of 400).
+        assert.ok(honest > 120, `honest node picked ${honest} of 400 times`);
+      });
+
+      it("queues: one source gets its share of a node's queue and of the total", async () => {
+        await fresh(SHARES);
+        await store.register('n1', T0, 'home');
+        await store.register('n2', T0, 'home');
+        assert.equal((await store.enqueue('n1', request('a1'), T0, 'evil')).ok, true);
+        assert.equal((await store.enqueue('n1', request('a2'), T0, 'evil')).ok, true);
+        assert.deepEqual(await store.enqueue('n1', request('a3'), T0, 'evil'), { ok: false, reason: 'source_queue_share_exceeded' });
+        assert.equal((await store.enqueue('n2', request('a3'), T0, 'evil')).ok, true);
+        assert.deepEqual(await store.enqueue('n2', request('a4'), T0, 'evil'), { ok: false, reason: 'source_queue_share_exceeded' }, 'total share');
+        assert.equal((await store.enqueue('n1', request('h1'), T0, 'home')).ok, true, 'the honest source still queues');
+        await store.claim('n1', 1, T0);
+        assert.equal((await store.enqueue('n2', request('a5'), T0, 'evil')).ok, true, 'claiming releases the share');
+      });
+
+      it('answers: charged to the answering source, refused over its share', async () => {
+        await fresh({ ...SHARES, maxQueuePerNodePerSource: 4 });
+        await store.register('n1', T0, 'home');
+        for (const c of ['c1', 'c2', 'c3', 'c4']) await store.enqueue('n1', request(c), T0, 'clients');
+        assert.equal((await store.claim('n1', 4, T0)).length, 3, 'the clients source queued its share of 3');
+        assert.equal((await store.complete('c1', response, T0, 'evil')).ok, true);
+        assert.equal((await store.complete('c2', response, T0, 'evil')).ok, true);
+        assert.deepEqual(await store.complete('c3', response, T0, 'evil'), { ok: false, reason: 'source_response_share_exceeded' });
+        assert.equal((await store.complete('c3', response, T0, 'home')).ok, true);
+        await store.retrieve('c1', T0);
+        await store.enqueue('n1', request('c5'), T0, 'clients');
+        await store.claim('n1', 1, T0);
+        assert.equal((await store.complete('c5', response, T0, 'evil')).ok, true, 'retrieval releases the share');
+      });
+
+      it('stream sessions: over its share a source replaces its own oldest, never an honest one', async () => {
+        await fresh(SHARES);
+        await store.register('n1', T0, 'home');
+        await store.enqueue('n1', request('honest', 's', true), T0, 'home');
+        await store.enqueue('n1', request('e1', 's', true), T0, 'evil');
+        await store.enqueue('n1', request('e2', 's', true), T0, 'evil');
+        await store.claim('n1', 3, T0);
+        assert.equal((await store.stats(T0)).streamSessions, 2);
+        assert.deepEqual((await store.drainStream('honest', T0))?.final, false, 'the honest session survives');
+        assert.equal(await store.drainStream('e1', T0), null, "evil's older session made room for its newer one");
+      });
+
+      it('chunks and keys count against the byte cap and the source share; draining releases them', async () => {
+        await fresh({ maxStoredBytes: 4000, maxStoredBytesPerSource: 2000 });
+        await store.register('n1', T0, 'home');
+        const keyed = (await store.stats(T0)).storedBytes;
+        assert.ok(keyed >= 'n1'.length, 'a registered key holds bytes');
+        await store.enqueue('n1', request('c1', 's', true), T0, 'client');
+        const [item] = await store.claim('n1', 1, T0);
+        const sid = item!.streamSessionId!;
+        const opened = (await store.stats(T0)).storedBytes;
+        assert.ok(opened > keyed, 'session and in-flight records hold bytes');
+        const big = JSON.stringify('x'.repeat(900));
+        assert.equal((await store.appendChunk(sid, big, false, T0, 'evil')).ok, true);
+        assert.equal((await store.appendChunk(sid, big, false, T0, 'evil')).ok, true);
+        assert.deepEqual(await store.appendChunk(sid, big, false, T0, 'evil'), { ok: false, reason: 'source_bytes_share_exceeded' });
+        assert.equal((await store.stats(T0)).storedBytes, opened + 2 * big.length);
+        assert.equal((await store.drainStream('c1', T0))?.chunks.length, 2);
+        assert.equal((await store.stats(T0)).storedBytes, opened, 'delivered chunks are freed');
+        assert.equal((await store.appendChunk(sid, big, true, T0, 'evil')).ok, true);
+        await store.drainStream('c1', T0);
+        assert.equal((await store.stats(T0)).storedBytes, keyed, 'a finished session frees its record and job');
+        await store.expire(T0 + 31_000);
+        assert.equal((await store.stats(T0 + 31_000)).storedBytes, 0, 'an expired key frees its bytes');
+      });
+
+      it('bytes of queued requests are capped per source', async () => {
+        await fresh({ maxStoredBytes: 10_000, maxStoredBytesPerSource: 500, maxQueuePerClient: 10 });
+        await store.register('n1', T0, 'home');
+        assert.equal((await store.enqueue('n1', request('a', 'x'.repeat(100)), T0, 'evil')).ok, true);
+        assert.deepEqual(await store.enqueue('n1', request('b', 'x'.repeat(200)), T0, 'evil'), { ok: false, reason: 'source_bytes_share_exceeded' });
+        assert.equal((await store.enqueue('n1', request('c', 'x'.repeat(100)), T0, 'home')).ok, true);
       });
     });
 
@@ -294,6 +447,9 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
       });
 
       it('complete wakes the client waiter; a wake-up before wait() is not lost', async () => {
+        await store.register('n1', T0);
+        await store.enqueue('n1', request('c1'), T0);
+        await store.claim('n1', 1, T0);
         const w = store.watch('response', 'c1');
         await store.complete('c1', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
         // Redis delivers the wake-up asynchronously: wait() must see it whether it came before or after.

@@ -31,6 +31,13 @@ async function pair(t: TestContext, redis: RedisServer, limits: Partial<StoreLim
   return [await make(), await make()];
 }
 
+/** A claimed request for `client` on `store`: an answer is accepted only for one. */
+async function asked(store: RedisStore, client: string, at = T0): Promise<void> {
+  await store.register('answering', at);
+  assert.equal((await store.enqueue('answering', request(client), at)).ok, true);
+  assert.equal((await store.claim('answering', 1, at)).length, 1);
+}
+
 test('two replicas racing to claim one queue deliver each request exactly once', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
@@ -59,6 +66,7 @@ test('racing retrieves hand one response to exactly one replica', async (t) => {
   const [a, b] = await pair(t, redis, { maxResponses: 1000 });
   let delivered = 0;
   for (let i = 0; i < 100; i += 1) {
+    await asked(b, `c${i}`);
     await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
     const got = await Promise.all([a.retrieve(`c${i}`, T0), b.retrieve(`c${i}`, T0), b.retrieve(`c${i}`, T0)]);
     delivered += got.filter((r) => r !== null).length;
@@ -77,6 +85,7 @@ test('a waiter on one replica wakes when the other replica enqueues or completes
   const woken = work.wait(10_000);
   assert.equal((await b.enqueue('node', request('client'), T0)).ok, true);
   assert.equal(await woken, true);
+  assert.equal((await a.claim('node', 1, T0)).length, 1);
   const answered = response.wait(10_000);
   await b.complete('client', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   assert.equal(await answered, true);
@@ -101,13 +110,15 @@ test('expire sweeps a large backlog in bounded steps and leaves counters at zero
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a] = await pair(t, redis, { maxResponses: 5000 });
+  for (let i = 0; i < 1200; i += 1) await asked(a, `c${i}`);
   for (let i = 0; i < 1200; i += 1) await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   assert.equal((await a.stats(T0)).responses, 1200);
   const counts = await a.expire(T0 + CONTRACT_LIMITS.responseTtlMs);
   assert.equal(counts.responses, 1200, 'several 500-entry steps in one expire() call');
   const stats = await a.stats(T0 + CONTRACT_LIMITS.responseTtlMs);
   assert.equal(stats.responses, 0);
-  assert.equal(stats.storedBytes, 0);
+  await a.expire(T0 + CONTRACT_LIMITS.nodeTtlMs + 1); // the answering node's key goes too
+  assert.equal((await a.stats(T0 + CONTRACT_LIMITS.nodeTtlMs + 1)).storedBytes, 0);
 });
 
 test('entries carry a native TTL as a safety net', async (t) => {
@@ -120,6 +131,7 @@ test('entries carry a native TTL as a safety net', async (t) => {
   t.after(() => raw.disconnect());
   await a.register('node', T0);
   await a.enqueue('node', request('client'), T0);
+  await asked(a, 'client2');
   await a.complete('client2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   const prefix = `replicas:${process.pid}:${n}:`;
   for (const key of ['q:node', 'r:client2', 'nodes', 'counts']) {

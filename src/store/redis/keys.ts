@@ -16,6 +16,14 @@
 //   <p>sc:<session>  LIST   stream chunks (JSON text, opaque to the store)
 //   <p>sb:<client>   STRING the client's current stream session
 //   <p>xs            ZSET   session -> expiry (sweep index, least recently touched first)
+//   <p>nsrc          HASH   node key -> the source that registered it
+//   <p>srcbytes      HASH   source -> stored bytes (both protocols; total in counts.bytes)
+//   <p>src:nodes     HASH   source -> legacy node keys registered
+//   <p>src:queued    HASH   source -> legacy requests queued
+//   <p>src:resp      HASH   source -> unretrieved legacy answers
+//   <p>src:streams   HASH   source -> open stream sessions
+//   <p>qs:<node>     HASH   source -> requests queued for that node
+//   (queue items, jobs and answers carry their source; sessions keep 's' and 'b:<source>' bytes)
 //   <p>wake          pub/sub channel: "w<node>" (work queued) and "r<client>" (response ready)
 //   <p>v1:…          the API v1 families (v1-keys.ts)
 //

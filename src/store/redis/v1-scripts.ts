@@ -27,7 +27,7 @@ end
 if MAX_NODES_PS < MAX_NODES and num(call('HGET', K1_SRCN, src)) >= MAX_NODES_PS then return {0, 'source_node_share_exceeded'} end
 if call('ZCARD', K1_NODES) >= MAX_NODES then return {0, 'relay_node_limit'} end
 local refused = bytesRefusal(src, nb)
-if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'relay_node_limit'} end
 local seq = call('HINCRBY', K1_META, 'seq', 1)
 call('HSET', kn(node), 'seq', seq, 'digest', digest, 'lease', n(now + LEASE), 'seen', n(now), 'src', src, 'b', n(nb))
@@ -162,7 +162,7 @@ if num(call('HGET', K1_QC, client)) >= MAX_QPC then return {0, 'client_queue_ful
 if MAX_REQ_PS < MAX_REQ and num(call('HGET', K1_SRCR, src)) >= MAX_REQ_PS then return {0, 'source_request_share_exceeded'} end
 if call('ZCARD', K1_XA) + call('ZCARD', K1_XH) >= MAX_REQ then return {0, 'relay_queue_full'} end
 local refused = bytesRefusal(src, bytes)
-if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'relay_queue_full'} end
 local dl = now + DEADLINE
 local order = call('HINCRBY', K1_META, 'order', 1)
@@ -283,7 +283,7 @@ if st == 'q' or st == 'f' then
   local extra = bytes
   if asrc == bs then extra = bytes - num(r[4]) end
   local refused = bytesRefusal(asrc, extra)
-  if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+  if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
   if refused then return {0, 'response_store_full'} end
   if call('ZREM', kq(node), rk) == 1 then hadd(kqs(node), r[6] or '-', -1) end
   call('ZREM', K1_XQ, rk)
@@ -403,7 +403,7 @@ if r[1] ~= 'f' or r[2] ~= client or tonumber(r[3]) <= now then return {0, 'not_a
 -- The record holds the request ciphertext (rb) plus one progress record.
 local total = num(r[6]) + bytes
 local refused = bytesRefusal(r[7], total - num(r[5]))
-if refused == 'share' then return {0, 'source_byte_share_exceeded'} end
+if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'response_store_full'} end
 call('HSET', kr(rk), 'pc', ARGV[5], 'pk', ARGV[6], 'pi', ARGV[7], 'b', n(total))
 addBytes(total - num(r[5]), r[7])
