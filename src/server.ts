@@ -5,6 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type AppOptions } from './app.js';
 import { Drain } from './drain.js';
+import { AddressSet } from './http/client-address.js';
+import { ConnectionGuard } from './http/connection-guard.js';
+import { guardMetrics } from './limits/limit-metrics.js';
 import { createLogger } from './logger.js';
 import { createStore } from './store/create-store.js';
 
@@ -12,6 +15,8 @@ export interface RunningRelay {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly drain: Drain;
+  /** Socket admission (counts for tests and the metrics). */
+  readonly guard: ConnectionGuard;
   /** Drain then close: readiness 503, holds answered, in-flight finished, listener closed. */
   shutdown(reason: string): Promise<void>;
 }
@@ -26,12 +31,23 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
   if (ownsStore) app.addHook('onClose', async () => store.close());
 
   const server = app.server;
-  // Above common load-balancer idle timeouts (60 s) so the proxy, not us, closes idle sockets.
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  // Slow or silent clients lose their socket instead of holding it forever.
+  // Slow or silent clients lose their socket instead of holding it forever: Node checks these
+  // every connectionsCheckIntervalMs (src/app.ts), so a silent socket holds its slot at most
+  // headersTimeout + that interval.
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;
-  server.maxConnections = config.maxConnections;
+  // Open sockets: per-source share, idle-first closing near the cap, the cap itself, and the
+  // keep-alive times (src/http/connection-guard.ts). Node's own maxConnections stays unset: it
+  // drops sockets without an answer and before idle ones could make room.
+  const guard = new ConnectionGuard({
+    maxConnections: config.maxConnections,
+    perSource: config.connectionsPerSource,
+    trusted: new AddressSet(config.trustedProxies),
+    clientKeepAliveMs: config.keepAliveTimeoutMs,
+    proxyKeepAliveMs: config.proxyKeepAliveTimeoutMs,
+    metrics: guardMetrics(app.relay.metrics.registry),
+  });
+  guard.attach(server);
 
   await app.listen({ host: config.host, port: config.port });
   const address = server.address();
@@ -60,7 +76,7 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
     return shuttingDown;
   };
 
-  return { url, app, drain, shutdown };
+  return { url, app, drain, guard, shutdown };
 }
 
 /** SIGTERM/SIGINT drain the relay and exit 0; a second signal exits at once. */
