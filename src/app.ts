@@ -9,15 +9,17 @@ import type { Config } from './config.js';
 import { createRelayContext } from './context.js';
 import { Drain } from './drain.js';
 import { everyInterval } from './http/background-task.js';
+import { relayClientErrorHandler } from './http/client-error.js';
 import { installErrorHandling } from './http/errors-plugin.js';
 import { requestIdFor } from './http/request-id.js';
 import './http/fastify-types.js';
-import { createLogger } from './logger.js';
+import { createLogger, loggedHeader } from './logger.js';
 import { MemoryReclaimer } from './memory-reclaim.js';
 import { createMetrics } from './metrics.js';
 import { legacyRoutes } from './routes/legacy.js';
 import { opsRoutes } from './routes/ops.js';
 import { v1Routes } from './routes/v1.js';
+import { heldPollsPlugin } from './http/held-polls.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
 import { storeLimits } from './store/limits.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -62,7 +64,7 @@ export const relayApp = fp(
             http_status: reply.statusCode,
             duration_ms: Math.round(reply.elapsedTime * 10) / 10,
             request_id: request.id,
-            user_agent: request.headers['user-agent'],
+            user_agent: loggedHeader(request.headers['user-agent']),
           },
           'http.request',
         );
@@ -87,6 +89,7 @@ export const relayApp = fp(
     });
 
     await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
+    await app.register(heldPollsPlugin); // after it: reads the resolved client address
     await app.register(opsRoutes);
     await app.register(legacyRoutes);
     await app.register(v1Routes);
@@ -115,6 +118,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: false,
+    // HTTP framing errors (before any route) answer catalogue JSON too.
+    clientErrorHandler: relayClientErrorHandler,
+    // Node checks header and request timeouts of open sockets only this often (default 30 s):
+    // a silent socket would otherwise hold its slot up to headersTimeout + 30 s.
+    http: { connectionsCheckingInterval: config.connectionsCheckIntervalMs },
   });
   await app.register(relayApp, {
     config,

@@ -223,11 +223,38 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     gitSha: raw(env, 'TOKENPLACE_GIT_SHA') ?? null,
     imageTag: raw(env, 'TOKENPLACE_IMAGE_TAG') ?? null,
 
-    // Connections
-    keepAliveTimeoutMs: int(env, 'TOKENPLACE_RELAY_KEEPALIVE_TIMEOUT_MS', 72_000, 1000, 600_000),
+    // Connections (src/http/connection-guard.ts explains the defaults).
+    /**
+     * Idle keep-alive of a socket from a client (not a trusted proxy). Browsers and nodes poll
+     * every 0.5-2 s, so 5 s (Node's own default) keeps their socket; an idle one frees its slot
+     * soon.
+     */
+    keepAliveTimeoutMs: int(env, 'TOKENPLACE_RELAY_KEEPALIVE_TIMEOUT_MS', 5000, 1000, 600_000),
+    /**
+     * Idle keep-alive of a socket from a trusted proxy: above Traefik's and cloudflared's 90 s
+     * idle timeout for upstream connections, so the proxy, not the relay, closes an idle pooled
+     * socket (a relay-side close racing a reused socket is a 502 for a POST).
+     */
+    proxyKeepAliveTimeoutMs: int(env, 'TOKENPLACE_RELAY_PROXY_KEEPALIVE_TIMEOUT_MS', 95_000, 1000, 600_000),
     headersTimeoutMs: int(env, 'TOKENPLACE_RELAY_HEADERS_TIMEOUT_MS', 15_000, 1000, 600_000),
     requestTimeoutMs: int(env, 'TOKENPLACE_RELAY_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    /** How often Node checks the header and request timeouts of open sockets (its default: 30 s). */
+    connectionsCheckIntervalMs: int(env, 'TOKENPLACE_RELAY_CONNECTIONS_CHECK_INTERVAL_MS', 1000, 100, 30_000),
     maxConnections: int(env, 'TOKENPLACE_RELAY_MAX_CONNECTIONS', 20_000, 1, 1_000_000),
+    /**
+     * Open sockets per source (IPv4 address, IPv6 /64). A browser opens at most 6 per origin, a
+     * home runs a few nodes and a few browsers: 64 leaves room for a small NAT. The attacker's
+     * 50 addresses hold 3,200 of the 20,000 slots. Trusted proxies are not limited here.
+     */
+    connectionsPerSource: int(env, 'TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE', 64, 1, 1_000_000),
+    /**
+     * Long-polls (/sink, /retrieve, API v1 poll and retrieve) one source may have held at once.
+     * An honest node holds one poll, a chat client one retrieve: a home with several of each
+     * holds < 10. 32 leaves room for a NAT; the attacker's 50 addresses hold 1,600.
+     */
+    heldPollsPerSource: int(env, 'TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE', 32, 1, 1_000_000),
+    /** Where the container's memory limit is read at start (cgroup v2, else v1 below it). */
+    cgroupDir: raw(env, 'TOKENPLACE_RELAY_CGROUP_DIR') ?? '/sys/fs/cgroup',
 
     trustedProxies: cidrs(env, 'TOKENPLACE_TRUSTED_PROXIES'),
     // Rate limits (src/limits/budgets.ts explains the defaults).

@@ -22,6 +22,10 @@ export const ERROR_CATALOGUE = {
   malformed_json: { status: 400, message: 'Request body is not valid JSON' },
   unsupported_media_type: { status: 415, message: 'Content-Type must be application/json' },
   body_too_large: { status: 413, message: 'Request body is too large' },
+  // HTTP framing errors Node raises before any route (src/http/client-error.ts)
+  malformed_http_request: { status: 400, message: 'The HTTP request is malformed' },
+  header_fields_too_large: { status: 431, message: 'Request header fields are too large' },
+  request_timeout: { status: 408, message: 'The request was not received in time' },
   field_too_long: { status: 400, message: 'A field exceeds its length limit' },
   streaming_requires_client_key: { status: 400, message: 'Streaming requests require a client public key' },
   invalid_max_batch_size: { status: 400, message: 'Invalid max_batch_size', shape: 'string' },
@@ -54,6 +58,10 @@ export const ERROR_CATALOGUE = {
   chunk_too_deep: { status: 400, message: 'The stream chunk is nested too deeply', shape: 'string' },
   relay_draining: { status: 503, message: 'The relay is shutting down; retry on another replica or shortly', retryAfter: 5 },
   rate_limited: { status: 429, message: 'Rate limit exceeded', retryAfter: 1 },
+  // Connection and held-poll shares (src/http/connection-guard.ts, src/http/held-polls.ts)
+  source_connections_exceeded: { status: 429, message: 'Too many open connections from this source', retryAfter: 5 },
+  relay_connection_limit: { status: 503, message: 'The relay has reached its connection limit', retryAfter: 5 },
+  source_held_polls_exceeded: { status: 429, message: 'Too many held polls from this source', retryAfter: 2 },
   store_unavailable: { status: 503, message: 'The relay state store is unavailable', retryAfter: 2 },
   // Legacy switch (API v1 era)
   legacy_relay_endpoint_deprecated: { status: 410, message: 'Legacy relay endpoints are disabled on this relay' },

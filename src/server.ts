@@ -1,10 +1,16 @@
 // Owns the socket, its timeouts and the process signals. On SIGTERM/SIGINT: readiness turns 503
 // at once, held polls answer, in-flight requests finish, then the process exits 0 — forced
 // closed at the drain deadline at the latest.
+import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type AppOptions } from './app.js';
+import type { Config } from './config.js';
 import { Drain } from './drain.js';
+import { entryCapsOf, fitByteCap, readCgroupMemoryLimit } from './memory-fit.js';
+import { AddressSet } from './http/client-address.js';
+import { ConnectionGuard } from './http/connection-guard.js';
+import { guardMetrics } from './limits/limit-metrics.js';
 import { createLogger } from './logger.js';
 import { createStore } from './store/create-store.js';
 
@@ -12,13 +18,46 @@ export interface RunningRelay {
   readonly url: string;
   readonly app: FastifyInstance;
   readonly drain: Drain;
+  /** Socket admission (counts for tests and the metrics). */
+  readonly guard: ConnectionGuard;
   /** Drain then close: readiness 503, holds answered, in-flight finished, listener closed. */
   shutdown(reason: string): Promise<void>;
 }
 
+/**
+ * The configuration with its byte cap fitted to the pod (src/memory-fit.ts), and the one log
+ * line that says what was chosen. Done here, not in loadConfig: the configuration is a pure
+ * function of the environment (tests and embedders build it anywhere), while the cgroup limit
+ * and the heap limit belong to the running process, and this is where it meets its container.
+ */
+export function fitConfigToMemory(config: Config, logger: Logger, heapLimitBytes = getHeapStatistics().heap_size_limit): Config {
+  const plan = fitByteCap({
+    limitBytes: readCgroupMemoryLimit(config.cgroupDir),
+    heapLimitBytes,
+    maxStoredBytes: config.maxStoredBytes,
+    entries: entryCapsOf(config),
+    rateLimitKeys: config.rateLimit && config.store === 'memory' ? config.rateLimitMaxKeys : 0,
+    storeHoldsEntries: config.store === 'memory',
+  });
+  const fields = {
+    store: config.store,
+    memory_limit_bytes: plan.limitBytes,
+    heap_limit_bytes: plan.heapLimitBytes,
+    overhead_bytes: plan.overheadBytes,
+    configured_max_stored_bytes: plan.configuredStoredBytes,
+    max_stored_bytes: plan.chosenStoredBytes,
+    lowered: plan.lowered,
+  };
+  if (plan.entryCapsTooLarge) logger.warn({ ...fields, entry_caps_too_large: true }, 'memory.fit');
+  else if (plan.lowered) logger.warn(fields, 'memory.fit');
+  else logger.info(fields, 'memory.fit');
+  return plan.lowered ? Object.freeze({ ...config, maxStoredBytes: plan.chosenStoredBytes }) : config;
+}
+
 export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<RunningRelay> {
-  const { config } = options;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(options.config.logLevel);
+  const config = fitConfigToMemory(options.config, logger);
+  options = { ...options, config };
   const ownsStore = options.store === undefined;
   const store = options.store ?? (await createStore(config));
   const drain = new Drain();
@@ -26,12 +65,23 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
   if (ownsStore) app.addHook('onClose', async () => store.close());
 
   const server = app.server;
-  // Above common load-balancer idle timeouts (60 s) so the proxy, not us, closes idle sockets.
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  // Slow or silent clients lose their socket instead of holding it forever.
+  // Slow or silent clients lose their socket instead of holding it forever: Node checks these
+  // every connectionsCheckIntervalMs (src/app.ts), so a silent socket holds its slot at most
+  // headersTimeout + that interval.
   server.headersTimeout = config.headersTimeoutMs;
   server.requestTimeout = config.requestTimeoutMs;
-  server.maxConnections = config.maxConnections;
+  // Open sockets: per-source share, idle-first closing near the cap, the cap itself, and the
+  // keep-alive times (src/http/connection-guard.ts). Node's own maxConnections stays unset: it
+  // drops sockets without an answer and before idle ones could make room.
+  const guard = new ConnectionGuard({
+    maxConnections: config.maxConnections,
+    perSource: config.connectionsPerSource,
+    trusted: new AddressSet(config.trustedProxies),
+    clientKeepAliveMs: config.keepAliveTimeoutMs,
+    proxyKeepAliveMs: config.proxyKeepAliveTimeoutMs,
+    metrics: guardMetrics(app.relay.metrics.registry),
+  });
+  guard.attach(server);
 
   await app.listen({ host: config.host, port: config.port });
   const address = server.address();
@@ -60,7 +110,7 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
     return shuttingDown;
   };
 
-  return { url, app, drain, shutdown };
+  return { url, app, drain, guard, shutdown };
 }
 
 /** SIGTERM/SIGINT drain the relay and exit 0; a second signal exits at once. */

@@ -2,7 +2,11 @@
 //  * onRequest resolves the client address (src/http/client-address.ts) and spends the budgets
 //    keyed on it, before the token check and before the body is read, so floods cost little;
 //  * preHandler spends the budgets keyed on a public key from the body (node key, client key),
-//    after the compute-node token check.
+//    after the compute-node token check. A key in a body is a name the caller has not proved
+//    (node keys are public, a client key is any string), so those buckets are keyed on the key
+//    *and* the caller's source: a third party naming a victim's key empties only its own
+//    bucket for that key, never the victim's. With the Redis counter the bucket is still one
+//    across replicas.
 // Which budgets a route spends comes from its `config.name` (src/limits/budgets.ts). A refused
 // request is a 429 `rate_limited` with Retry-After, shaped by the errors plugin like any other
 // error; nothing else is slowed. Keys are hashed before they reach the counter, and nothing here
@@ -26,9 +30,12 @@ declare module 'fastify' {
   }
 }
 
-/** Bucket ids for public keys: a digest, so counters never hold a key (and keys up to 64 KiB cost 22 bytes). */
-function keyDigest(kind: string, key: string): string {
-  return `${kind}:${createHash('sha256').update(key).digest('base64url').slice(0, 22)}`;
+/**
+ * Bucket ids for (public key, source): a digest, so counters never hold a key or an address
+ * (and keys up to 64 KiB cost 22 bytes).
+ */
+export function keyDigest(kind: string, key: string, source: string): string {
+  return `${kind}:${createHash('sha256').update(source).update('\0').update(key).digest('base64url').slice(0, 22)}`;
 }
 
 const SWEEP_INTERVAL_MS = 10_000;
@@ -96,7 +103,7 @@ export const rateLimitPlugin = fp(
         const value = (body as Record<string, unknown>)[charge.key.field];
         // Missing or oversized keys are the route's validation errors to report, not ours.
         if (typeof value !== 'string' || value.length === 0 || value.length > config.maxKeyChars) continue;
-        const refused = await spend(charge, keyDigest(charge.key.kind, value), charge.key.kind);
+        const refused = await spend(charge, keyDigest(charge.key.kind, value, addressLimitKey(request.clientAddress)), charge.key.kind);
         if (refused !== null) return sendError(request, reply, refused);
       }
     });

@@ -45,3 +45,46 @@ export function createLimitMetrics(registry: Registry, counter: () => RateCounte
     counterError: () => errors.inc(),
   };
 }
+
+/** Refusals made before or around a route: socket admission, held polls, HTTP framing errors. */
+export type GuardRefusal =
+  | 'source_connections'
+  | 'relay_connections'
+  | 'idle_evicted'
+  | 'source_held_polls'
+  | 'malformed_http_request'
+  | 'header_fields_too_large'
+  | 'request_timeout';
+
+export interface GuardMetrics {
+  refused(kind: GuardRefusal): void;
+  setOpenConnections(count: number): void;
+  setHeldPolls(count: number): void;
+}
+
+const guardByRegistry = new WeakMap<Registry, GuardMetrics>();
+
+/**
+ * Metrics of the connection guard (src/http/connection-guard.ts), the held-poll share
+ * (src/http/held-polls.ts) and the client-error answers (src/http/client-error.ts). One set per
+ * registry, whoever asks first creates it. Labels are the fixed kinds above, never an address.
+ */
+export function guardMetrics(registry: Registry): GuardMetrics {
+  const known = guardByRegistry.get(registry);
+  if (known !== undefined) return known;
+  const refused = new Counter({
+    name: 'tokenplace_relay_http_refused_total',
+    help: 'Connections and requests refused or closed by the HTTP guards, by kind (source share, relay cap, idle socket closed near the cap, held-poll share, HTTP framing errors).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const open = new Gauge({ name: 'tokenplace_relay_open_connections', help: 'Open client sockets on this replica.', registers: [registry] });
+  const held = new Gauge({ name: 'tokenplace_relay_held_polls', help: 'Long-polls held open on this replica.', registers: [registry] });
+  const made: GuardMetrics = {
+    refused: (kind) => refused.inc({ kind }),
+    setOpenConnections: (count) => open.set(count),
+    setHeldPolls: (count) => held.set(count),
+  };
+  guardByRegistry.set(registry, made);
+  return made;
+}

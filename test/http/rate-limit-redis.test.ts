@@ -16,10 +16,10 @@ const PUBLIC_B = '203.0.113.20';
 let n = 0;
 
 /** `count` relays (each with its own store connections) on one namespace, closed after the test. */
-async function relays(t: TestContext, redis: RedisServer, count: number): Promise<{ app: FastifyInstance; store: RedisStore }[]> {
+async function relays(t: TestContext, redis: RedisServer, count: number, clientBurst = 6, clientKeyBurst = 120): Promise<{ app: FastifyInstance; store: RedisStore }[]> {
   const prefix = `rl-http:${process.pid}:${++n}:`;
   const base = configWith({ logLevel: 'silent', sinkHoldMs: 0, retrieveHoldMs: 0, store: 'redis', redisUrl: redis.url, redisPrefix: prefix });
-  const config = configWith({ ...base, rateLimits: { ...base.rateLimits, client: { perMinute: 60, burst: 6 } } });
+  const config = configWith({ ...base, rateLimits: { ...base.rateLimits, client: { perMinute: 60, burst: clientBurst }, client_key: { perMinute: 60, burst: clientKeyBurst } } });
   const clock = new FakeClock();
   const out: { app: FastifyInstance; store: RedisStore }[] = [];
   const stores: RedisStore[] = [];
@@ -65,6 +65,22 @@ test('two relays on one Redis share one budget: half the burst on each, then bot
   // Another address has its own bucket, on either relay.
   assert.equal((await retrieve(b!.app, PUBLIC_B)).statusCode, 200);
   assert.equal(await counterErrors(a!.app), 0);
+});
+
+test("a client-key bucket is (key, source) and global: a third party spends its own across replicas, never the victim's", async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a, b] = await relays(t, redis, 2, 1000, 4);
+  const attacker = [];
+  for (let i = 0; i < 2; i += 1) attacker.push((await retrieve(a!.app, PUBLIC_A)).statusCode);
+  for (let i = 0; i < 3; i += 1) attacker.push((await retrieve(b!.app, PUBLIC_A)).statusCode);
+  // Four from the bucket, spread over both replicas, then refused on either.
+  assert.deepEqual(attacker, [200, 200, 200, 200, 429]);
+  assert.equal((await retrieve(a!.app, PUBLIC_A)).statusCode, 429);
+  // The victim names the same key from its own address: untouched on both replicas.
+  const victim = [];
+  for (const relay of [a!, b!, a!, b!]) victim.push((await retrieve(relay.app, PUBLIC_B)).statusCode);
+  assert.deepEqual(victim, [200, 200, 200, 200]);
 });
 
 test('Redis unreachable: the limits let requests through and count the failure', async (t) => {

@@ -71,13 +71,25 @@ describe('client budgets', () => {
     });
   });
 
-  it('one client key polled from many addresses is limited on the client_key budget; other keys are not', async () => {
+  it('one client key is limited per (key, source): one address polling it fast is refused, other addresses and keys are not', async () => {
     await withRelay(budgets({ client_key: { perMinute: 60, burst: 4 } }), async (relay) => {
       const statuses = [];
-      for (let i = 0; i < 10; i++) statuses.push((await retrieve(relay, `198.51.100.${i + 1}`)).statusCode);
-      assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+      for (let i = 0; i < 6; i++) statuses.push((await retrieve(relay, '198.51.100.1')).statusCode);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
       assert.equal((await retrieve(relay, '198.51.100.1', Buffer.from('someone else').toString('base64'))).statusCode, 200);
-      assert.equal(await metric(relay, 'tokenplace_relay_rate_limited_total{budget="client_key",reason="client_key"}'), 6);
+      assert.equal((await retrieve(relay, '198.51.100.2')).statusCode, 200);
+      assert.equal(await metric(relay, 'tokenplace_relay_rate_limited_total{budget="client_key",reason="client_key"}'), 2);
+    });
+  });
+
+  it("a third party flooding a victim's client key exhausts only its own bucket: the victim is not refused", async () => {
+    await withRelay(budgets({ client_key: { perMinute: 60, burst: 4 }, client: { perMinute: 6000, burst: 1000 } }), async (relay) => {
+      const attacker: number[] = [];
+      for (let i = 0; i < 20; i++) attacker.push((await retrieve(relay, '127.0.0.9')).statusCode);
+      assert.equal(attacker.filter((s) => s === 429).length, 16, JSON.stringify(attacker));
+      const victim: number[] = [];
+      for (let i = 0; i < 4; i++) victim.push((await retrieve(relay, '127.0.0.5')).statusCode);
+      assert.deepEqual(victim, [200, 200, 200, 200]);
     });
   });
 
@@ -108,6 +120,17 @@ describe('compute-node budgets', () => {
       assert.deepEqual(statuses, [200, 200, 200, 429, 429, 429]);
       assert.equal((await sink(relay, PUBLIC_A, other)).statusCode, 200);
       assert.equal(await metric(relay, 'tokenplace_relay_rate_limited_total{budget="node",reason="node_key"}'), 3);
+    });
+  });
+
+  it("a third party holding the token and flooding a victim's node key exhausts only its own bucket: the victim is not refused", async () => {
+    await withRelay({ ...budgets({ node: { perMinute: 60, burst: 3 } }), serverTokens: ['node-token'] }, async (relay) => {
+      const attacker: number[] = [];
+      for (let i = 0; i < 10; i++) attacker.push((await sink(relay, '127.0.0.9')).statusCode);
+      assert.deepEqual(attacker, [200, 200, 200, 429, 429, 429, 429, 429, 429, 429]);
+      const victim: number[] = [];
+      for (let i = 0; i < 3; i++) victim.push((await sink(relay, '127.0.0.5')).statusCode);
+      assert.deepEqual(victim, [200, 200, 200]);
     });
   });
 
