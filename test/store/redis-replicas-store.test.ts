@@ -186,3 +186,32 @@ test('HTTP during a Redis outage: readiness 503 with a reason, routes answer JSO
   await store.ready(10_000);
   assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
 });
+
+test('per-source hashes are global across replicas and every release decrements the source that was charged', async (t) => {
+  const redis = await startRedis(t);
+  if (redis === null) return;
+  const [a, b] = await pair(t, redis, { maxNodesPerSource: 1, maxStoredBytesPerSource: 100_000 });
+  assert.equal((await a.register('n1', T0, 'home')).ok, true);
+  assert.deepEqual(await b.register('n2', T0, 'home'), { ok: false, reason: 'source_node_share_exceeded' }, 'the share spans replicas');
+  assert.equal((await b.enqueue('n1', request('c1', 's', true), T0, 'client')).ok, true);
+  assert.equal((await b.enqueue('n1', request('c2'), T0, 'client')).ok, true);
+  const claimed = await a.claim('n1', 2, T0);
+  const sid = claimed.find((item) => item.streamSessionId !== undefined)!.streamSessionId!;
+  assert.equal((await b.appendChunk(sid, '"chunk"', false, T0, 'poster')).ok, true);
+  assert.equal((await a.complete('c2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0, 'answerer')).ok, true);
+  const hashes = async () =>
+    ((await a.snapshot()) as [string, unknown][]).filter(([name]) => name.startsWith('src') || name.startsWith('qs:') || name === 'nsrc');
+  const held = new Map(await hashes());
+  assert.deepEqual(new Map(held.get('src:nodes') as [string, string][]), new Map([['home', '1']]));
+  assert.deepEqual(new Map(held.get('src:resp') as [string, string][]), new Map([['answerer', '1']]));
+  assert.deepEqual(new Map(held.get('src:streams') as [string, string][]), new Map([['client', '1']]));
+  const bytes = new Map(held.get('srcbytes') as [string, string][]);
+  assert.deepEqual([...bytes.keys()].sort(), ['answerer', 'client', 'home', 'poster']);
+  assert.equal(Number(bytes.get('poster')), '"chunk"'.length);
+  // Everything released (drained, fetched) or expired: no source is left holding anything.
+  await b.drainStream('c1', T0 + 1);
+  await b.retrieve('c2', T0 + 1);
+  await a.expire(T0 + 10 * 60_000);
+  assert.deepEqual(await hashes(), [], 'every per-source field went back to zero');
+  assert.equal((await a.stats(T0 + 10 * 60_000)).storedBytes, 0);
+});
