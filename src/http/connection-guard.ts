@@ -44,6 +44,8 @@ interface Entry {
 const NO_HEADERS = {};
 /** At most this many idle sockets are closed for one new socket: bounded work per accept. */
 const EVICTIONS_PER_ACCEPT = 4;
+/** How many of the longest-idle sockets are compared when one is chosen to close. */
+const EVICTION_WINDOW = 32;
 /** A refused socket whose peer does not read its answer is destroyed after this. */
 const REFUSAL_LINGER_MS = 1000;
 
@@ -118,10 +120,29 @@ export class ConnectionGuard {
     });
   }
 
+  /**
+   * Among the longest-idle sockets (the first EVICTION_WINDOW), the one whose source holds the
+   * most open sockets: an attacker's idle sockets go before an honest client's one or two.
+   */
+  #pickIdle(): Socket | undefined {
+    let best: Socket | undefined;
+    let bestHeld = -1;
+    let seen = 0;
+    for (const socket of this.#idle) {
+      const source = this.#open.get(socket)?.source;
+      // A trusted proxy's socket counts as one source holding one socket: closed last.
+      const held = source == null ? 0 : this.#sources.used(source);
+      if (held > bestHeld) [best, bestHeld] = [socket, held];
+      if (++seen >= EVICTION_WINDOW) break;
+    }
+    return best;
+  }
+
   #evictIdle(): void {
     let evicted = 0;
-    for (const socket of this.#idle) {
-      if (this.#open.size < this.#highWater || evicted >= EVICTIONS_PER_ACCEPT) break;
+    while (this.#open.size >= this.#highWater && evicted < EVICTIONS_PER_ACCEPT) {
+      const socket = this.#pickIdle();
+      if (socket === undefined) break;
       this.#idle.delete(socket);
       // Counted out now, so the new socket's check sees the freed slot.
       const entry = this.#open.get(socket);
