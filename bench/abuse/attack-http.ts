@@ -19,28 +19,18 @@
 // kills its children on exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/index.js';
+import { CLI, ROOT, startRelay as startBuiltRelay } from './harness.js';
 import { honestTurn, LocalHttp } from './peers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
 const attackMs = Math.min(Math.max(Number(args.seconds), 3), 30) * 1000;
 const HONEST = '127.0.0.5';
 const THIRD_PARTY = '127.0.0.9';
 const MAX_CONNECTIONS = 400;
-
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -48,25 +38,9 @@ process.on('exit', () => {
 });
 
 async function startRelay(): Promise<{ url: string; port: number; child: ChildProcess }> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'warn', TOKENPLACE_RELAY_MAX_CONNECTIONS: String(MAX_CONNECTIONS) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/livez`)).ok) return { url, port, child };
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error('relay did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const relay = await startBuiltRelay({ redis: false, env: { TOKENPLACE_LOG_LEVEL: 'warn', TOKENPLACE_RELAY_MAX_CONNECTIONS: String(MAX_CONNECTIONS) } });
+  children.push(relay.process);
+  return { url: relay.url, port: relay.port, child: relay.process };
 }
 
 function resetPeak(pid: number): void {

@@ -16,88 +16,24 @@
 // attack: what the attacker got (counts by status/code), the honest turns (ok/failed), and the
 // relay's peak RSS so far (VmHWM from /proc) with its current RSS.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateKeyPair } from '../../src/crypto/index.js';
-import { launchRedis, type RedisServer } from '../../test/support/redis-server.js';
+import { CLI, ROOT, memoryOf as memory, startRelay, stopChild as stop, Tally, type RunningRelay } from './harness.js';
 import { honestTurn, LocalHttp } from './peers.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const { values: args } = parseArgs({
   options: { redis: { type: 'boolean', default: false }, 'rate-limits': { type: 'boolean', default: false }, seconds: { type: 'string', default: '10' } },
 });
 const attackMs = Math.min(Math.max(Number(args.seconds), 2), 60) * 1000;
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function memory(pid: number): { hwmMiB: number; rssMiB: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return { hwmMiB: Math.round(kb('VmHWM') / 1024), rssMiB: Math.round(kb('VmRSS') / 1024) };
-}
-
-/** Counts answers by "status code". */
-class Tally {
-  readonly counts = new Map<string, number>();
-  add(status: number, body: Record<string, unknown> | null): void {
-    const code = typeof body?.code === 'string' ? body.code : status === 200 ? 'ok' : 'no-code';
-    const key = `${status} ${code}`;
-    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-  }
-  text(): string {
-    return [...this.counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ') || '(nothing sent)';
-  }
-}
-
 async function main(): Promise<void> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const children: ChildProcess[] = [];
-  let redis: RedisServer | null = null;
+  let running: RunningRelay | null = null;
   try {
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      RELAY_HOST: '127.0.0.1',
-      TOKENPLACE_LOG_LEVEL: 'error',
-      TOKENPLACE_RATE_LIMIT: args['rate-limits'] ? '1' : '0',
-    };
-    if (args.redis) {
-      redis = await launchRedis('redis-server');
-      Object.assign(env, { TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: redis.url, TOKENPLACE_REDIS_PREFIX: `attack:${process.pid}:` });
-    }
-    const port = await freePort();
-    env.RELAY_PORT = String(port);
-    const relay = spawn(process.execPath, [CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(relay);
-    const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; ; i += 1) {
-      try {
-        if ((await fetch(`${url}/livez`)).ok) break;
-      } catch {
-        // not up yet
-      }
-      if (i > 300) throw new Error('relay did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const node = spawn(process.execPath, [CLI, 'node', '--relay', url, '--protocol', 'legacy', '--name', 'honest'], { cwd: ROOT, env: { PATH: env.PATH!, LOG_LEVEL: 'error' }, stdio: 'ignore' });
+    running = await startRelay({ redis: args.redis, env: { TOKENPLACE_RATE_LIMIT: args['rate-limits'] ? '1' : '0' } });
+    const relay = running.process;
+    const { url } = running;
+    const node = spawn(process.execPath, [CLI, 'node', '--relay', url, '--protocol', 'legacy', '--name', 'honest'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error' }, stdio: 'ignore' });
     children.push(node);
 
     const honestHttp = new LocalHttp('127.0.0.3');
@@ -268,7 +204,7 @@ async function main(): Promise<void> {
     honestHttp.close();
   } finally {
     for (const child of children.reverse()) await stop(child);
-    await redis?.stop();
+    await running?.stop();
   }
 }
 

@@ -54,6 +54,7 @@ export class Tally {
 
 export interface RunningRelay {
   url: string;
+  port: number;
   process: ChildProcess;
   redis: RedisServer | null;
   stop(): Promise<void>;
@@ -80,6 +81,7 @@ export async function startRelay(opts: { redis: boolean; env?: Record<string, st
   }
   return {
     url,
+    port,
     process: child,
     redis,
     stop: async () => {
