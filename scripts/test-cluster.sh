@@ -43,8 +43,8 @@ go_env() {
 
 build_k8s() {
   local mod="$cache/src/kapi" m
-  if have kube-apiserver "$K8S_VERSION" && have kube-controller-manager "$K8S_VERSION" && have kube-scheduler "$K8S_VERSION"; then
-    log "kube-apiserver/controller-manager/scheduler $K8S_VERSION: cached"; return
+  if have kube-apiserver "$K8S_VERSION" && have kube-controller-manager "$K8S_VERSION" && have kube-scheduler "$K8S_VERSION" && have kubectl "$K8S_VERSION"; then
+    log "kube-apiserver/controller-manager/scheduler/kubectl $K8S_VERSION: cached"; return
   fi
   mkdir -p "$mod"
   # A wrapper module: k8s.io/kubernetes itself replaces its staging modules with ./staging paths,
@@ -57,17 +57,20 @@ build_k8s() {
     printf ')\n'
   } > "$mod/go.mod"
   (cd "$mod" && go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-      "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION")
+      "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" \
+      "k8s.io/kubernetes/cmd/kubectl@$K8S_VERSION")
   # Without the version stamps /version says v0.0.0-master, which kubectl and helm cannot parse.
   local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
   ld="$ld -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
   ld="$ld -X k8s.io/component-base/version.buildDate=2026-01-01T00:00:00Z"
   local c
-  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+  # kubectl too: a client of the server's version (CI machines need not have one).
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     have "$c" "$K8S_VERSION" && continue
     log "building $c $K8S_VERSION"
-    (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$bin/$c" "k8s.io/kubernetes/cmd/$c")
+    local pkg="k8s.io/kubernetes/cmd/$c"
+    (cd "$mod" && go build -trimpath -ldflags "$ld" -o "$bin/$c" "$pkg")
     stamp "$c" "$K8S_VERSION"
   done
 }
@@ -262,7 +265,7 @@ cmd_status() {
     pid="$(cat "$run/pid/$name" 2>/dev/null || true)"
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then echo "$name: running (pid $pid)"; up=1; else echo "$name: stopped"; fi
   done
-  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm4; do
+  for name in etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm4; do
     printf '%s: %s\n' "cached $name" "$(cat "$bin/$name.version" 2>/dev/null || echo missing)"
   done
   [ "$up" = 1 ] && KUBECONFIG="$run/kubeconfig" kubectl get --raw /readyz >/dev/null 2>&1 && echo "api: ready (KUBECONFIG=$run/kubeconfig)" || echo "api: not ready"
