@@ -8,10 +8,13 @@
 #     TOKENPLACE_RELAY_DRAIN_SECONDS and exits 0;
 #   - listens on 0.0.0.0:5010; GET /healthz (ready), /livez (alive), /metrics (Prometheus).
 
+# The workflow pins the base by digest (--build-arg NODE_IMAGE=node:24-slim@sha256:...).
 ARG NODE_IMAGE=node:24-slim
 
 # ---- build: compile TypeScript (and the web page, when the build script bundles it) ----
-FROM ${NODE_IMAGE} AS build
+# On the builder's own platform: tsc's output is platform-independent JavaScript, so an arm64
+# image does not compile under emulation.
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -19,7 +22,9 @@ COPY . .
 RUN npm run build
 
 # ---- deps: production dependencies only ----
-FROM ${NODE_IMAGE} AS deps
+# Also on the builder's platform: the production dependencies are pure JavaScript (no install
+# scripts, no os/cpu-specific packages), so the tree is the same for every target.
+FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
@@ -44,6 +49,11 @@ ENV NODE_ENV=production \
     HOME=/tmp \
     TMPDIR=/tmp \
     NODE_OPTIONS=--enable-source-maps
+
+# The relay runs `node` only: the package managers of the base image are not left in it.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
 
 WORKDIR /app
 # Files stay owned by root and read-only for the runtime user.

@@ -50,7 +50,9 @@ grep -q '"status":"ok"' <<<"$healthz" || fail "/healthz did not report status ok
 livez="$(curl -fsS "$base/livez")"
 echo "/livez: $livez"
 grep -q '"status":"alive"' <<<"$livez" || fail "/livez did not report status alive"
-curl -fsS "$base/metrics" | grep -q '^# TYPE ' || fail "/metrics is not Prometheus text"
+# Read the whole body first: `curl | grep -q` fails under pipefail when grep stops reading early.
+metrics="$(curl -fsS "$base/metrics")" || fail "/metrics did not answer 200"
+grep -q '^# TYPE ' <<<"$metrics" || fail "/metrics is not Prometheus text"
 echo "/metrics: ok"
 
 docker kill --signal TERM "$cid" >/dev/null

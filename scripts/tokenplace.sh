@@ -3,19 +3,25 @@
 # this script. It never sets KUBECONFIG or a kube context: helm and kubectl use whatever the caller
 # has selected, and the context is printed before anything changes.
 #
-# usage: scripts/tokenplace.sh COMMAND [ARG]
-#   redeploy [tag=IMAGE_TAG]      helm upgrade --install with the dev + staging values, wait for the rollout
-#   status                        pods, service, ingress, certificate and the public URL
-#   logs [tail=N]                 recent relay logs, then Traefik's
-#   port-forward [local_port=N]   forward localhost:N to the relay Service
-#   template [tag=IMAGE_TAG]      render the manifests (nothing is sent to a cluster)
+# usage: scripts/tokenplace.sh COMMAND [name=value ...]
+#   redeploy env=ENV [tag=IMAGE_TAG] [values=FILE,...] [namespace=NS]
+#                                 helm upgrade --install with the env's values, wait for the rollout
+#   rollback env=ENV [revision=N] [namespace=NS]
+#                                 helm rollback (default: the previous revision), wait for the rollout
+#   status [namespace=NS]         pods, service, ingress, certificate and the public URL
+#   logs [tail=N] [namespace=NS]  recent relay logs, then Traefik's (debug-logs: the same)
+#   port-forward [local_port=N] [namespace=NS]
+#   template [env=ENV] [tag=IMAGE_TAG] [values=FILE,...]   render (nothing is sent to a cluster)
 #   lint                          helm lint --strict with the dev + staging values
-# Arguments may be given as `name=value` (as just passes them) or as a bare value.
+# Arguments are `name=value` (as just passes them; `tag=tag=x` is x) or bare values in the
+# recipe's parameter order. Commands that change the cluster need env=dev|staging (or an
+# exported SUGARKUBE_ENV) and first check that the cluster's nodes say they are that env
+# (labels sugarkube.env and sugarkube.cluster, as Sugarkube labels its nodes).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 release="tokenplace-relay"
-namespace="tokenplace"
+namespace="${TOKENPLACE_NAMESPACE:-tokenplace}"
 chart="$repo_root/apps/tokenplace-relay"
 values_dev="$repo_root/docs/examples/tokenplace-relay.values.dev.yaml"
 values_staging="$repo_root/docs/examples/tokenplace-relay.values.staging.yaml"
@@ -96,48 +102,46 @@ resolve_tag() {
   tag_args=(--set-string "image.tag=$tag")
 }
 
-values_args=(-f "$values_dev" -f "$values_staging")
-
-# check_image_published IMAGE: ask ghcr.io (anonymous pull, as for a public package) whether the
-# tag or digest exists, so a never-built tag fails here and not as ImagePullBackOff. When the
-# registry cannot answer (offline, private package) it only warns. TOKENPLACE_SKIP_IMAGE_CHECK=1 skips.
-check_image_published() {
-  local image="$1" repo ref token code
-  [ "${TOKENPLACE_SKIP_IMAGE_CHECK:-}" = "1" ] && return 0
-  case "$image" in
-    ghcr.io/*) ;;
-    *) return 0 ;;
+values_args=()
+# set_values ENV EXTRA: the env's values chain (dev: dev file; staging: dev + staging), then any
+# files given with values=a.yaml,b.yaml (applied last, so they win).
+set_values() {
+  local env="$1" extra="$2" f
+  case "$env" in
+    dev) values_args=(-f "$values_dev") ;;
+    staging|'') values_args=(-f "$values_dev" -f "$values_staging") ;;
+    *) die "env must be one of dev|staging, got '$env'" "this repository carries values for dev and staging only (docs/examples/)" ;;
   esac
-  repo="${image#ghcr.io/}"
-  if [[ "$repo" == *@* ]]; then
-    ref="${repo#*@}"
-    repo="${repo%%@*}"
-  else
-    ref="${repo##*:}"
-    repo="${repo%:*}"
+  if [ -n "$extra" ]; then
+    IFS=',' read -ra files <<<"$extra"
+    for f in "${files[@]}"; do
+      [ -n "$f" ] || continue
+      [ -r "$f" ] || die "values file '$f' is not readable"
+      values_args+=(-f "$f")
+    done
   fi
-  if ! command -v curl >/dev/null 2>&1; then
-    echo "Warning: curl not found; not checking that $image is published"
-    return 0
-  fi
-  token="$(curl -fsS --max-time 10 "https://ghcr.io/token?scope=repository:${repo}:pull" 2>/dev/null |
-    sed -n 's/.*"token":"\([^"]*\)".*/\1/p')" || token=""
-  if [ -z "$token" ]; then
-    echo "Warning: could not reach ghcr.io to check that $image is published; continuing"
-    return 0
-  fi
-  code="$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -I \
-    -H "Authorization: Bearer $token" \
-    -H "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json" \
-    "https://ghcr.io/v2/${repo}/manifests/${ref}" 2>/dev/null)" || code="000"
+}
+
+# check_image IMAGE: through the registry's API (anonymous token, as for a public package), the
+# tag or digest must exist and its OCI labels must say it is this relay (source, title, and a
+# revision matching a sha-<shortsha> tag): token.place's own CI pushes sha-<7> tags of its
+# Python relay to the same package name. A never-built tag or a foreign image stops here,
+# before anything in the cluster changes. A registry that cannot be reached only warns.
+# TOKENPLACE_SKIP_IMAGE_CHECK=1 skips the check.
+check_image() {
+  [ "${TOKENPLACE_SKIP_IMAGE_CHECK:-}" = "1" ] && { echo "Image check skipped (TOKENPLACE_SKIP_IMAGE_CHECK=1)"; return 0; }
+  local code=0
+  node "$repo_root/scripts/check-image.mjs" "$1" || code=$?
   case "$code" in
-    200) echo "Image is published: $image" ;;
-    404)
-      die "$image is not published in the registry; nothing was changed in the cluster" \
-        "build it: GitHub Actions -> workflow 'image' -> Run workflow, on the commit of that tag (it pushes sha-<shortsha>)" \
-        "or deploy a published tag: just tokenplace-oci-redeploy tag=sha-<shortsha>"
-      ;;
-    *) echo "Warning: ghcr.io answered HTTP $code for $image; could not confirm it is published; continuing" ;;
+    0) ;;
+    2) die "$1 is not published in the registry; nothing was changed in the cluster" \
+        "build it: GitHub Actions -> workflow 'image' -> Run workflow, with ref=<commit of that tag> (it pushes sha-<shortsha>)" \
+        "or deploy a published tag: just tokenplace-oci-redeploy env=$env_name tag=sha-<shortsha>" ;;
+    3) die "$1 is not the token.place relay of this repository (its OCI labels differ, see above); nothing was changed in the cluster" \
+        "token.place's own CI publishes its Python relay under the same name: pick a sha-<shortsha> of a commit of github.com/futuroptimist/tokenplace-relay" \
+        "list this repository's commits: git log --format=%h origin/main" ;;
+    4) echo "Warning: the registry could not be asked about $1; its labels were not checked; continuing" ;;
+    *) die "image check failed for $1 (exit $code)" ;;
   esac
 }
 
@@ -162,14 +166,121 @@ render() {
   helm template "$release" "$chart" --namespace "$namespace" "${values_args[@]}" "${tag_args[@]}"
 }
 
+arg_env="" arg_tag="" arg_values="" arg_namespace="" arg_revision="" arg_tail="" arg_local_port=""
+# parse_args "PARAM1 PARAM2 ..." ARGS...: fills arg_<name> for each `name=value` argument (known
+# names only) and assigns bare values to the parameters in order, as just passes them.
+parse_args() {
+  local params="$1" raw name i=0 p
+  shift
+  read -ra plist <<<"$params"
+  for p in "${plist[@]}"; do printf -v "arg_$p" '%s' ""; done
+  for raw in "$@"; do
+    if [[ "$raw" =~ ^([A-Za-z_][A-Za-z0-9_]*)= ]]; then
+      name="${BASH_REMATCH[1]}"
+      [[ " $params " == *" $name "* ]] || die "unknown argument '$raw'" "this command takes: ${params// /=..., }=..."
+      printf -v "arg_$name" '%s' "$(arg_value "$name" "$raw")"
+    elif [ -n "$raw" ]; then
+      [ "$i" -lt "${#plist[@]}" ] || die "too many arguments: $*"
+      # a bare value fills the next parameter not yet given by name
+      while [ "$i" -lt "${#plist[@]}" ]; do
+        p="arg_${plist[$i]}"
+        [ -z "${!p}" ] && break
+        i=$((i + 1))
+      done
+      [ "$i" -lt "${#plist[@]}" ] || die "too many arguments: $*"
+      printf -v "arg_${plist[$i]}" '%s' "$raw"
+      i=$((i + 1))
+    fi
+  done
+  if [ -n "${arg_namespace:-}" ]; then
+    [[ "$arg_namespace" =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die "namespace '$arg_namespace' is not a valid namespace name"
+    namespace="$arg_namespace"
+  fi
+}
+
+# require_env RAW: the environment a mutating command targets. Required (as in Sugarkube's Helm
+# helpers): a wrong guess would put staging values on whatever cluster is current.
+env_name=""
+require_env() {
+  env_name="${1:-${SUGARKUBE_ENV:-}}"
+  [ "$env_name" = "int" ] && env_name="staging"
+  if [ -z "$env_name" ]; then
+    die "env is required for commands that change the cluster" \
+      "pass env=<dev|staging>, e.g. just tokenplace-oci-redeploy env=staging tag=sha-<shortsha>" \
+      "(or deliberately export SUGARKUBE_ENV=staging)"
+  fi
+  case "$env_name" in dev|staging) ;; *) die "env must be one of dev|staging, got '$env_name'" ;; esac
+  export SUGARKUBE_ENV="$env_name"
+}
+
+# assert_cluster_env ENV: the cluster kubectl talks to must identify as ENV. Every node carries
+# sugarkube.env and sugarkube.cluster labels; they must be present, unanimous and match. Read
+# only; runs before anything changes.
+assert_cluster_env() {
+  local want="$1" lines name env cluster envs="" clusters="" missing="" ctx server
+  ctx="$(kubectl config current-context 2>/dev/null || echo unknown)"
+  server="$(kubectl config view --minify -o 'jsonpath={.clusters[0].cluster.server}' 2>/dev/null || echo unknown)"
+  if ! lines="$(kubectl get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{.metadata.labels.sugarkube\.env}{"\t"}{.metadata.labels.sugarkube\.cluster}{"\n"}{end}' 2>&1)"; then
+    die "could not list the cluster's nodes to check its identity; nothing was changed (context $ctx, server $server)" \
+      "$lines" "check access: kubectl get nodes"
+  fi
+  [ -n "$lines" ] || die "the cluster reports no nodes; refusing to change it (context $ctx, server $server)"
+  while IFS=$'\t' read -r name env cluster; do
+    [ -n "$name" ] || continue
+    [ "$env" = "int" ] && env="staging"
+    if [ -z "$env" ] || [ -z "$cluster" ]; then missing="$missing $name"; continue; fi
+    [[ " $envs " == *" $env "* ]] || envs="$envs $env"
+    [[ " $clusters " == *" $cluster "* ]] || clusters="$clusters $cluster"
+  done <<<"$lines"
+  envs="${envs# }"; clusters="${clusters# }"
+  if [ -n "$missing" ]; then
+    die "node(s)${missing} lack the sugarkube.env / sugarkube.cluster labels; refusing to change a cluster of unknown identity (context $ctx, server $server)" \
+      "if this really is the $want cluster, label every node: kubectl label node <node> sugarkube.env=$want sugarkube.cluster=<cluster-name>"
+  fi
+  if [[ "$envs" == *" "* ]] || [[ "$clusters" == *" "* ]]; then
+    die "the cluster's nodes disagree about its identity (env: $envs; cluster: $clusters); refusing to change it (context $ctx)"
+  fi
+  if [ "$envs" != "$want" ]; then
+    die "env=$want was requested, but the cluster of context '$ctx' ($server) identifies as env=$envs (cluster $clusters); nothing was changed" \
+      "select the $want cluster: kubectl config get-contexts; kubectl config use-context <the $want context>" \
+      "(Sugarkube: just kubeconfig-env env=$want), or pass env=$envs if you meant that cluster"
+  fi
+  printf 'Cluster identity: env=%s cluster=%s (context %s)\n' "$envs" "$clusters" "$ctx"
+}
+
+# wait_rollout: wait for the Deployment; on failure print what to do next, which for a release
+# whose only revision failed is an uninstall (there is no earlier revision to roll back to).
+wait_rollout() {
+  local what="$1"
+  echo "Waiting for deployment/$release rollout (timeout $rollout_timeout)..."
+  if kubectl --namespace "$namespace" rollout status "deployment/$release" --timeout "$rollout_timeout"; then
+    return 0
+  fi
+  local revision
+  revision="$(helm history "$release" --namespace "$namespace" --max 1 --output json 2>/dev/null | sed -n 's/.*"revision":\([0-9]*\).*/\1/p' | head -n1)"
+  local next=("roll back to the previous revision: just tokenplace-rollback env=$env_name namespace=$namespace")
+  if [ "${revision:-1}" -le 1 ]; then
+    next=("this was the release's first revision, so there is nothing to roll back to (helm rollback would fail: release has no 0 version)"
+      "remove it, fix the cause, deploy again: helm -n $namespace uninstall $release --wait && just tokenplace-oci-redeploy env=$env_name")
+  fi
+  die "deployment/$release did not become ready within $rollout_timeout ($what)" \
+    "pods and events: kubectl -n $namespace describe pods -l app.kubernetes.io/instance=$release" \
+    "ImagePullBackOff: the image may not be published; check the image workflow run" \
+    "logs: just tokenplace-debug-logs namespace=$namespace" \
+    "${next[@]}"
+}
+
 cmd_template() {
   need_helm
-  resolve_tag "${1:-}"
+  parse_args "env tag values" "$@"
+  set_values "$arg_env" "$arg_values"
+  resolve_tag "$arg_tag"
   render
 }
 
 cmd_lint() {
   need_helm
+  set_values staging ""
   helm lint --strict "$chart" "${values_args[@]}"
 }
 
@@ -177,50 +288,84 @@ cmd_redeploy() {
   need_helm
   need_kubectl
   need node "node runs the relay's tooling; install Node.js 20 or newer"
-  resolve_tag "${1:-}"
+  parse_args "env tag values namespace" "$@"
+  require_env "$arg_env"
+  set_values "$env_name" "$arg_values"
+  resolve_tag "$arg_tag"
 
   # 1. Render first: bad values stop here, before anything in the cluster changes.
   local manifest image
   if ! manifest="$(render 2>&1)"; then
     printf '%s\n' "$manifest" >&2
     die "the chart did not render with these values; nothing was changed in the cluster" \
-      "fix the values above, then check with: just tokenplace-template"
+      "fix the values above, then check with: just tokenplace-template env=$env_name"
   fi
   image="$(printf '%s\n' "$manifest" | sed -n 's/^ *image: "\{0,1\}\([^"]*tokenplace-relay[^"]*\)"\{0,1\}$/\1/p' | head -n1)"
-  printf 'Image: %s\n' "$image"
-  check_image_published "$image"
+  printf 'Env: %s\nImage: %s\n' "$env_name" "$image"
 
-  # 2. The cluster helm and kubectl will talk to.
+  # 2. The cluster helm and kubectl will talk to, and that it is the requested env's.
   show_context
+  assert_cluster_env "$env_name"
 
-  # 3. Secrets the pod reads must exist, or it would sit in CreateContainerConfigError.
+  # 3. The image exists and is this relay (registry API, OCI labels).
+  check_image "$image"
+
+  # 4. Secrets the pod reads must exist, or it would sit in CreateContainerConfigError.
   local secret
   for secret in $(printf '%s\n' "$manifest" | awk '/secretKeyRef:/ {ref = 1; next} ref && /name:/ {print $2; ref = 0}' | sort -u); do
     if ! kubectl --namespace "$namespace" get secret "$secret" --output name >/dev/null 2>&1; then
-      die "Secret $secret is missing in namespace $namespace (the relay reads its registration token from it)" \
-        "create it: kubectl -n $namespace create secret generic $secret --from-literal=TOKEN_PLACE_RELAY_SERVER_TOKEN=\"\$(openssl rand -hex 32)\"" \
-        "(create the namespace first if needed: kubectl create namespace $namespace)"
+      die "Secret $secret is missing in namespace $namespace (the relay reads its registration token from it); nothing was changed" \
+        "create the namespace if needed: kubectl create namespace $namespace && kubectl label namespace $namespace pod-security.kubernetes.io/enforce=restricted" \
+        "create the Secret: kubectl -n $namespace create secret generic $secret --from-literal=TOKEN_PLACE_RELAY_SERVER_TOKEN=\"\$(openssl rand -hex 32)\""
     fi
   done
 
-  # 4. Install or upgrade. No --reuse-values: every value comes from the chart and the two files.
+  # 5. Install or upgrade. No --reuse-values: every value comes from the chart and the files.
+  # Helm 4 applies server-side by default for releases it installed. Server-side apply leaves
+  # fields nobody owns, such as the rollingUpdate block the API server defaulted on a Deployment
+  # installed without a strategy (Sugarkube's Dec 2025 chart), and Recreate then rejects the
+  # object. The client-side three-way merge of Helm 3 clears it, so both Helm majors use that.
+  local apply_args=()
+  if [[ "$(helm version --template '{{.Version}}' 2>/dev/null)" == v4.* ]]; then
+    apply_args=(--server-side=false)
+  fi
   echo "Deploying $release to namespace $namespace..."
   if ! helm upgrade --install "$release" "$chart" --namespace "$namespace" --create-namespace \
-    "${values_args[@]}" "${tag_args[@]}" --history-max 10; then
+    "${values_args[@]}" "${tag_args[@]}" "${apply_args[@]}" --history-max 10; then
     die "helm upgrade --install failed" \
       "release history: helm -n $namespace history $release" \
-      "a release stuck in pending-*: helm -n $namespace rollback $release"
+      "a release stuck in pending-*: just tokenplace-rollback env=$env_name namespace=$namespace"
   fi
 
-  # 5. Wait for the new pod to become Ready.
-  echo "Waiting for deployment/$release rollout (timeout $rollout_timeout)..."
-  if ! kubectl --namespace "$namespace" rollout status "deployment/$release" --timeout "$rollout_timeout"; then
-    die "deployment/$release did not become ready within $rollout_timeout" \
-      "pods and events: kubectl -n $namespace describe pods -l app.kubernetes.io/instance=$release" \
-      "ImagePullBackOff: the tag $image may not be published; check the image workflow run" \
-      "logs: just tokenplace-logs" \
-      "roll back to the previous revision: helm -n $namespace rollback $release"
+  # 6. Wait for the new pod to become Ready.
+  wait_rollout "deploy"
+  public_url
+}
+
+cmd_rollback() {
+  need_helm
+  need_kubectl
+  parse_args "env revision namespace" "$@"
+  require_env "$arg_env"
+  if [ -n "$arg_revision" ] && ! [[ "$arg_revision" =~ ^[1-9][0-9]*$ ]]; then
+    die "revision must be a Helm revision number, got '$arg_revision'" "list them: helm -n $namespace history $release"
   fi
+  show_context
+  assert_cluster_env "$env_name"
+  local history
+  history="$(helm history "$release" --namespace "$namespace" --max 2 --output json 2>/dev/null)" ||
+    die "no Helm release $release in namespace $namespace; nothing to roll back" "deploy it: just tokenplace-oci-redeploy env=$env_name"
+  if [ -z "$arg_revision" ] && [[ "$history" != *'},{'* ]]; then
+    die "release $release has only one revision; there is nothing to roll back to" \
+      "remove it, fix the cause, deploy again: helm -n $namespace uninstall $release --wait && just tokenplace-oci-redeploy env=$env_name"
+  fi
+  echo "Rolling back $release in namespace $namespace to ${arg_revision:-the previous revision}..."
+  if [ -n "$arg_revision" ]; then
+    helm rollback "$release" "$arg_revision" --namespace "$namespace" || die "helm rollback failed" "release history: helm -n $namespace history $release"
+  else
+    helm rollback "$release" --namespace "$namespace" || die "helm rollback failed" "release history: helm -n $namespace history $release"
+  fi
+  wait_rollout "rollback"
   public_url
 }
 
@@ -228,6 +373,7 @@ cmd_status() {
   need_helm
   need_kubectl
   need node "node runs the relay's tooling; install Node.js 20 or newer"
+  parse_args "namespace" "$@"
   show_context
   kubectl --namespace "$namespace" get pods,service,ingress -l "app.kubernetes.io/instance=$release" -o wide ||
     die "could not list objects in namespace $namespace" "check access: kubectl auth can-i list pods -n $namespace"
@@ -235,15 +381,15 @@ cmd_status() {
     echo "Certificates: none listed (cert-manager not installed, or no Certificate in $namespace yet)"
   fi
   if ! helm status "$release" --namespace "$namespace"; then
-    echo "No Helm release $release in namespace $namespace: deploy with: just tokenplace-oci-redeploy"
+    echo "No Helm release $release in namespace $namespace: deploy with: just tokenplace-oci-redeploy env=<dev|staging>"
   fi
   public_url
 }
 
 cmd_logs() {
   need_kubectl
-  local tail
-  tail="$(arg_value tail "${1:-200}")"
+  parse_args "tail namespace" "$@"
+  local tail="${arg_tail:-200}"
   [[ "$tail" =~ ^[0-9]+$ ]] || die "tail must be a number of lines, got '$tail'"
   show_context
   echo "== relay pods (namespace $namespace)"
@@ -263,8 +409,8 @@ cmd_logs() {
 
 cmd_port_forward() {
   need_kubectl
-  local port
-  port="$(arg_value local_port "${1:-5010}")"
+  parse_args "local_port namespace" "$@"
+  local port="${arg_local_port:-5010}"
   if ! [[ "$port" =~ ^[0-9]+$ ]] || [ "$port" -lt 1 ] || [ "$port" -gt 65535 ]; then
     die "local_port must be a TCP port number (1-65535), got '$port'"
   fi
@@ -276,15 +422,13 @@ cmd_port_forward() {
 
 command="${1:-}"
 shift || true
-if [ "$#" -gt 1 ]; then
-  die "too many arguments: $*"
-fi
 case "$command" in
   redeploy) cmd_redeploy "$@" ;;
-  status) cmd_status ;;
-  logs) cmd_logs "$@" ;;
+  rollback) cmd_rollback "$@" ;;
+  status) cmd_status "$@" ;;
+  logs | debug-logs) cmd_logs "$@" ;;
   port-forward) cmd_port_forward "$@" ;;
   template) cmd_template "$@" ;;
   lint) cmd_lint ;;
-  *) die "unknown command '$command'" "usage: scripts/tokenplace.sh redeploy|status|logs|port-forward|template|lint [ARG]" ;;
+  *) die "unknown command '$command'" "usage: scripts/tokenplace.sh redeploy|rollback|status|logs|debug-logs|port-forward|template|lint [name=value ...]" ;;
 esac

@@ -131,6 +131,13 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
   const host = cli.host ?? raw(env, 'RELAY_HOST') ?? '127.0.0.1';
   const listenPort = cli.port !== undefined ? port('--port', cli.port) : raw(env, 'RELAY_PORT') !== undefined ? port('RELAY_PORT', raw(env, 'RELAY_PORT')!) : 5010;
 
+  // Metrics on their own port keep /metrics off whatever the Ingress routes to the main port.
+  const metricsPortRaw = raw(env, 'TOKENPLACE_METRICS_PORT');
+  const metricsPort = metricsPortRaw === undefined ? null : port('TOKENPLACE_METRICS_PORT', metricsPortRaw);
+  if (metricsPort !== null && metricsPort === listenPort) {
+    throw new ConfigError('TOKENPLACE_METRICS_PORT', `must differ from the relay port ${listenPort}`);
+  }
+
   const storeType = oneOf(env, 'TOKENPLACE_RELAY_STORE', 'memory', ['memory', 'redis'] as const);
   const redisUrlRaw = raw(env, 'TOKENPLACE_REDIS_URL');
   if (storeType === 'redis' && redisUrlRaw === undefined) {
@@ -149,6 +156,8 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     requireUpstreamHealth: bool(env, 'TOKENPLACE_RELAY_REQUIRE_UPSTREAM_HEALTH', false),
     serverTokens: tokens(env),
     metricsToken: raw(env, 'TOKENPLACE_METRICS_TOKEN') ?? null,
+    /** null: /metrics is served on the relay port; a number: only there, and 404 on the relay port. */
+    metricsPort: metricsPort as number | null,
     logLevel: oneOf(env, 'TOKENPLACE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     drainSeconds: int(env, 'TOKENPLACE_RELAY_DRAIN_SECONDS', 20, 0, 600),
     /** After SIGTERM, keep answering (readiness 503) this long before closing the listener. */

@@ -2,7 +2,7 @@
 // at once, held polls answer, in-flight requests finish, then the process exits 0 — forced
 // closed at the drain deadline at the latest.
 import { getHeapStatistics } from 'node:v8';
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
@@ -11,7 +11,9 @@ import { entryCapsOf, fitByteCap, readCgroupMemoryLimit } from './memory-fit.js'
 import { AddressSet } from './http/client-address.js';
 import { ConnectionGuard } from './http/connection-guard.js';
 import { guardMetrics } from './limits/limit-metrics.js';
+import { installErrorHandling } from './http/errors-plugin.js';
 import { createLogger } from './logger.js';
+import { metricsRoute } from './routes/ops.js';
 import { createStore } from './store/create-store.js';
 
 export interface RunningRelay {
@@ -20,6 +22,8 @@ export interface RunningRelay {
   readonly drain: Drain;
   /** Socket admission (counts for tests and the metrics). */
   readonly guard: ConnectionGuard;
+  /** The metrics listener's URL when TOKENPLACE_METRICS_PORT is set, else null. */
+  readonly metricsUrl: string | null;
   /** Drain then close: readiness 503, holds answered, in-flight finished, listener closed. */
   shutdown(reason: string): Promise<void>;
 }
@@ -89,6 +93,19 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
 
+  // A second listener serving only /metrics: the Service names it `metrics`, the Ingress never
+  // routes to it, and the NetworkPolicy admits only the scraper to it (so no rate budget here).
+  let metricsApp: FastifyInstance | null = null;
+  let metricsUrl: string | null = null;
+  if (config.metricsPort !== null) {
+    metricsApp = Fastify({ logger: false, return503OnClosing: false });
+    installErrorHandling(metricsApp);
+    metricsRoute(metricsApp, app.relay);
+    await metricsApp.listen({ host: config.host, port: config.metricsPort });
+    const metricsAddress = metricsApp.server.address();
+    metricsUrl = `${url.replace(/:\d+$/, '')}:${typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : config.metricsPort}`;
+  }
+
   let shuttingDown: Promise<void> | null = null;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
@@ -104,13 +121,14 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
       // Let probes and pollers see "draining" before the listener goes away.
       await new Promise((resolve) => setTimeout(resolve, Math.min(config.drainLingerMs, deadlineMs)));
       await app.close();
+      await metricsApp?.close();
       clearTimeout(force);
       logger.info({ duration_ms: Date.now() - started }, 'relay.shutdown.complete');
     })();
     return shuttingDown;
   };
 
-  return { url, app, drain, guard, shutdown };
+  return { url, app, drain, guard, metricsUrl, shutdown };
 }
 
 /** SIGTERM/SIGINT drain the relay and exit 0; a second signal exits at once. */

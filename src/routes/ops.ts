@@ -6,7 +6,7 @@ import { makeServerTokenCheck } from '../http/server-token.js';
 import { UpstreamResolution } from '../http/upstream-health.js';
 
 export async function opsRoutes(app: FastifyInstance): Promise<void> {
-  const { config, store, clock, drain, metrics } = app.relay;
+  const { config, store, clock, drain } = app.relay;
   const upstream = config.requireUpstreamHealth ? new UpstreamResolution(config.gpuHost) : null;
   if (upstream !== null) upstream.current(); // first lookup starts at boot, not at the first probe
 
@@ -35,6 +35,12 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
     return answer;
   });
 
+  if (config.metricsPort === null) metricsRoute(app, app.relay);
+}
+
+/** GET /metrics, on the relay's app or (TOKENPLACE_METRICS_PORT) on the metrics listener. */
+export function metricsRoute(app: FastifyInstance, relay: FastifyInstance['relay']): void {
+  const { config, metrics } = relay;
   const checkMetricsToken = makeServerTokenCheck(config.metricsToken === null ? [] : [config.metricsToken]);
   app.get('/metrics', { config: { name: 'metrics', quiet: true } }, async (request, reply) => {
     if (config.metricsToken !== null) {

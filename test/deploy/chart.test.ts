@@ -15,7 +15,7 @@ const ALL_ON = [
   '-f', devValues, '-f', stagingValues,
   '--set', 'store.type=redis', '--set', 'store.redis.existingSecret=tokenplace-redis', '--set', 'store.redis.passwordKey=password',
   '--set', 'replicaCount=3', '--set', 'autoscaling.enabled=true', '--set', 'autoscaling.minReplicas=3', '--set', 'autoscaling.maxReplicas=6',
-  '--set', 'networkPolicy.enabled=true', '--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.force=true',
+  '--set', 'networkPolicy.enabled=true', '--set-json', 'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]', '--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.force=true',
   '--set', 'metrics.token.existingSecret=tokenplace-metrics',
   '--set', 'image.digest=sha256:' + 'a'.repeat(64), '--set', 'imagePullSecrets[0].name=ghcr-pull-secret',
   '--set', 'gpu.host=gpu.lan', '--set', 'gpu.port=3000',
@@ -165,15 +165,19 @@ describe('rendered objects', () => {
     }
   });
 
-  it('exposes Service port 80 to container port 5010, both named http', (t) => {
+  it('exposes Service port 80 to container port 5010 (http) and metrics on their own port 9090 (metrics)', (t) => {
     const objects = objectsFor(t, 'dev + staging values');
     if (!objects) return;
     const svc = one(objects, 'Service');
     assert.equal(svc.spec.type, 'ClusterIP');
-    assert.deepEqual(svc.spec.ports, [{ name: 'http', port: 80, targetPort: 5010, protocol: 'TCP' }]);
+    assert.deepEqual(svc.spec.ports, [{ name: 'http', port: 80, targetPort: 5010, protocol: 'TCP' }, { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' }]);
     assert.deepEqual(svc.spec.selector, { 'app.kubernetes.io/name': 'tokenplace-relay', 'app.kubernetes.io/instance': 'tokenplace-relay' });
     const c = container(objects);
-    assert.deepEqual(c.ports, [{ name: 'http', containerPort: 5010, protocol: 'TCP' }]);
+    assert.deepEqual(c.ports, [{ name: 'http', containerPort: 5010, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
+    assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'TOKENPLACE_METRICS_PORT' && e.value === '9090'));
+    // The Ingress routes only to the http Service port: /metrics is never public.
+    const ingress = objects.find((o) => o.kind === 'Ingress');
+    if (ingress) for (const rule of ingress.spec.rules) for (const path of rule.http.paths) assert.deepEqual(path.backend.service.port, { name: 'http' });
     const podLabels = one(objects, 'Deployment').spec.template.metadata.labels;
     for (const [k, v] of Object.entries(svc.spec.selector)) assert.equal(podLabels[k], v);
     // The test pod must not be selected by the Service.
@@ -371,13 +375,16 @@ describe('every optional feature on', () => {
     const testPod = one(objects, 'Pod');
     for (const [k, v] of Object.entries(np.spec.ingress[0].from[1].podSelector.matchLabels)) assert.equal(testPod.metadata.labels?.[k], v);
     assert.deepEqual(np.spec.podSelector.matchLabels, one(objects, 'Deployment').spec.selector.matchLabels);
+    // The metrics port: only the listed scrapers, never the ingress controller.
+    assert.equal(np.spec.ingress.length, 2);
+    assert.deepEqual(np.spec.ingress[1], { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9090, protocol: 'TCP' }] });
   });
 
-  it('scrapes /metrics on the named port with the bearer token', (t) => {
+  it('scrapes /metrics on the metrics port with the bearer token', (t) => {
     const objects = objectsFor(t, 'every optional feature on (redis, 3 replicas, HPA, NetworkPolicy, ServiceMonitor, PDB)');
     if (!objects) return;
     const sm = one(objects, 'ServiceMonitor');
-    assert.equal(sm.spec.endpoints[0].port, 'http');
+    assert.equal(sm.spec.endpoints[0].port, 'metrics');
     assert.equal(sm.spec.endpoints[0].path, '/metrics');
     assert.deepEqual(sm.spec.endpoints[0].authorization, { type: 'Bearer', credentials: { name: 'tokenplace-metrics', key: 'TOKENPLACE_METRICS_TOKEN' } });
     assert.deepEqual(sm.spec.namespaceSelector, { matchNames: ['tokenplace'] });

@@ -65,7 +65,7 @@ describe('runbook', () => {
       // Namespaced kubectl calls name their namespace; helm calls never reuse old values.
       for (const line of r.log) {
         assert.ok(!line.includes('--reuse-values'), line);
-        if (line.startsWith('kubectl') && !/^kubectl (config|get (ingressclass|clusterissuer|nodes)|create namespace|apply -f)/.test(line)) {
+        if (line.startsWith('kubectl') && !/^kubectl (config|get (ingressclass|clusterissuer|nodes)|create namespace|label (namespace|node)|apply -f)/.test(line)) {
           assert.match(line, /(-n|--namespace) (tokenplace|kube-system)\b/, `${cmd} -> ${line}`);
         }
       }

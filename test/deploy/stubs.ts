@@ -20,6 +20,9 @@ case "$1" in
     [ -n "\${STUB_TEMPLATE_FAIL:-}" ] && { echo "Error: stub render failure" >&2; exit 1; }
     exec "$REAL_HELM" "$@" ;;
   upgrade) exit "\${STUB_UPGRADE_EXIT:-0}" ;;
+  version) echo "\${STUB_HELM_VERSION:-v3.22.0}" ;;
+  history) echo '[{"revision":2,"status":"superseded"},{"revision":3,"status":"deployed"}]' ;;
+  rollback) exit 0 ;;
   get) [ -n "\${STUB_NO_RELEASE:-}" ] && { echo "Error: release: not found" >&2; exit 1; }
        echo '{"ingress":{"enabled":true,"host":"staging.token.place"},"image":{"tag":"sha-1234567"}}' ;;
   status) [ -n "\${STUB_NO_RELEASE:-}" ] && { echo "Error: release: not found" >&2; exit 1; }
@@ -32,6 +35,8 @@ const KUBECTL = `#!/usr/bin/env bash
 ${LOG_LINE}
 case "$*" in
   "config current-context") [ -n "\${STUB_NO_CONTEXT:-}" ] && exit 1; echo "sugarkube-staging" ;;
+  "config view "*) echo "https://192.168.1.10:6443" ;;
+  "get nodes "*) printf 'sugarkube-node-1\t%s\tsugarkube-staging\n' "\${STUB_CLUSTER_ENV-staging}" ;;
   *" get secret "*jsonpath*) printf 'c3R1Yi10b2tlbg==' ;;
   *" get secret "*) [ -n "\${STUB_SECRET_MISSING:-}" ] && { echo 'Error from server (NotFound)' >&2; exit 1; }; echo "secret/$5" ;;
   *" rollout status "*) [ -n "\${STUB_ROLLOUT_FAIL:-}" ] && { echo 'error: timed out waiting for the condition' >&2; exit 1; }; echo 'deployment "tokenplace-relay" successfully rolled out' ;;
@@ -80,6 +85,8 @@ export function makeStubs(realHelm: string, nodePath: string): Stubs {
     STUB_LOG: log,
     REAL_HELM: realHelm,
     KUBECONFIG: '/custom/kubeconfig',
+    // The registry check is exercised against a registry stand-in (check-image.test.ts, cluster-flows.test.ts).
+    TOKENPLACE_SKIP_IMAGE_CHECK: '1',
     ...extra,
   });
   return {

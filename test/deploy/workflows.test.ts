@@ -23,13 +23,29 @@ describe('image workflow', () => {
     assert.equal(wf.env.IMAGE, 'ghcr.io/futuroptimist/tokenplace-relay');
   });
 
-  it('tags sha-<shortsha> and semver, never latest', () => {
+  it('tags sha-<shortsha> of the commit it builds and semver, never latest', () => {
     const meta = steps.find((s) => s.uses?.startsWith('docker/metadata-action'))!;
     const tags = String(meta.with!.tags);
-    assert.match(tags, /type=sha,prefix=sha-,format=short/);
+    // The checked-out commit (the dispatch `ref`), not github.sha, names the tag.
+    assert.match(tags, /^type=raw,value=sha-\$\{\{ steps\.commit\.outputs\.short \}\}$/m);
     assert.match(tags, /type=semver,pattern=\{\{version\}\}/);
     assert.match(String(meta.with!.flavor), /latest=false/);
-    assert.doesNotMatch(tags, /latest|type=ref,event=branch|type=raw/);
+    assert.doesNotMatch(tags, /latest|type=ref,event=branch|type=sha/);
+  });
+
+  it('builds a chosen commit on workflow_dispatch (ref input) and pins the base by digest', () => {
+    const text = readFileSync(join(repoRoot, '.github/workflows/image.yml'), 'utf8');
+    const wf = parse(text) as { on: { workflow_dispatch: { inputs: { ref: { required: boolean } } } }; env: Record<string, string> };
+    assert.equal(wf.on.workflow_dispatch.inputs.ref.required, false);
+    const checkout = steps.find((s) => s.uses?.startsWith('actions/checkout'))!;
+    assert.equal(checkout.with!.ref, '${{ inputs.ref || github.sha }}');
+    assert.match(wf.env.NODE_IMAGE!, /^docker\.io\/library\/node:24-slim@sha256:[0-9a-f]{64}$/);
+    const builds = steps.filter((s) => s.uses?.startsWith('docker/build-push-action'));
+    assert.equal(builds.length, 3);
+    for (const b of builds) {
+      assert.match(String(b.with!['build-args']), /^NODE_IMAGE=\$\{\{ env\.NODE_IMAGE \}\}$/m);
+      assert.match(String(b.with!['build-args']), /^REVISION=\$\{\{ steps\.commit\.outputs\.sha \}\}$/m);
+    }
   });
 
   it('smoke-tests amd64 and arm64 before logging in or pushing', () => {

@@ -91,6 +91,10 @@ so the pod never gets two entries for one variable.
 {{- if .Values.gpu.port -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_GPU_PORT" "value" (toString (int .Values.gpu.port)) "from" "gpu.port") -}}
 {{- end -}}
+{{- if eq (int .Values.metrics.port) (int .Values.containerPort) -}}
+{{- fail (printf "metrics.port (%d) must differ from containerPort (%d): metrics have their own port so the Ingress never exposes them" (int .Values.metrics.port) (int .Values.containerPort)) -}}
+{{- end -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_METRICS_PORT" "value" (toString (int .Values.metrics.port)) "from" "metrics.port") -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_LOG_LEVEL" "value" .Values.logLevel "from" "logLevel") -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_RELAY_DRAIN_SECONDS" "value" (toString (int .Values.drainSeconds)) "from" "drainSeconds") -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_RELAY_STORE" "value" .Values.store.type "from" "store.type") -}}
