@@ -23,7 +23,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/index.js';
-import { CLI, ROOT, startRelay as startBuiltRelay } from './harness.js';
+import { CLI, findings, printFindings, ROOT, startRelay as startBuiltRelay } from './harness.js';
 import { honestTurn, LocalHttp } from './peers.js';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
@@ -178,8 +178,19 @@ async function flood(url: string, address: string, concurrency: number, until: n
   return counts;
 }
 
+/** The numeric leaves of an attack's answer counts, flattened to "path": count. */
+function flatCounts(value: unknown, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (typeof value === 'number') out[prefix || 'count'] = value;
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) Object.assign(out, flatCounts(v, prefix ? `${prefix} ${k}` : k));
+  }
+  return out;
+}
+
 function report(name: string, attacker: unknown, honest: HonestResult, rssMb: number, extra: Record<string, unknown> = {}): void {
   const ok = honest.failed.length === 0 && Object.keys(honest.statuses).every((s) => s === '200');
+  findings.push({ attack: name, relayUp: children.every((child) => child.exitCode === null && child.signalCode === null), peakRssMiB: Math.round(rssMb), honestOk: honest.turns - honest.failed.length, honestFailed: honest.failed.length, attacker: flatCounts(attacker) });
   process.stdout.write(
     `\n## ${name}\n` +
       `attacker: ${JSON.stringify(attacker)}\n` +
@@ -268,6 +279,7 @@ async function main(): Promise<void> {
     });
   }
 
+  printFindings('attack-http');
   node.kill('SIGTERM');
   relay.child.kill('SIGTERM');
   await Promise.all([once(node, 'exit'), once(relay.child, 'exit')]);

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { generateKeyPair } from '../../src/crypto/index.js';
-import { CLI, ROOT, memoryOf as memory, startRelay, stopChild as stop, Tally, type RunningRelay } from './harness.js';
+import { CLI, findings, memoryOf as memory, printFindings, ROOT, startRelay, stopChild as stop, Tally, type RunningRelay } from './harness.js';
 import { honestTurn, LocalHttp } from './peers.js';
 
 const { values: args } = parseArgs({
@@ -78,9 +78,10 @@ async function main(): Promise<void> {
       })();
     };
 
-    const run = async (name: string, attack: (deadline: number) => Promise<string>): Promise<void> => {
+    const run = async (name: string, attack: (deadline: number, tally: Tally) => Promise<string>): Promise<void> => {
+      const tally = new Tally();
       const deadline = Date.now() + attackMs;
-      const attackPromise = attack(deadline);
+      const attackPromise = attack(deadline, tally);
       const honest = await honestDuring(attackPromise);
       const got = await attackPromise;
       const mem = memory(relay.pid!);
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
       console.log(`attacker: ${got}`);
       console.log(`honest:   ${honest.ok} turns ok, ${honest.junkPick} picked a junk node (client-side failure), ${honest.failed} failed${honest.errors.size ? ` (${[...honest.errors].join('; ')})` : ''}`);
       console.log(`relay:    ${alive ? 'up' : 'DEAD'}, peak RSS (VmHWM) ${mem.hwmMiB} MiB, RSS now ${mem.rssMiB} MiB`);
+      findings.push({ attack: name, relayUp: alive, peakRssMiB: mem.hwmMiB, honestOk: honest.ok, honestFailed: honest.failed, attacker: Object.fromEntries(tally.counts) });
     };
 
     /** A stream session the attacker opens for itself: its own node, its own client key. */
@@ -103,9 +105,8 @@ async function main(): Promise<void> {
       return sid;
     };
 
-    await run('1. stream-chunk flood (one address, own session; 20 x 1 MiB then 60 KiB chunks, <=3000)', async (deadline) => {
+    await run('1. stream-chunk flood (one address, own session; 20 x 1 MiB then 60 KiB chunks, <=3000)', async (deadline, tally) => {
       const http = new LocalHttp('127.0.0.20', 8);
-      const tally = new Tally();
       const sid = await ownSession(http, 'chunks');
       const big = 'x'.repeat(1024 * 1024 - 100);
       for (let i = 0; i < 20 && Date.now() < deadline; i += 1) {
@@ -127,9 +128,8 @@ async function main(): Promise<void> {
       return tally.text();
     });
 
-    await run('2. 10,000 unsolicited /source (5 addresses, 40 in parallel)', async (deadline) => {
+    await run('2. 10,000 unsolicited /source (5 addresses, 40 in parallel)', async (deadline, tally) => {
       const https = [21, 22, 23, 24, 25].map((i) => new LocalHttp(`127.0.0.${i}`, 8));
-      const tally = new Tally();
       let next = 0;
       await Promise.all(
         Array.from({ length: 40 }, async (_, w) => {
@@ -145,9 +145,8 @@ async function main(): Promise<void> {
       return `${next} sent; ${tally.text()}`;
     });
 
-    await run('3. junk node keys (5 addresses x 500 keys), then 400 /next_server picks', async (deadline) => {
+    await run('3. junk node keys (5 addresses x 500 keys), then 400 /next_server picks', async (deadline, tally) => {
       const https = [30, 31, 32, 33, 34].map((i) => new LocalHttp(`127.0.0.${i}`, 8));
-      const tally = new Tally();
       let held = 0;
       await Promise.all(
         https.map(async (http, a) => {
@@ -169,9 +168,8 @@ async function main(): Promise<void> {
       return `${held} held open (registered), ${tally.text()}; /next_server handed out the honest node ${honest}/400 times`;
     });
 
-    await run("4. queue flood of the honest node (3 addresses, distinct client keys, <=3000)", async (deadline) => {
+    await run("4. queue flood of the honest node (3 addresses, distinct client keys, <=3000)", async (deadline, tally) => {
       const https = [40, 41, 42].map((i) => new LocalHttp(`127.0.0.${i}`, 8));
-      const tally = new Tally();
       let next = 0;
       await Promise.all(
         Array.from({ length: 24 }, async (_, w) => {
@@ -187,9 +185,8 @@ async function main(): Promise<void> {
       return `${next} sent; ${tally.text()}`;
     });
 
-    await run('5. deep-nested chunk (5,000 deep), then /stream/retrieve', async () => {
+    await run('5. deep-nested chunk (5,000 deep), then /stream/retrieve', async (_deadline, tally) => {
       const http = new LocalHttp('127.0.0.50', 2);
-      const tally = new Tally();
       const sid = await ownSession(http, 'deep');
       // Sent as text: JSON.stringify cannot even build this value.
       const payload = `{"session_id":"${sid}","chunk":${'['.repeat(5000)}"x"${']'.repeat(5000)}}`;
@@ -202,6 +199,7 @@ async function main(): Promise<void> {
       return `${tally.text()}; /stream/retrieve ${drained.status} with ${(drained.body?.chunks as unknown[] | undefined)?.length ?? 0} chunk(s), final=${String(drained.body?.final)}`;
     });
     honestHttp.close();
+    printFindings('attack-legacy');
   } finally {
     for (const child of children.reverse()) await stop(child);
     await running?.stop();

@@ -16,7 +16,7 @@
 // and how many went to the honest node), and the relay's peak RSS (VmHWM).
 import { parseArgs } from 'node:util';
 import { CAPS } from '../../test/support/v1-capabilities.js';
-import { memoryOf, startRelay, Tally } from './harness.js';
+import { findings, memoryOf, printFindings, startRelay, Tally } from './harness.js';
 import { LocalHttp } from './peers.js';
 
 const { values: args } = parseArgs({
@@ -111,8 +111,9 @@ try {
     return result;
   };
 
-  const run = async (name: string, attack: (deadline: number) => Promise<string>): Promise<void> => {
-    const attackPromise = attack(Date.now() + attackMs);
+  const run = async (name: string, attack: (deadline: number, tally: Tally) => Promise<string>): Promise<void> => {
+    const tally = new Tally();
+    const attackPromise = attack(Date.now() + attackMs, tally);
     const honest = await honestDuring(attackPromise);
     const got = await attackPromise;
     const mem = memoryOf(relay.process.pid!);
@@ -120,11 +121,13 @@ try {
     console.log(`attacker: ${got}`);
     console.log(`honest:   ${honest.ok} round trips ok (${honest.toHonestNode} submitted to the honest node), failures: ${honest.failed.text().replace('(nothing sent)', 'none')}`);
     console.log(`relay:    ${relay.process.exitCode === null ? 'up' : 'DEAD'}, peak RSS (VmHWM) ${mem.hwmMiB} MiB, RSS now ${mem.rssMiB} MiB`);
+    let failed = 0;
+    for (const [key, n] of honest.failed.counts) if (key !== '0 picked_junk_node') failed += n;
+    findings.push({ attack: name, relayUp: relay.process.exitCode === null, peakRssMiB: mem.hwmMiB, honestOk: honest.ok, honestFailed: failed, attacker: Object.fromEntries(tally.counts) });
   };
 
-  await run('1. junk node keys (5 addresses x 400 keys), then 400 /servers/next picks', async (deadline) => {
+  await run('1. junk node keys (5 addresses x 400 keys), then 400 /servers/next picks', async (deadline, tally) => {
     const https = [30, 31, 32, 33, 34].map((i) => new LocalHttp(`127.0.0.${i}`, 8));
-    const tally = new Tally();
     await Promise.all(
       https.map(async (http, a) => {
         for (let k = 0; k < 400 && Date.now() < deadline; k += 1) {
@@ -142,9 +145,8 @@ try {
     return `${tally.text()}; /servers/next handed out the honest node ${honest}/400 times`;
   });
 
-  await run('2. queue flood of the honest node (3 addresses, distinct client keys, <=3000)', async (deadline) => {
+  await run('2. queue flood of the honest node (3 addresses, distinct client keys, <=3000)', async (deadline, tally) => {
     const https = [40, 41, 42].map((i) => new LocalHttp(`127.0.0.${i}`, 8));
-    const tally = new Tally();
     let next = 0;
     await Promise.all(
       Array.from({ length: 24 }, async (_, w) => {
@@ -160,9 +162,8 @@ try {
     return `${next} sent; ${tally.text()}`;
   });
 
-  await run('3. admission flood: 30 addresses, each through 8 nodes of its own (<=12,000 requests of 4 KiB)', async (deadline) => {
+  await run('3. admission flood: 30 addresses, each through 8 nodes of its own (<=12,000 requests of 4 KiB)', async (deadline, tally) => {
     const https = Array.from({ length: 30 }, (_, i) => new LocalHttp(`127.0.1.${i + 10}`, 2));
-    const tally = new Tally();
     const body = b64('x'.repeat(3072));
     await Promise.all(
       https.map(async (http, a) => {
@@ -178,9 +179,8 @@ try {
     return tally.text();
   });
 
-  await run('4. impostor: poll, re-register and answer as the honest (bound) node; answers for unclaimed requests', async (deadline) => {
+  await run('4. impostor: poll, re-register and answer as the honest (bound) node; answers for unclaimed requests', async (deadline, tally) => {
     const http = new LocalHttp('127.0.0.60', 4);
-    const tally = new Tally();
     for (let i = 0; i < 200 && Date.now() < deadline; i += 1) {
       const poll = await http.request('POST', `${url}${P}/servers/poll`, { server_public_key: honestKey }, 2000).catch(() => null);
       if (poll !== null) tally.add(poll.status, poll.body);
@@ -193,6 +193,7 @@ try {
     return tally.text();
   });
 
+  printFindings('attack-v1');
   console.log(`\n# honest node's own refusals over the whole run: ${nodeErrors.text().replace('(nothing sent)', 'none')}`);
   halt.abort();
   nodeHttp.close();

@@ -60,10 +60,17 @@ export interface RunningRelay {
   stop(): Promise<void>;
 }
 
+/** TOKENPLACE_* variables of this process, passed on to the relay (a caller can shrink a cap). */
+function inheritedSettings(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (name.startsWith('TOKENPLACE_') && value !== undefined) out[name] = value;
+  return out;
+}
+
 /** Starts dist/src/cli.js serve with `env` on a free port and waits for /livez. */
 export async function startRelay(opts: { redis: boolean; env?: Record<string, string> }): Promise<RunningRelay> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', RELAY_HOST: '127.0.0.1', TOKENPLACE_LOG_LEVEL: 'error', ...opts.env };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', RELAY_HOST: '127.0.0.1', TOKENPLACE_LOG_LEVEL: 'error', ...opts.env, ...inheritedSettings() };
   const redis = opts.redis ? await launchRedis('redis-server') : null;
   if (redis !== null) Object.assign(env, { TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: redis.url, TOKENPLACE_REDIS_PREFIX: `attack:${process.pid}:` });
   const port = await freePort();
@@ -89,4 +96,22 @@ export async function startRelay(opts: { redis: boolean; env?: Record<string, st
       await redis?.stop();
     },
   };
+}
+
+/** One attack's outcome, for the closing `RESULT` line that test/integration/attacks.test.ts reads. */
+export interface Finding {
+  attack: string;
+  relayUp: boolean;
+  peakRssMiB: number;
+  honestOk: number;
+  honestFailed: number;
+  /** The attacker's answers, "status code" -> count. */
+  attacker: Record<string, number>;
+}
+
+export const findings: Finding[] = [];
+
+/** The machine-readable summary, printed last by every attack script. */
+export function printFindings(script: string): void {
+  console.log(`RESULT ${JSON.stringify({ script, findings })}`);
 }
