@@ -56,6 +56,8 @@ interface NodeRec {
   bound: boolean;
   /** Whether the node has polled since registering (a lost register reply may be re-issued). */
   polled: boolean;
+  /** Delivered an accepted answer during this registration (selection ranks it first). */
+  proven: boolean;
   source: string;
   bytes: number;
   leaseUntil: number;
@@ -156,8 +158,9 @@ export class V1Memory implements V1Transitions {
   readonly #perClient = new Map<string, number>();
   readonly #nodesBySource: SourceLedger;
   readonly #requestsBySource: SourceLedger;
-  /** Selection fairness: the source picked last, and per source the seq picked last. */
+  /** Selection: the source picked last, per source the seq picked last, and the pick count. */
   #lastSource = '';
+  #picks = 0;
   readonly #sourceCursor = new Map<string, number>();
   #seq = 0;
   #cursor = 0;
@@ -378,6 +381,7 @@ export class V1Memory implements V1Transitions {
       digest: credentialDigest,
       bound: false,
       polled: false,
+      proven: false,
       source,
       bytes: 0,
       leaseUntil: now + this.limits.v1LeaseMs,
@@ -419,16 +423,25 @@ export class V1Memory implements V1Transitions {
     const candidates: SelectionCandidate[] = [];
     for (const node of this.#nodes.values()) {
       if (!this.#healthy(node, now)) continue;
-      candidates.push({ key: node.key, seq: node.seq, source: node.source, capabilities: node.capabilities, queueDepth: node.queue.size, inflight: this.#liveInflight(node, now) });
+      candidates.push({
+        key: node.key,
+        seq: node.seq,
+        source: node.source,
+        proven: node.proven,
+        polled: node.polled,
+        capabilities: node.capabilities,
+        queueDepth: node.queue.size,
+        inflight: this.#liveInflight(node, now),
+      });
     }
-    const { selection, cursor, source } = selectBestFit(candidates, query, this.#cursor, this.limits.v1MaxQueuePerNode, {
-      lastSource: this.#lastSource,
-      cursorOf: (s) => this.#sourceCursor.get(s) ?? 0,
-    });
-    this.#cursor = cursor;
-    if (source !== undefined) {
+    const state = { picks: this.#picks, lastSource: this.#lastSource, cursorOf: (s: string) => this.#sourceCursor.get(s) ?? 0 };
+    const { selection, picked } = selectBestFit(candidates, query, state, this.limits.v1MaxQueuePerNode);
+    if (picked !== undefined) {
+      const { seq, source, picks } = picked;
+      this.#cursor = seq;
+      this.#picks = picks;
       this.#lastSource = source;
-      this.#sourceCursor.set(source, cursor);
+      this.#sourceCursor.set(source, seq);
       // Bounded by the sources that still have nodes.
       if (this.#sourceCursor.size > this.#nodesBySource.sources + 1) {
         for (const s of this.#sourceCursor.keys()) if (this.#nodesBySource.used(s) === 0) this.#sourceCursor.delete(s);
@@ -593,6 +606,8 @@ export class V1Memory implements V1Transitions {
           // Answering is a sign of life.
           this.#renewNode(node, now);
         }
+        // An accepted answer proves the node (selection ranks it first from now on).
+        node.proven = true;
       }
       this.#active.delete(key);
       this.#clientDelta(clientKey, -1);

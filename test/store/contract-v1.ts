@@ -676,6 +676,75 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       });
     });
 
+    describe('selection ranks what nodes have proved', () => {
+      const at = (source: string) => ({ source });
+      const pick = async (now = T0 + 10) => {
+        const s = await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, now);
+        return s.ok ? s.nodeKey : s.reason;
+      };
+      const picks = async (n: number, now = T0 + 10) => {
+        const out: string[] = [];
+        for (let i = 0; i < n; i += 1) out.push(await pick(now));
+        return out;
+      };
+      const node = async (key: string, source: string, polled = true) => {
+        assert.equal((await store.v1.registerNode(key, caps(), DIGEST(key), T0, at(source))).ok, true);
+        if (polled) assert.deepEqual(await store.v1.renewLease(key, null, T0, 0), { ok: true });
+      };
+      /** One round trip through `key`, so it has delivered an answer. */
+      const prove = async (key: string, id = `proof-${key}`) => {
+        assert.equal((await admit(key, `c-${id}`, id, T0 + 1)).ok, true);
+        assert.equal((await claim(key, T0 + 2)).request?.requestId, id);
+        assert.equal((await store.v1.acceptResponse(`c-${id}`, id, answer(id), T0 + 3)).ok, true);
+      };
+
+      it('a proven node is picked first; every 8th pick explores a polled, unproven one', async () => {
+        await node('honest', '10.0.0.2');
+        await node('junk', '10.0.0.9');
+        await prove('honest');
+        const got = await picks(16);
+        const explored = got.flatMap((k, i) => (k === 'junk' ? [i + 1] : []));
+        assert.deepEqual(explored, [8, 16], got.join(','));
+      });
+
+      it('a node that never polled is picked only when nothing else fits', async () => {
+        await fresh({ maxNodes: 20, v1MaxNodesPerSource: 20 });
+        for (let i = 0; i < 6; i += 1) await node(`junk${i}`, '10.0.0.9', false);
+        await node('fresh', '10.0.0.2');
+        assert.deepEqual(new Set(await picks(12)), new Set(['fresh']), 'a polled node beats any number of never-polled ones, even unproven');
+        for (const id of ['a', 'b', 'c']) assert.equal((await admit('fresh', `c-${id}`, id, T0 + 1)).ok, true);
+        const full = await picks(2);
+        assert.ok(full.every((k) => k.startsWith('junk')), `the polled node's queue is full: ${full.join(',')}`);
+      });
+
+      it('a busy proven node is not starved by idle nodes of other sources: turns between sources, then load', async () => {
+        await fresh({ maxNodes: 20, v1MaxNodesPerSource: 20 });
+        await node('honest', '10.0.0.2');
+        await node('other1', '10.0.0.9');
+        await node('other2', '10.0.0.9');
+        for (const key of ['honest', 'other1', 'other2']) await prove(key);
+        // The honest node is busy (two queued), the others idle: still every other pick.
+        for (const id of ['q1', 'q2']) assert.equal((await admit('honest', `c-${id}`, id, T0 + 4)).ok, true);
+        const got = await picks(6);
+        assert.equal(got.filter((k) => k === 'honest').length, 3, got.join(','));
+        // Within a source, load decides: other1 busy, so other2 every time.
+        assert.equal((await admit('other1', 'c-o', 'o', T0 + 4)).ok, true);
+        const again = await picks(4);
+        assert.deepEqual(again.filter((k) => k !== 'honest'), ['other2', 'other2'], again.join(','));
+      });
+
+      it('proof belongs to the registration: unregistered and registered again, a node starts unproven', async () => {
+        await node('a', '10.0.0.2');
+        await node('b', '10.0.0.9');
+        await prove('a');
+        assert.deepEqual(await picks(2), ['a', 'a']);
+        assert.equal((await store.v1.unregisterNode('a', DIGEST('a'), T0 + 5)).ok, true);
+        await node('a', '10.0.0.2');
+        await prove('b');
+        assert.deepEqual(await picks(3), ['b', 'b', 'b']);
+      });
+    });
+
     describe('expiry and accounting', () => {
       it('every request ends exactly once, whatever ends it', async () => {
         await register('n1', T0, caps(['m'], '8k-fast', 8));

@@ -6,8 +6,9 @@
 //   <p>v1:nodes       ZSET   node key -> registration seq (selection and listing order)
 //   <p>v1:alive       ZSET   node key -> alive-until = max(lease, longest running in-flight lease);
 //                            kept exact, so "healthy" is one ZSCORE and the eviction index a range
-//   <p>v1:meta        HASH   seq (registrations), order (admissions), cursor (round-robin: seq
-//                            picked last, shared by every replica)
+//   <p>v1:meta        HASH   seq (registrations), order (admissions), cursor (seq picked last),
+//                            csrc (source picked last), picks (successful picks: the exploration
+//                            turn), shared by every replica
 //   <p>v1:qc          HASH   client key -> active requests (per-client cap)
 //   <p>v1:xa          ZSET   rk -> deadline: queued and in-flight requests (deadline sweep, count)
 //   <p>v1:xq          ZSET   rk -> admitted at: queued requests (count, oldest age)
@@ -20,7 +21,8 @@
 //   <p>v1:qs:<node>   HASH   source -> requests it has queued on that node (queue share)
 //   <p>srcbytes       HASH   source -> bytes held, both protocols (byte share; HDEL at 0)
 //   <p>v1:n:<node>    HASH   seq, caps (JSON), tier, mct, conc, models (JSON), digest, lease, seen,
-//                            src, b (bytes), bd ('1': bound to its credential), pl ('1': has polled)
+//                            src, b (bytes), bd ('1': bound to its credential), pl ('1': has polled),
+//                            pv ('1': proven: delivered an accepted answer)
 //   <p>v1:q:<node>    ZSET   rk -> admission order: the node's queue
 //   <p>v1:f:<node>    ZSET   request id -> in-flight lease: claimed requests (load, liveness)
 //   <p>v1:i:<node>    HASH   request id -> rk: queued and in flight on that node (id binding)
@@ -40,6 +42,7 @@
 import type { StoreLimits } from '../types.js';
 import { V1_MAX_RECLAIMS, V1_RECORD_OVERHEAD, V1_TOMB_OVERHEAD, resolveV1Limits } from '../v1-limits.js';
 import { CONTEXT_TIER_TOKENS } from '../v1-types.js';
+import { EXPLORE_EVERY } from '../v1-selection.js';
 import { SWEEP_BATCH, WAKE_CHANNEL, indexTtlMs, luaString } from './keys.js';
 
 /** Constants, key names and the smallest helpers shared by every v1 script. */
@@ -71,6 +74,7 @@ local MAX_BYTES_PS = ${limits.maxStoredBytesPerSource ?? limits.maxStoredBytes}
 local MAX_RECLAIMS = ${V1_MAX_RECLAIMS}
 local RECORD_OVERHEAD, TOMB_OVERHEAD = ${V1_RECORD_OVERHEAD}, ${V1_TOMB_OVERHEAD}
 local TIERS = { ${tiers} }
+local EXPLORE_EVERY = ${EXPLORE_EVERY}
 local K_COUNT = P .. 'counts'
 local K_SRCBYTES = P .. 'srcbytes'
 local K1_XF, K1_SRCN, K1_SRCR, K1_SCUR = P .. 'v1:xf', P .. 'v1:srcn', P .. 'v1:srcr', P .. 'v1:scur'

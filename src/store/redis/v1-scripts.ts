@@ -57,10 +57,13 @@ touch()
 return {1}
 `;
 
-/** Best fit as src/store/v1-selection.ts: smallest capable tier, least loaded, round-robin. */
+/**
+ * Selection as src/store/v1-selection.ts (read its header): rank (proven, polled, registered;
+ * every EXPLORE_EVERY-th pick explores rank 1), smallest capable tier, turns between sources,
+ * least loaded within the source, round-robin after that source's cursor.
+ */
 const SELECT = `
 local model, wanted, now = ARGV[1], TIERS[ARGV[2]], tonumber(ARGV[3])
-local cursor = num(call('HGET', K1_META, 'cursor'))
 local live, capLimited = 0, 0
 local eligTiers, capTiers, elig = {}, {}, {}
 local function bump(t, k) t[k] = (t[k] or 0) + 1 end
@@ -72,7 +75,7 @@ end
 for _, node in ipairs(call('ZRANGE', K1_NODES, 0, -1)) do
   if healthy(node, now) then
     live = live + 1
-    local h = call('HMGET', kn(node), 'seq', 'tier', 'mct', 'conc', 'models', 'src')
+    local h = call('HMGET', kn(node), 'seq', 'tier', 'mct', 'conc', 'models', 'src', 'pv', 'pl')
     local tokens = TIERS[h[2]] or 0
     if tokens >= wanted and num(h[3]) >= tokens then
       local match = false
@@ -86,7 +89,9 @@ for _, node in ipairs(call('ZRANGE', K1_NODES, 0, -1)) do
           bump(capTiers, h[2])
         else
           bump(eligTiers, h[2])
-          elig[#elig + 1] = {node = node, seq = tonumber(h[1]), tokens = tokens, depth = depth, conc = num(h[4]), src = h[6] or '-'}
+          local rank = 2
+          if h[7] == '1' then rank = 0 elseif h[8] == '1' then rank = 1 end
+          elig[#elig + 1] = {node = node, seq = tonumber(h[1]), tokens = tokens, depth = depth, conc = num(h[4]), src = h[6] or '-', rank = rank}
         end
       end
     end
@@ -97,22 +102,20 @@ if #elig == 0 then
   if live == 0 then reason = 'no_registered_compute_nodes' elseif capLimited > 0 then reason = 'no_available_capacity' end
   return {0, reason, capLimited, flat(eligTiers), flat(capTiers)}
 end
-local smallest = math.huge
-for _, c in ipairs(elig) do if c.tokens < smallest then smallest = c.tokens end end
-local best, chosen, first = math.huge, nil, nil
+-- The rank: the best present, or rank 1 on an exploration turn (every EXPLORE_EVERY-th pick).
+local picks = num(call('HGET', K1_META, 'picks')) + 1
+local rank, hasExplore = 2, false
 for _, c in ipairs(elig) do
-  if c.tokens == smallest then
-    c.inflight = call('ZCOUNT', kf(c.node), '(' .. n(now), '+inf')
-    -- The same rounding as loadOf(): Math.round(x * 1e6) / 1e6.
-    c.score = math.floor((c.depth + c.inflight) / math.max(1, c.conc) * 1e6 + 0.5) / 1e6
-    if c.score < best then best = c.score end
-  end
+  if c.rank < rank then rank = c.rank end
+  if c.rank == 1 then hasExplore = true end
 end
--- Fairness by source (as v1-selection.ts): among the tied, the first source after the one
--- picked last (byte order), then that source's first tied node after its own cursor.
+if picks % EXPLORE_EVERY == 0 and hasExplore then rank = 1 end
+local smallest = math.huge
+for _, c in ipairs(elig) do if c.rank == rank and c.tokens < smallest then smallest = c.tokens end end
+-- Turns between sources (byte order, after the one picked last), whatever their load.
 local sources, seen = {}, {}
 for _, c in ipairs(elig) do
-  if c.tokens == smallest and c.score == best and not seen[c.src] then
+  if c.rank == rank and c.tokens == smallest and not seen[c.src] then
     seen[c.src] = true
     sources[#sources + 1] = c.src
   end
@@ -123,16 +126,25 @@ local pickSrc = sources[1]
 for _, sname in ipairs(sources) do
   if sname > lastSrc then pickSrc = sname break end
 end
-local srcCursor = num(call('HGET', K1_SCUR, pickSrc))
--- Candidates are in seq order: the first tied one after the cursor, else the first tied one.
+-- Within the source: least loaded, then the first tied one after its cursor (seq order).
+local best, chosen, first = math.huge, nil, nil
 for _, c in ipairs(elig) do
-  if c.tokens == smallest and c.score == best and c.src == pickSrc then
+  if c.rank == rank and c.tokens == smallest and c.src == pickSrc then
+    c.inflight = call('ZCOUNT', kf(c.node), '(' .. n(now), '+inf')
+    -- The same rounding as loadOf(): Math.round(x * 1e6) / 1e6.
+    c.score = math.floor((c.depth + c.inflight) / math.max(1, c.conc) * 1e6 + 0.5) / 1e6
+    if c.score < best then best = c.score end
+  end
+end
+local srcCursor = num(call('HGET', K1_SCUR, pickSrc))
+for _, c in ipairs(elig) do
+  if c.rank == rank and c.tokens == smallest and c.src == pickSrc and c.score == best then
     if first == nil then first = c end
     if chosen == nil and c.seq > srcCursor then chosen = c end
   end
 end
 chosen = chosen or first
-call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc)
+call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc, 'picks', picks)
 call('HSET', K1_SCUR, pickSrc, chosen.seq)
 touch()
 return {1, chosen.node, call('HGET', kn(chosen.node), 'caps'), chosen.depth, chosen.inflight, #elig, smallest > wanted and 1 or 0, flat(eligTiers), flat(capTiers)}
@@ -295,6 +307,8 @@ if st == 'q' or st == 'f' then
     -- Answering is a sign of life.
     if st == 'f' and call('EXISTS', kn(node)) == 1 then renew(node, now, 0) end
   end
+  -- An accepted answer proves the node (selection ranks it first from now on).
+  if call('EXISTS', kn(node)) == 1 then call('HSET', kn(node), 'pv', '1') end
   clientDelta(client, -1)
   local hu = now + RESP_TTL
   call('HDEL', kr(rk), 'pc', 'pk', 'pi')
