@@ -16,7 +16,7 @@ describe('concurrency over a real port', () => {
   before(async () => {
     // 1,000 clients and 8 nodes from one loopback address is a flood by design: limits off here
     // (test/http/rate-limit*.test.ts covers them).
-    const config = configWith({ port: 0, sinkHoldMs: 2000, retrieveHoldMs: 2000, maxQueuePerNode: 2000, maxQueuedTotal: 5000, maxResponses: 5000, logLevel: 'silent', rateLimit: false });
+    const config = configWith({ port: 0, sinkHoldMs: 2000, retrieveHoldMs: 2000, maxQueuePerNode: 2000, maxQueuedTotal: 5000, maxResponses: 5000, logLevel: 'silent', rateLimit: false, connectionsPerSource: 1_000_000, heldPollsPerSource: 1_000_000 });
     relay = await startServer({ config, logger: createLogger('silent') });
   });
   after(async () => relay.shutdown('test'));
