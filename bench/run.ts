@@ -41,7 +41,12 @@ function relayEnv(port: number, extra: Record<string, string> = {}): NodeJS.Proc
  * above what the bench sends: the limiter still runs (its cost is measured) but never refuses.
  */
 const RATE_BUDGETS = ['CLIENT', 'SUBMIT', 'CLIENT_KEY', 'NODE_ADDRESS', 'NODE', 'OPS'];
-const NO_REFUSALS = Object.fromEntries(RATE_BUDGETS.flatMap((b) => [[`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'], [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000']]));
+const NO_REFUSALS = {
+  ...Object.fromEntries(RATE_BUDGETS.flatMap((b) => [[`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'], [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000']])),
+  // The per-source shares of sockets and held polls likewise: the bench is one source.
+  TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE: '1000000',
+  TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
+};
 /** Caps raised so one simulated peer per key never trips them. */
 const CYCLE_ENV = { TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64', TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000' };
 

@@ -33,6 +33,9 @@ export async function startReplica(redisUrl: string, env: Record<string, string>
       // All simulated peers share one loopback address: per-address rate limits would throttle
       // the load these tests need, and they are not what these tests are about.
       TOKENPLACE_RATE_LIMIT: '0',
+      // The simulated peers all come from 127.0.0.1: the per-source shares would see one party.
+      TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE: '1000000',
+      TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],

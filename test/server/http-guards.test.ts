@@ -160,6 +160,23 @@ describe('open connections per source and near the cap', () => {
   });
 });
 
+describe('sockets from a trusted proxy', () => {
+  it('are not limited per source and keep the longer proxy keep-alive; a client socket gets the short one', async () => {
+    await withRelay({ trustedProxies: ['127.0.0.90/32'], connectionsPerSource: 1, keepAliveTimeoutMs: 1000, proxyKeepAliveTimeoutMs: 10_000 }, async (_relay, port) => {
+      const proxy = await Promise.all([0, 1, 2].map(() => openSocket(port, '127.0.0.90')));
+      const client = await openSocket(port, '127.0.0.91');
+      for (const socket of [...proxy, client]) {
+        const answer = readAnswer(socket);
+        socket.write('GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n');
+        assert.equal((await answer).status, 200);
+      }
+      assert.equal(await closedWithin(client, 4000), true, 'the client socket idled out');
+      assert.equal(proxy.some((socket) => socket.destroyed || socket.readableEnded), false, 'the proxy sockets are still open');
+      for (const socket of proxy) socket.destroy();
+    });
+  });
+});
+
 describe('held polls per source', () => {
   it('past its share a source is refused 429 source_held_polls_exceeded in the route’s error shape; another source is held as usual', async () => {
     await withRelay({ heldPollsPerSource: 2, retrieveHoldMs: 3000 }, async (relay, port) => {
