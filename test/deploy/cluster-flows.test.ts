@@ -219,7 +219,12 @@ describe('operator flows on a real API server', { concurrency: false }, () => {
       r = just(['tokenplace-oci-redeploy', 'env=staging', `values=${all}`, ...nsArg]);
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       assert.ok(deployedImage().includes('@sha256:'), deployedImage());
-      assert.equal(k('-n', ns, 'get', 'deploy', 'tokenplace-relay', '-o', 'jsonpath={.spec.strategy.type}/{.status.readyReplicas}'), 'RollingUpdate/3');
+      // The new pods' readiness is kwok's (fake node) and can trail the recipe's rollout wait on a
+      // loaded machine: give it a bounded while.
+      const strategyAndReady = () => k('-n', ns, 'get', 'deploy', 'tokenplace-relay', '-o', 'jsonpath={.spec.strategy.type}/{.status.readyReplicas}');
+      let seen = strategyAndReady();
+      for (const until = Date.now() + 60_000; seen !== 'RollingUpdate/3' && Date.now() < until; seen = strategyAndReady()) spawnSync('sleep', ['1']);
+      assert.equal(seen, 'RollingUpdate/3');
       assert.match(k('-n', ns, 'get', 'hpa,pdb,networkpolicy', '-o', 'name'), /horizontalpodautoscaler.*\n.*poddisruptionbudget.*\n.*networkpolicy/);
       assert.match(k('-n', ns, 'get', 'networkpolicy', 'tokenplace-relay', '-o', 'jsonpath={.spec.ingress[*].ports[*].port}'), /^5010 9090$/);
       r = just(['tokenplace-oci-redeploy', 'env=staging', values, ...nsArg]);
