@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import type { ErrorCode } from './errors.js';
 import type { RelayObserver } from './relay/observer.js';
 import { CONTROL_STATES, EVICTION_REASONS, type V1Observer } from './relay/v1-observer.js';
-import type { ExpiryCounts, RelayStore, StoreLimits, StoreStats } from './store/types.js';
+import { SHARE_CAPS, type ExpiryCounts, type RelayStore, type StoreLimits, type StoreStats } from './store/types.js';
 import { V1_TERMINAL_REASONS, endedFor } from './store/v1-types.js';
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
@@ -105,6 +105,24 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
       this.set((await statsForScrape()) === null ? 0 : 1);
     },
   });
+
+  // Per-source shares: labelled by cap kind only (SHARE_CAPS), never by source or key. A top
+  // ratio near 1 means one source holds its whole share (refusals follow, by reason code).
+  const shareGauge = (name: string, help: string, read: (use: StoreStats['shares'][keyof StoreStats['shares']]) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['cap'] as const,
+      registers: [registry],
+      async collect() {
+        const stats = await statsForScrape();
+        if (stats === null) return;
+        for (const cap of SHARE_CAPS) this.set({ cap }, read(stats.shares[cap]));
+      },
+    });
+  };
+  shareGauge('tokenplace_relay_share_sources', 'Sources holding anything of a per-source share, by cap kind.', (u) => u.sources);
+  shareGauge('tokenplace_relay_share_top_ratio', "The largest single source's use divided by its share (per-source limit), by cap kind.", (u) => (u.share > 0 ? u.top / u.share : 0));
 
   // API v1 (labels from fixed sets only).
   stateGauge('tokenplace_compute_nodes_registered', 'Registered API v1 compute nodes.', (s) => s.v1Nodes);

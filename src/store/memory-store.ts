@@ -519,6 +519,21 @@ export class MemoryStore implements RelayStore {
       v1Responses: v1.held,
       v1Tombstones: v1.tombstones,
       v1OldestQueuedAgeMs: v1.oldestQueuedAgeMs,
+      shares: this.#shareUsage(),
+    };
+  }
+
+  /** One pass over each ledger's sources (at most its cap's units): bounded per scrape. */
+  #shareUsage(): StoreStats['shares'] {
+    const v1 = this.#v1.shareUsage();
+    return {
+      bytes: this.#bytes.usage(),
+      legacy_nodes: this.#nodeLedger.usage(),
+      legacy_queued: this.#queueLedger.usage(),
+      legacy_responses: this.#responseLedger.usage(),
+      legacy_streams: this.#streamLedger.usage(),
+      v1_nodes: v1.nodes,
+      v1_requests: v1.requests,
     };
   }
 

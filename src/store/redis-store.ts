@@ -10,6 +10,7 @@ import { SWEEP_MAX_STEPS, WAKE_CHANNEL } from './redis/keys.js';
 import { SCRIPT_NAMES, buildScripts, type ScriptName } from './redis/scripts.js';
 import { V1_SCRIPT_NAMES, buildV1Scripts, type V1ScriptName } from './redis/v1-scripts.js';
 import { RedisV1 } from './redis/v1-store.js';
+import { parseShareStats, shareLimits, shareStatsLua } from './redis/share-stats.js';
 import { WakeFanout } from './redis/wake-fanout.js';
 import type {
   NodeListing,
@@ -48,6 +49,9 @@ export class RedisStore implements RelayStore {
   readonly #redis: Redis;
   readonly #fanout: WakeFanout;
   readonly #scripts: Record<ScriptName | V1ScriptName, ScriptCaller>;
+  /** Read-only share usage for metrics (src/store/redis/share-stats.ts). */
+  readonly #shareStats: ScriptCaller;
+  readonly #shareLimits: ReturnType<typeof shareLimits>;
   /** API v1 transitions (src/store/redis/v1-store.ts), on the same connection and channel. */
   readonly #v1: RedisV1;
   /** The API v1 transitions (contracts in types.ts). */
@@ -79,6 +83,9 @@ export class RedisStore implements RelayStore {
       scripts[name] = fn;
     }
     this.#scripts = scripts;
+    this.#redis.defineCommand('tp_shareStats', { numberOfKeys: 0, lua: shareStatsLua(options.prefix) });
+    this.#shareStats = (this.#redis as unknown as Record<string, ScriptCaller>)['tp_shareStats']!.bind(this.#redis);
+    this.#shareLimits = shareLimits(limits);
     this.v1 = this.#v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
   }
 
@@ -185,7 +192,7 @@ export class RedisStore implements RelayStore {
   }
 
   async stats(now: number): Promise<StoreStats> {
-    const [legacy, v1] = await Promise.all([this.#run('stats', now), this.#v1.stats(now)]);
+    const [legacy, v1, shares] = await Promise.all([this.#run('stats', now), this.#v1.stats(now), this.#runShareStats()]);
     const [nodes, queued, oldest, inflight, responses, streams, bytes] = legacy as [number, number, string, number, number, number, number];
     const oldestAt = Number(oldest);
     return {
@@ -198,7 +205,16 @@ export class RedisStore implements RelayStore {
       // One counter holds both protocols' bytes: the cap is shared.
       storedBytes: bytes,
       ...v1.stats,
+      shares: parseShareStats(shares, this.#shareLimits),
     };
+  }
+
+  async #runShareStats(): Promise<unknown> {
+    try {
+      return await this.#shareStats();
+    } catch (err) {
+      throw classify(err);
+    }
   }
 
   async listNodes(now: number, limit: number): Promise<NodeListing> {

@@ -66,6 +66,18 @@ export class SourceLedger {
     else this.#used.set(source, after);
   }
 
+  /** The largest single holder's use (0 when empty); one pass, for metrics at scrape time. */
+  get topUse(): number {
+    let top = 0;
+    for (const used of this.#used.values()) if (used > top) top = used;
+    return top;
+  }
+
+  /** Share usage for StoreStats.shares. */
+  usage(): { sources: number; top: number; share: number } {
+    return { sources: this.#used.size, top: this.topUse, share: this.share };
+  }
+
   /** The largest holders, for diagnostics and tests (never logged with payloads). */
   top(limit: number): [string, number][] {
     return [...this.#used.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit);

@@ -120,6 +120,21 @@ export interface ExpiryCounts {
   streams: number;
 }
 
+/**
+ * The per-source shares a store keeps (one ledger or hash each): `bytes` spans both protocols.
+ * These names are the only metric labels for share usage (never a source or key).
+ */
+export const SHARE_CAPS = ['bytes', 'legacy_nodes', 'legacy_queued', 'legacy_responses', 'legacy_streams', 'v1_nodes', 'v1_requests'] as const;
+export type ShareCap = (typeof SHARE_CAPS)[number];
+
+/** How full one share is: sources holding anything, the largest single holder, and the share. */
+export interface ShareUse {
+  sources: number;
+  top: number;
+  /** The per-source limit (equal to the cap when no share is configured). */
+  share: number;
+}
+
 export interface StoreStats {
   /** Live compute nodes of both protocols (legacy live + API v1 healthy). */
   nodes: number;
@@ -140,6 +155,8 @@ export interface StoreStats {
   v1Responses: number;
   v1Tombstones: number;
   v1OldestQueuedAgeMs: number;
+  /** Per-source share usage, by cap kind. */
+  shares: Record<ShareCap, ShareUse>;
 }
 
 export type StoreHealth = { ok: true } | { ok: false; reason: string };

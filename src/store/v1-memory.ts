@@ -14,7 +14,7 @@
 // and the request count have per-source ledgers of their own.
 import { SourceLedger } from './source-ledger.js';
 import { WaiterHub } from './waiter-hub.js';
-import type { StoreLimits, V1Transitions } from './types.js';
+import type { ShareUse, StoreLimits, V1Transitions } from './types.js';
 import { V1_MAX_RECLAIMS, V1_RECORD_OVERHEAD, V1_TOMB_OVERHEAD, nodeBytes, resolveV1Limits, type V1Limits } from './v1-limits.js';
 import { selectBestFit, type SelectionCandidate } from './v1-selection.js';
 import {
@@ -783,6 +783,11 @@ export class V1Memory implements V1Transitions {
       if (head !== undefined && head.admittedAt < oldest) oldest = head.admittedAt;
     }
     return { nodes: this.#nodes.size, healthy, queued, inflight, held: this.#held.size, tombstones: this.#tombs.size, oldestQueuedAgeMs: now - oldest };
+  }
+
+  /** Node and request share usage (the byte ledger is the store's, shared with legacy). */
+  shareUsage(): { nodes: ShareUse; requests: ShareUse } {
+    return { nodes: this.#nodesBySource.usage(), requests: this.#requestsBySource.usage() };
   }
 
   listNodes(now: number, limit: number): { views: NodeView[]; total: number } {

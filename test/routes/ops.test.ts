@@ -75,6 +75,24 @@ describe('operations endpoints', () => {
     await r.app.close();
   });
 
+  it('/metrics: share usage by cap kind, never by source', async () => {
+    const r = await testRelay({ maxNodesPerSource: 4, maxQueuedPerSource: 8 });
+    await r.post('/sink', { server_public_key: NODE_KEY });
+    await r.post('/faucet', faucetBody());
+    const text = (await r.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(text, /tokenplace_relay_share_sources\{cap="legacy_nodes"\} 1\n/);
+    assert.match(text, /tokenplace_relay_share_top_ratio\{cap="legacy_nodes"\} 0\.25\n/, 'one node of a share of 4');
+    assert.match(text, /tokenplace_relay_share_top_ratio\{cap="legacy_queued"\} 0\.125\n/, 'one request of a share of 8');
+    assert.match(text, /tokenplace_relay_share_sources\{cap="bytes"\} 1\n/);
+    assert.match(text, /tokenplace_relay_share_sources\{cap="v1_nodes"\} 0\n/);
+    assert.match(text, /tokenplace_relay_share_top_ratio\{cap="legacy_responses"\} 0\n/);
+    const labels = [...text.matchAll(/^tokenplace_relay_share_\w+\{([^}]*)\}/gm)].map((m) => m[1]);
+    assert.equal(labels.length, 14, 'seven cap kinds, two gauges');
+    for (const label of labels) assert.match(label!, /^cap="[a-z0-9_]+"$/, 'the cap kind is the only label');
+    assert.ok(!text.includes('127.0.0.1'), 'no source address in metrics');
+    await r.app.close();
+  });
+
   it('/metrics with a bearer token configured', async () => {
     const r = await testRelay({ metricsToken: 'scrape-me' });
     assert.equal((await r.inject({ method: 'GET', url: '/metrics' })).statusCode, 401);

@@ -338,6 +338,25 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.equal((await big('d', '10.0.0.2')).ok, true);
       });
 
+      it('stats.shares: v1 nodes and requests by source; bytes share one ledger with legacy', async () => {
+        await fresh({ maxNodes: 10, v1MaxNodesPerSource: 4, v1MaxRequests: 20, v1MaxRequestsPerSource: 5, v1MaxQueuePerNode: 10, maxQueuePerClient: 10 });
+        for (const n of ['a1', 'a2', 'a3']) assert.equal((await store.v1.registerNode(n, caps(['m'], '8k-fast', 4), DIGEST(n), T0, from('10.0.0.1'))).ok, true);
+        assert.equal((await store.v1.registerNode('h1', caps(), DIGEST('h1'), T0, from('10.0.0.2'))).ok, true);
+        for (const id of ['a', 'b']) assert.equal((await store.v1.admitRequest({ ...v1Request('a2', `k-${id}`, id), source: '10.0.0.9' }, T0)).ok, true);
+        let shares = (await store.stats(T0)).shares;
+        assert.deepEqual(shares.v1_nodes, { sources: 2, top: 3, share: 4 });
+        assert.deepEqual(shares.v1_requests, { sources: 1, top: 2, share: 5 });
+        assert.equal(shares.bytes.sources, 3, 'nodes and requests hold bytes at their sources');
+        assert.equal(shares.legacy_nodes.sources, 0);
+        await store.register('legacy', T0, '10.0.0.9');
+        assert.equal((await store.stats(T0)).shares.bytes.sources, 3, 'a legacy node of the same source adds to its bytes, not a new holder');
+        await store.v1.unregisterNode('a1', DIGEST('a1'), T0 + 1);
+        assert.equal((await store.v1.cancelRequest('k-a', 'a', 'cancel-a', 'cancelled', 'requester_cancelled', T0 + 1)).ok, true);
+        shares = (await store.stats(T0 + 1)).shares;
+        assert.deepEqual(shares.v1_nodes, { sources: 2, top: 2, share: 4 }, 'unregistering released one');
+        assert.deepEqual(shares.v1_requests, { sources: 1, top: 1, share: 5 }, 'cancelling released one');
+      });
+
       it('selection takes turns between sources, not nodes: many idle junk nodes of one source do not drown an honest one', async () => {
         await fresh({ maxNodes: 20, v1MaxNodesPerSource: 20 });
         for (let i = 0; i < 8; i += 1) await store.v1.registerNode(`junk${i}`, caps(), DIGEST(`junk${i}`), T0, from('10.0.0.9'));

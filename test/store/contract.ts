@@ -422,6 +422,34 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         assert.equal((await store.stats(T0 + 31_000)).storedBytes, 0, 'an expired key frees its bytes');
       });
 
+      it('stats.shares: per cap, the sources holding anything, the largest holder and its share', async () => {
+        await fresh(SHARES);
+        const zero = (share: number) => ({ sources: 0, top: 0, share });
+        assert.deepEqual((await store.stats(T0)).shares.legacy_nodes, zero(2));
+        await store.register('e1', T0, 'evil');
+        await store.register('e2', T0, 'evil');
+        await store.register('h1', T0, 'home');
+        for (const [node, client] of [['e1', 'a1'], ['e1', 'a2'], ['e2', 'a3']] as const) assert.equal((await store.enqueue(node, request(client), T0, 'evil')).ok, true);
+        assert.equal((await store.enqueue('h1', request('h'), T0, 'home')).ok, true);
+        let shares = (await store.stats(T0)).shares;
+        assert.deepEqual(shares.legacy_nodes, { sources: 2, top: 2, share: 2 });
+        assert.deepEqual(shares.legacy_queued, { sources: 2, top: 3, share: 3 });
+        assert.deepEqual(shares.legacy_responses, zero(2));
+        assert.deepEqual(shares.legacy_streams, zero(1));
+        assert.equal(shares.bytes.sources, 2, 'node keys and queued requests hold bytes at their sources');
+        assert.equal(shares.bytes.share, 1_000_000, 'no byte share configured: the whole cap');
+        assert.ok(shares.bytes.top > 0 && shares.bytes.top < 1000, `largest byte holder ${shares.bytes.top}`);
+        assert.deepEqual(shares.v1_nodes.sources, 0);
+        await store.claim('e1', 1, T0);
+        assert.equal((await store.complete('a1', response, T0, 'evil')).ok, true);
+        shares = (await store.stats(T0)).shares;
+        assert.deepEqual(shares.legacy_queued, { sources: 2, top: 2, share: 3 }, 'claiming released one');
+        assert.deepEqual(shares.legacy_responses, { sources: 1, top: 1, share: 2 });
+        await store.expire(T0 + 200_000);
+        shares = (await store.stats(T0 + 200_000)).shares;
+        for (const [cap, use] of Object.entries(shares)) assert.deepEqual([cap, use.sources, use.top], [cap, 0, 0], 'expiry empties every share');
+      });
+
       it('bytes of queued requests are capped per source', async () => {
         await fresh({ maxStoredBytes: 10_000, maxStoredBytesPerSource: 500, maxQueuePerClient: 10 });
         await store.register('n1', T0, 'home');
