@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import type { Finding } from '../../bench/abuse/harness.js';
 import { requireTool } from '../support/tools.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -16,15 +17,6 @@ const BYTE_CAP = 32 * 1024 * 1024;
 /** V8 and Node's own footprint (~80 MB at start) plus buffers, pools and bookkeeping of the caps. */
 const MARGIN_MIB = 160;
 const REFUSED = /^(4\d\d|503) [a-z_]+$/;
-
-interface Finding {
-  attack: string;
-  relayUp: boolean;
-  peakRssMiB: number;
-  honestOk: number;
-  honestFailed: number;
-  attacker: Record<string, number>;
-}
 
 async function runAttack(t: TestContext, script: string, flags: string[]): Promise<Finding[]> {
   if (flags.includes('--redis') && requireTool(t, 'redis-server', 'apt-get install redis-server') === null) return [];
