@@ -192,7 +192,8 @@ cmd_up() {
   pki; kwok_stages
   local p="$run/pki" k="$run/kubeconfig"
   export KUBECONFIG="$k"
-  start etcd "$bin/etcd" --name tp --data-dir "$run/etcd-data" \
+  # The data dir is thrown away with the cluster: no fsync, so a busy disk cannot time etcd out.
+  start etcd "$bin/etcd" --name tp --data-dir "$run/etcd-data" --unsafe-no-fsync \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$((etcd_port + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((etcd_port + 1))" \
     --initial-cluster "tp=http://127.0.0.1:$((etcd_port + 1))" --listen-metrics-urls "http://127.0.0.1:$((etcd_port + 2))"
@@ -218,7 +219,8 @@ cmd_up() {
     --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr=127.1.0.0/24 --node-ip=127.0.0.2 --node-lease-duration-seconds=40 --server-address=127.0.0.1:0
   # One fake node labelled the way Sugarkube labels its nodes (cluster identity for env=staging).
-  kubectl apply -f - >/dev/null <<EOF
+  local node_yaml="$run/node.yaml"
+  cat > "$node_yaml" <<EOF
 apiVersion: v1
 kind: Node
 metadata:
@@ -235,6 +237,13 @@ status:
   capacity: {cpu: "4", memory: 8Gi, pods: "110"}
   allocatable: {cpu: "4", memory: 8Gi, pods: "110"}
 EOF
+  # The first writes can meet an API server still settling on a loaded machine: retry a few times.
+  local try
+  for try in 1 2 3 4 5; do
+    kubectl apply -f "$node_yaml" >/dev/null && break
+    [ "$try" -eq 5 ] && return 1
+    sleep 2
+  done
   wait_for "node kwok-node-0 Ready" 60 sh -c "kubectl get node kwok-node-0 -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
   # Without node-lifecycle-controller nothing lifts the taint a new node gets.
   kubectl taint node kwok-node-0 node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true

@@ -71,7 +71,11 @@ describe('operator flows on a real API server', { concurrency: false }, () => {
   before(async () => {
     if (missingParts().length > 0) return;
     const up = sh(join(repoRoot, 'scripts/test-cluster.sh'), ['up'], clusterEnv, 180_000);
-    if (up.status !== 0) throw new Error(`test cluster did not start:\n${up.stderr}`);
+    if (up.status !== 0) {
+      // Stop whatever part did start, so a failed start leaves nothing running behind it.
+      sh(join(repoRoot, 'scripts/test-cluster.sh'), ['down'], clusterEnv);
+      throw new Error(`test cluster did not start:\n${up.stderr}`);
+    }
     clusterUp = true;
     timings.push(`cluster up: ${up.seconds.toFixed(1)} s`);
     registry = await spawnRegistryStandIn(REPO, [
