@@ -224,8 +224,8 @@ async function idleStep(relay: Server, reference: Server): Promise<Pair<Record<s
 }
 
 async function redisStep(): Promise<Record<string, unknown>> {
-  if (!existsSync(join(ROOT, 'src/store/redis-store.ts')) || !existsSync(join(ROOT, 'dist/src/store/redis-store.js'))) {
-    return { skipped: 'redis store not available (src/store/redis-store.ts is not in this build)' };
+  if (!existsSync(join(ROOT, 'src/protocols/legacy/redis.ts')) || !existsSync(join(ROOT, 'dist/src/protocols/legacy/redis.js'))) {
+    return { skipped: 'redis store not available (src/protocols/legacy/redis.ts is not in this build)' };
   }
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'redis-server not installed' };
   const redisPort = await freePort();

@@ -4,25 +4,25 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import { createRelayContext } from './context.js';
-import { Drain } from './drain.js';
+import { Drain } from './core/drain.js';
 import { everyInterval } from './http/background-task.js';
 import { relayClientErrorHandler } from './http/client-error.js';
 import { installErrorHandling } from './http/errors-plugin.js';
 import { requestIdFor } from './http/request-id.js';
 import './http/fastify-types.js';
-import { createLogger, loggedHeader } from './logger.js';
-import { MemoryReclaimer } from './memory-reclaim.js';
-import { createMetrics } from './metrics.js';
-import { legacyRoutes } from './routes/legacy.js';
-import { opsRoutes } from './routes/ops.js';
-import { v1Routes } from './routes/v1.js';
+import { createLogger, loggedHeader } from './core/logger.js';
+import { MemoryReclaimer } from './memory/reclaim.js';
+import { createMetrics } from './ops/metrics.js';
+import { legacyRoutes } from './protocols/legacy/routes.js';
+import { opsRoutes } from './ops/routes.js';
+import { v1Routes } from './protocols/v1/routes.js';
 import { heldPollsPlugin } from './http/held-polls.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
-import { storeLimits } from './store/limits.js';
-import { MemoryStore } from './store/memory-store.js';
+import { storeLimits } from './protocols/legacy/limits.js';
+import { MemoryStore } from './protocols/legacy/memory.js';
 import type { RelayStore } from './store/types.js';
 
 export interface AppOptions {
@@ -73,7 +73,7 @@ export const relayApp = fp(
     });
 
     // Background expiry: bounded work every sweep interval.
-    // A large expiry in this process's heap is followed by a memory reclaim (src/memory-reclaim.ts).
+    // A large expiry in this process's heap is followed by a memory reclaim (src/memory/reclaim.ts).
     const reclaimer = store.kind === 'memory' ? new MemoryReclaimer() : null;
     everyInterval(app, logger, config.sweepIntervalMs, 'store.expire_failed', async () => {
       const counts = await store.expire(clock.now());

@@ -3,8 +3,8 @@
 // tokenplace-relay node --relay URL [--token T]                 run the demo compute node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { webRoutes } from './routes/web.js';
+import { createLogger } from './core/logger.js';
+import { webRoutes } from './page/routes.js';
 import { exitOnSignals, startServer } from './server.js';
 
 const USAGE = `usage:

@@ -222,7 +222,7 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     v1MaxQueuePerNode: int(env, 'TOKEN_PLACE_API_V1_MAX_QUEUE_DEPTH_PER_NODE', 1024, 1, 1_000_000),
     v1MaxRequests: int(env, 'TOKENPLACE_API_V1_MAX_REQUESTS', 10_000, 1, 10_000_000),
     v1MaxTombstones: int(env, 'TOKENPLACE_API_V1_MAX_TOMBSTONES', 20_000, 1, 10_000_000),
-    // Per-source shares of the v1 caps (defaults and why: src/store/v1-limits.ts).
+    // Per-source shares of the v1 caps (defaults and why: src/protocols/v1/limits.ts).
     v1MaxNodesPerSource: int(env, 'TOKENPLACE_API_V1_MAX_NODES_PER_SOURCE', 16, 1, 1_000_000),
     v1MaxQueuePerNodePerSource: int(env, 'TOKENPLACE_API_V1_MAX_QUEUE_PER_NODE_PER_SOURCE', 16, 1, 1_000_000),
     v1MaxRequestsPerSource: int(env, 'TOKENPLACE_API_V1_MAX_REQUESTS_PER_SOURCE', 100, 1, 10_000_000),

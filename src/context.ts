@@ -1,12 +1,12 @@
 // Everything a request handler may use, built once per app: config, store, clock, the relay
 // domain objects, metrics, drain state. Routes reach it as `app.relay`.
 import type { Logger } from 'pino';
-import type { Clock } from './clock.js';
+import type { Clock } from './core/clock.js';
 import type { Config } from './config.js';
-import type { Drain } from './drain.js';
-import type { RelayMetrics } from './metrics.js';
-import { LegacyRelay } from './relay/legacy-relay.js';
-import { V1Relay } from './relay/v1-relay.js';
+import type { Drain } from './core/drain.js';
+import type { RelayMetrics } from './ops/metrics.js';
+import { LegacyRelay } from './protocols/legacy/relay.js';
+import { V1Relay } from './protocols/v1/relay.js';
 import type { RelayStore } from './store/types.js';
 
 export interface RelayContext {
@@ -16,7 +16,7 @@ export interface RelayContext {
   readonly drain: Drain;
   readonly metrics: RelayMetrics;
   readonly legacy: LegacyRelay;
-  /** The API v1 relay protocol (src/relay/v1-relay.ts). */
+  /** The API v1 relay protocol (src/protocols/v1/relay.ts). */
   readonly v1: V1Relay;
   readonly logger: Logger;
 }

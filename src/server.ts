@@ -6,15 +6,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
-import { Drain } from './drain.js';
-import { entryCapsOf, fitByteCap, readCgroupMemoryLimit } from './memory-fit.js';
+import { Drain } from './core/drain.js';
+import { entryCapsOf, fitByteCap, readCgroupMemoryLimit } from './memory/fit.js';
 import { AddressSet } from './http/client-address.js';
 import { ConnectionGuard } from './http/connection-guard.js';
 import { guardMetrics } from './limits/limit-metrics.js';
 import { installErrorHandling } from './http/errors-plugin.js';
-import { createLogger } from './logger.js';
-import { metricsRoute } from './routes/ops.js';
-import { createStore } from './store/create-store.js';
+import { createLogger } from './core/logger.js';
+import { metricsRoute } from './ops/routes.js';
+import { createStore } from './store/registry.js';
 
 export interface RunningRelay {
   readonly url: string;
@@ -29,7 +29,7 @@ export interface RunningRelay {
 }
 
 /**
- * The configuration with its byte cap fitted to the pod (src/memory-fit.ts), and the one log
+ * The configuration with its byte cap fitted to the pod (src/memory/fit.ts), and the one log
  * line that says what was chosen. Done here, not in loadConfig: the configuration is a pure
  * function of the environment (tests and embedders build it anywhere), while the cgroup limit
  * and the heap limit belong to the running process, and this is where it meets its container.

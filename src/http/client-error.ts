@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { RelayError, errorBody, type ErrorCode } from '../errors.js';
+import { RelayError, errorBody, type ErrorCode } from '../core/errors.js';
 import { guardMetrics, type GuardRefusal } from '../limits/limit-metrics.js';
 
 /** Node's error codes → catalogue codes; every other parser error is malformed framing. */

@@ -20,9 +20,9 @@
 // relay's cap and are closed idle-first near it.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../core/errors.js';
 import type { GuardMetrics } from '../limits/limit-metrics.js';
-import { SourceLedger } from '../store/source-ledger.js';
+import { SourceLedger } from '../core/source-ledger.js';
 import { rawErrorResponse } from './client-error.js';
 import { addressLimitKey, resolveClientAddress, type AddressSet } from './client-address.js';
 

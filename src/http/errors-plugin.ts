@@ -2,7 +2,7 @@
 // errors (bad JSON, wrong content type, oversized body, unknown route, wrong method) are mapped
 // into the catalogue, and anything unexpected is a logged 500 with a JSON body, never HTML.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RelayError, StoreUnavailableError, errorBody, isRelayError, type ErrorCode } from '../errors.js';
+import { RelayError, StoreUnavailableError, errorBody, isRelayError, type ErrorCode } from '../core/errors.js';
 
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',

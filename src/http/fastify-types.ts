@@ -1,6 +1,6 @@
 // Per-route settings the shared hooks read: the bounded metrics/log name, the error shape the
 // route's peers expect, and whether successful calls stay out of the request log.
-import type { ErrorStyle } from '../errors.js';
+import type { ErrorStyle } from '../core/errors.js';
 import type { RelayContext } from '../context.js';
 
 declare module 'fastify' {

@@ -10,21 +10,21 @@
 // on a non-200 (the Dec 2025 node sleeps 10 s, the clients retry after 2 s, the API v1 node
 // backs off). An honest source holds one poll per node and one per chat, far below the share.
 //
-// The routes that hold are those whose domain call goes through src/relay/hold.ts: legacy
+// The routes that hold are those whose domain call goes through src/core/hold.ts: legacy
 // /sink and /retrieve, API v1 servers/poll and responses/retrieve. They are marked here by
 // route name (config.heldPoll), so the route modules need not change; a route may also set
 // `heldPoll: true` in its config itself.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../core/errors.js';
 import { guardMetrics } from '../limits/limit-metrics.js';
-import { SourceLedger } from '../store/source-ledger.js';
+import { SourceLedger } from '../core/source-ledger.js';
 import { addressLimitKey } from './client-address.js';
 import { sendError } from './errors-plugin.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route long-polls (src/relay/hold.ts): counted against the source's held-poll share. */
+    /** The route long-polls (src/core/hold.ts): counted against the source's held-poll share. */
     heldPoll?: boolean;
   }
 }

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../core/errors.js';
 import { planFor, type BudgetName, type Charge } from '../limits/budgets.js';
 import { createRateCounter } from '../limits/create-counter.js';
 import { createLimitMetrics, type LimitedReason } from '../limits/limit-metrics.js';

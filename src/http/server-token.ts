@@ -2,7 +2,7 @@
 // parsed. Any configured token matches (rotation); comparison is constant-time on digests, so
 // neither content nor length leaks, and odd bytes (non-ASCII, huge values) are simply a 401.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { RelayError } from '../errors.js';
+import { RelayError } from '../core/errors.js';
 
 const MAX_HEADER_CHARS = 1024;
 

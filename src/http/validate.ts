@@ -1,7 +1,7 @@
 // Request-body rules shared by every route. The relay never interprets ciphertext or keys; it
 // only insists they are non-empty strings of bounded length (relay.py accepted numbers and
 // handed them to clients, which crashed).
-import { RelayError, type ErrorCode } from '../errors.js';
+import { RelayError, type ErrorCode } from '../core/errors.js';
 
 export type JsonObject = Record<string, unknown>;
 

@@ -73,8 +73,8 @@ const NODE_UNKEYED: RoutePlan = { ops: false, early: [{ budget: 'node_address', 
 const OPS: RoutePlan = { ops: true, early: [{ budget: 'ops', key: ADDRESS }], late: [] };
 
 /**
- * Route name → plan. Legacy names from src/routes/legacy.ts, API v1 names from
- * src/routes/v1.ts, operations from src/routes/ops.ts. A name not listed here (a new route, the
+ * Route name → plan. Legacy names from src/protocols/legacy/routes.ts, API v1 names from
+ * src/protocols/v1/routes.ts, operations from src/ops/routes.ts. A name not listed here (a new route, the
  * chat page, an unknown path) spends the per-address client budget: safe for anything a
  * browser or node does, and a flood of 404s is still limited.
  */
@@ -88,7 +88,7 @@ export const ROUTE_PLANS: Readonly<Record<string, RoutePlan>> = {
   sink: NODE_KEYED,
   source: NODE_UNKEYED,
   stream_source: NODE_UNKEYED,
-  // API v1 client routes (src/routes/v1.ts); /servers/next, diagnostics and meta use the default
+  // API v1 client routes (src/protocols/v1/routes.ts); /servers/next, diagnostics and meta use the default
   v1_requests: CLIENT_SUBMIT,
   v1_responses_retrieve: CLIENT_POLL,
   v1_requests_cancel: CLIENT_POLL,

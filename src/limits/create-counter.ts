@@ -2,7 +2,7 @@
 // the Redis store they are global across replicas: every bucket lives in the same Redis as the
 // relay's state, on the store's own command connection (no third connection per process).
 import type { Config } from '../config.js';
-import { RedisStore } from '../store/redis-store.js';
+import { RedisStore } from '../protocols/legacy/redis.js';
 import type { RelayStore } from '../store/types.js';
 import { MemoryRateCounter, type ForgetCause } from './memory-counter.js';
 import type { RateCounter } from './rate-counter.js';

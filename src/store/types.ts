@@ -2,7 +2,7 @@
 // Two backends implement it (memory, Redis) and pass one contract suite (test/store/contract.ts,
 // API v1 part in test/store/contract-v1.ts).
 // Every method is one atomic transition: for Redis across replicas, for memory within the process.
-import type { V1Limits } from './v1-limits.js';
+import type { V1Limits } from '../protocols/v1/limits.js';
 import type {
   NodeListing,
   V1AcceptOutcome,
@@ -24,10 +24,10 @@ import type {
   V1TerminalReason,
   V1TerminalStatus,
   V1UnregisterOutcome,
-} from './v1-types.js';
+} from '../protocols/v1/types.js';
 
-export type * from './v1-types.js';
-export type { V1Limits } from './v1-limits.js';
+export type * from '../protocols/v1/types.js';
+export type { V1Limits } from '../protocols/v1/limits.js';
 
 /** An encrypted request waiting for its compute node. The relay never reads these fields. */
 export interface QueuedRequest {
@@ -66,7 +66,7 @@ export interface StreamBatch {
 
 /**
  * Caps and time-to-lives the store enforces inside its transitions. The API v1 ones are optional
- * (defaults in src/store/v1-limits.ts); maxNodes, maxQueuePerClient and maxStoredBytes bound both
+ * (defaults in src/protocols/v1/limits.ts); maxNodes, maxQueuePerClient and maxStoredBytes bound both
  * protocols (each protocol's nodes and client requests are counted separately, bytes together).
  */
 export interface StoreLimits extends Partial<V1Limits> {
@@ -84,7 +84,7 @@ export interface StoreLimits extends Partial<V1Limits> {
   /** Bytes held for callers, both protocols: ciphertext, chunks, keys, in-flight and session records. */
   maxStoredBytes: number;
   // Per-source shares of the caps anyone can fill (a source is an IPv4 address or an IPv6 /64,
-  // as the rate limits key). Absent = the whole cap (no share); defaults in src/store/limits.ts.
+  // as the rate limits key). Absent = the whole cap (no share); defaults in src/protocols/legacy/limits.ts.
   maxStoredBytesPerSource?: number;
   maxNodesPerSource?: number;
   maxQueuePerNodePerSource?: number;
@@ -245,7 +245,7 @@ export interface V1Transitions {
    */
   renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number, options?: V1CallOptions): Promise<V1LeaseOutcome>;
   /**
-   * Picks the best-fit healthy node for a model and tier (src/store/v1-selection.ts) and advances
+   * Picks the best-fit healthy node for a model and tier (src/protocols/v1/selection.ts) and advances
    * the round-robin cursor. Advisory: admitRequest re-checks everything.
    */
   selectNode(query: V1SelectQuery, now: number): Promise<V1Selection>;

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { honestTurn, LocalHttp, startFlood } from '../../bench/abuse/peers.js';
 import { configWith } from '../../src/config.js';
 import { generateKeyPair } from '../../src/crypto/index.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { startDemoNode, type DemoNode } from '../../src/node/demo-node.js';
 import { startServer, type RunningRelay } from '../../src/server.js';
 

@@ -5,10 +5,10 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { buildApp } from '../../src/app.js';
 import { configWith, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import type { BudgetName } from '../../src/limits/budgets.js';
 import { CLIENT_KEY, NODE_KEY, faucetBody, testRelay, type TestRelay } from '../support/relay-app.js';
-import { CAPS, CLIENT_A, CLIENT_B, NODE_A, NODE_HEADERS, registerNode, requestBody, v1Relay } from '../routes/v1-support.js';
+import { CAPS, CLIENT_A, CLIENT_B, NODE_A, NODE_HEADERS, registerNode, requestBody, v1Relay } from '../protocols/v1/support.js';
 
 const PUBLIC_A = '203.0.113.10';
 const PUBLIC_B = '203.0.113.20';

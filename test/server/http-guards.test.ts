@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { configWith, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { startServer, type RunningRelay } from '../../src/server.js';
 import { closedWithin, openSocket, rawRequest, readAnswer } from '../support/raw-http.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { RelayStore, StoreLimits, V1Capabilities, V1Ended, V1NewRequest } from '../../src/store/types.js';
-import { v1ResponseWakeKey, v1WorkWakeKey } from '../../src/store/v1-types.js';
+import { v1ResponseWakeKey, v1WorkWakeKey } from '../../src/protocols/v1/types.js';
 import { CONTRACT_LIMITS, type StoreFactory } from './contract.js';
 
 export const V1_CONTRACT_LIMITS: StoreLimits = {

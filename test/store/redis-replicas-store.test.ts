@@ -3,8 +3,8 @@
 // caps global, expire in bounded steps, and fail fast (then recover) when Redis goes away.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { StoreUnavailableError } from '../../src/errors.js';
-import { RedisStore } from '../../src/store/redis-store.js';
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import { RedisStore } from '../../src/protocols/legacy/redis.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { CONTRACT_LIMITS, request } from './contract.js';

@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { webRoutes } from '../../src/routes/web.js';
+import { createLogger } from '../../src/core/logger.js';
+import { webRoutes } from '../../src/page/routes.js';
 import { startServer } from '../../src/server.js';
 import { ensureBuilt, freePort, repoRoot } from '../node/harness.js';
 

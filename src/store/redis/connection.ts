@@ -5,7 +5,7 @@
 // Connections per relay process: exactly two, one for commands (auto-pipelined) and one
 // subscriber for wake-ups. N replicas hold 2N connections to Redis.
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../../errors.js';
+import { StoreUnavailableError } from '../../core/errors.js';
 
 export interface RedisConnectionOptions {
   url: string;

@@ -5,12 +5,12 @@
 // something. A field exists only while its source holds at least one unit of that cap (every
 // script HDELs it at zero), so each hash has at most as many fields as its cap has units
 // (maxNodes, maxQueuedTotal, ...; srcbytes at most one per stored record, itself counted by those
-// caps), and metrics scrape at most every 250 ms (src/metrics.ts).
-import { legacyShares } from '../limits.js';
+// caps), and metrics scrape at most every 250 ms (src/ops/metrics.ts).
+import { legacyShares } from '../../protocols/legacy/limits.js';
 import type { ShareCap, StoreLimits, StoreStats } from '../types.js';
 import { SHARE_CAPS } from '../types.js';
-import { resolveV1Limits } from '../v1-limits.js';
-import { luaString } from './keys.js';
+import { resolveV1Limits } from '../../protocols/v1/limits.js';
+import { luaString } from '../../protocols/legacy/redis-keys.js';
 
 /** The hash (under the prefix) that holds each share's per-source use. */
 export const SHARE_HASHES: Readonly<Record<ShareCap, string>> = Object.freeze({

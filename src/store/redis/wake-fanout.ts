@@ -3,7 +3,7 @@
 // the messages out to its local waiters (WaiterHub). After the subscriber reconnects, every local
 // waiter is woken once to re-check, since messages published while it was away are lost.
 import type { Redis } from 'ioredis';
-import { WaiterHub } from '../waiter-hub.js';
+import { WaiterHub } from '../../core/wake-hub.js';
 import type { WakeChannel, Waiter } from '../types.js';
 import { quit } from './connection.js';
 

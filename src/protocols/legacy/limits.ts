@@ -1,0 +1,57 @@
+import type { Config } from '../../config.js';
+import type { StoreLimits } from '../../store/types.js';
+import { v1StoreLimits } from '../v1/limits.js';
+
+/** The caps and time-to-lives a store enforces, derived from the frozen config. */
+export function storeLimits(config: Config): StoreLimits {
+  return {
+    nodeTtlMs: config.pingIntervalSeconds * config.nodeExpiryPings * 1000,
+    requestTtlMs: config.requestTtlSeconds * 1000,
+    responseTtlMs: config.responseTtlSeconds * 1000,
+    streamTtlMs: config.streamTtlSeconds * 1000,
+    maxNodes: config.maxNodes,
+    maxQueuePerNode: config.maxQueuePerNode,
+    maxQueuePerClient: config.maxQueuePerClient,
+    maxQueuedTotal: config.maxQueuedTotal,
+    maxResponses: config.maxResponses,
+    maxStreamSessions: config.maxStreamSessions,
+    maxStreamChunks: config.maxStreamChunks,
+    maxStoredBytes: config.maxStoredBytes,
+    maxStoredBytesPerSource: config.maxStoredBytesPerSource,
+    maxNodesPerSource: config.maxNodesPerSource,
+    maxQueuePerNodePerSource: config.maxQueuePerNodePerSource,
+    maxQueuedPerSource: config.maxQueuedPerSource,
+    maxResponsesPerSource: config.maxResponsesPerSource,
+    maxStreamSessionsPerSource: config.maxStreamSessionsPerSource,
+    ...v1StoreLimits(config),
+  };
+}
+
+/** The legacy protocol's per-source shares, each at most its cap (absent = the whole cap). */
+export interface LegacyShares {
+  bytes: number;
+  nodes: number;
+  queuePerNode: number;
+  queued: number;
+  responses: number;
+  streams: number;
+}
+
+export function legacyShares(limits: StoreLimits): LegacyShares {
+  const share = (value: number | undefined, cap: number) => Math.min(cap, value ?? cap);
+  return {
+    bytes: share(limits.maxStoredBytesPerSource, limits.maxStoredBytes),
+    nodes: share(limits.maxNodesPerSource, limits.maxNodes),
+    queuePerNode: share(limits.maxQueuePerNodePerSource, limits.maxQueuePerNode),
+    queued: share(limits.maxQueuedPerSource, limits.maxQueuedTotal),
+    responses: share(limits.maxResponsesPerSource, limits.maxResponses),
+    streams: share(limits.maxStreamSessionsPerSource, limits.maxStreamSessions),
+  };
+}
+
+/** Bytes a node-table entry holds beyond its key: last-seen time and bookkeeping (a fixed estimate). */
+export const NODE_RECORD_BYTES = 32;
+/** An in-flight job record (node key, times) beyond its keys. */
+export const JOB_RECORD_BYTES = 32;
+/** A stream session record (id, client key, counters) beyond its keys. */
+export const SESSION_RECORD_BYTES = 64;

@@ -1,0 +1,99 @@
+// The legacy relay protocol (/next_server /faucet /sink /source /retrieve /stream/*) as plain
+// domain logic: no HTTP, an injected clock, state behind the store. Routes map HTTP onto this.
+import type { Clock } from '../../core/clock.js';
+import { RelayError } from '../../core/errors.js';
+import type { ClaimedRequest, EncryptedResponse, QueuedRequest, RelayStore, StoredResponse, StreamBatch, WakeChannel } from '../../store/types.js';
+import { holdUntil } from '../../core/hold.js';
+import type { RelayObserver } from '../../core/observer.js';
+
+export interface LegacyRelayOptions {
+  /** How long an idle /sink is held open waiting for work (0 = answer at once). */
+  sinkHoldMs: number;
+  /** How long an empty /retrieve is held open waiting for the response (0 = answer at once). */
+  retrieveHoldMs: number;
+  /** `next_ping_in_x_seconds` when the sink hold is off. */
+  pingIntervalSeconds: number;
+}
+
+export interface SinkResult {
+  items: ClaimedRequest[];
+  nextPingSeconds: number;
+}
+
+/** While draining, nodes are told to come back in a second rather than at once. */
+const DRAINING_PING_SECONDS = 1;
+
+export class LegacyRelay {
+  constructor(
+    private readonly store: RelayStore,
+    private readonly clock: Clock,
+    private readonly options: LegacyRelayOptions,
+    private readonly observer: RelayObserver,
+    /** Aborted when the process starts draining: held polls answer at once. */
+    private readonly drainSignal: AbortSignal,
+  ) {}
+
+  async nextServer(): Promise<string | null> {
+    return this.store.pickNode(this.clock.now());
+  }
+
+  /**
+   * Queues a request. While draining a memory-store relay the queue dies with the process, so a
+   * submission is refused (relay_draining) rather than accepted and dropped; a shared (Redis)
+   * store outlives this replica, so it keeps accepting.
+   */
+  async faucet(serverKey: string, request: QueuedRequest, source: string): Promise<void> {
+    if (this.drainSignal.aborted && this.store.kind === 'memory') throw this.#reject('relay_draining');
+    const outcome = await this.store.enqueue(serverKey, request, this.clock.now(), source);
+    if (!outcome.ok) throw this.#reject(outcome.reason);
+  }
+
+  /**
+   * Heartbeat plus claim. Holds the poll open until work arrives, the hold passes, the node
+   * goes away (signal) or the relay drains. Never claims work for a node that has gone away.
+   */
+  async sink(nodeKey: string, maxBatch: number, signal: AbortSignal, source: string): Promise<SinkResult> {
+    const registered = await this.store.register(nodeKey, this.clock.now(), source);
+    if (!registered.ok) throw this.#reject(registered.reason);
+    const items = await this.#holdFor('work', nodeKey, this.options.sinkHoldMs, signal, async () => {
+      const claimed = await this.store.claim(nodeKey, maxBatch, this.clock.now());
+      return claimed.length > 0 ? claimed : null;
+    });
+    const now = this.clock.now();
+    for (const item of items ?? []) this.observer.pickedUp(now - item.enqueuedAt);
+    const nextPingSeconds = this.drainSignal.aborted ? DRAINING_PING_SECONDS : this.options.sinkHoldMs > 0 ? 0 : this.options.pingIntervalSeconds;
+    return { items: items ?? [], nextPingSeconds };
+  }
+
+  async source(clientKey: string, response: EncryptedResponse, source: string): Promise<void> {
+    const outcome = await this.store.complete(clientKey, response, this.clock.now(), source);
+    if (!outcome.ok) throw this.#reject(outcome.reason);
+  }
+
+  async retrieve(clientKey: string, signal: AbortSignal): Promise<StoredResponse | null> {
+    const found = await this.#holdFor('response', clientKey, this.options.retrieveHoldMs, signal, () =>
+      this.store.retrieve(clientKey, this.clock.now()),
+    );
+    if (found?.requestEnqueuedAt != null) this.observer.turnaround(this.clock.now() - found.requestEnqueuedAt);
+    return found;
+  }
+
+  /** `chunk` is the chunk's JSON text, already bounded at the door (legacy-chunk.ts). */
+  async streamSource(sessionId: string, chunk: string, final: boolean, source: string): Promise<void> {
+    const outcome = await this.store.appendChunk(sessionId, chunk, final, this.clock.now(), source);
+    if (!outcome.ok) throw this.#reject(outcome.reason);
+  }
+
+  async streamRetrieve(clientKey: string): Promise<StreamBatch | null> {
+    return this.store.drainStream(clientKey, this.clock.now());
+  }
+
+  #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {
+    return holdUntil({ store: this.store, channel, key, holdMs, signal, drainSignal: this.drainSignal, attempt, settled: (value) => value !== null });
+  }
+
+  #reject(reason: ConstructorParameters<typeof RelayError>[0]): RelayError {
+    this.observer.rejected(reason);
+    return new RelayError(reason);
+  }
+}
