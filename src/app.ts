@@ -1,5 +1,5 @@
-// Builds the relay as a Fastify app. `relayApp` is the plugin (routes, hooks, error handling,
-// background expiry); `buildApp` wraps it in a Fastify instance with the relay's server options.
+// Builds the relay as a Fastify app. `relayApp` is the plugin (hooks, error handling, and each
+// protocol's plugin with its routes and background expiry); `buildApp` wraps it in a Fastify instance with the relay's server options.
 // Tests drive `buildApp(...)` with app.inject(); src/server.ts puts it on a socket.
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -8,21 +8,21 @@ import { systemClock, type Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import { createRelayContext } from './context.js';
 import { Drain } from './core/drain.js';
-import { everyInterval } from './http/background-task.js';
 import { relayClientErrorHandler } from './http/client-error.js';
 import { installErrorHandling } from './http/errors-plugin.js';
 import { requestIdFor } from './http/request-id.js';
 import './http/fastify-types.js';
 import { createLogger, loggedHeader } from './core/logger.js';
-import { MemoryReclaimer } from './memory/reclaim.js';
 import { createMetrics } from './ops/metrics.js';
-import { legacyRoutes } from './protocols/legacy/routes.js';
+import { diagnosticsRoutes } from './ops/diagnostics.js';
+import { legacyProtocol } from './protocols/legacy/plugin.js';
 import { opsRoutes } from './ops/routes.js';
-import { v1Routes } from './protocols/v1/routes.js';
+import { v1Protocol } from './protocols/v1/plugin.js';
 import { heldPollsPlugin } from './http/held-polls.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
-import { storeLimits } from './protocols/legacy/limits.js';
-import { MemoryStore } from './protocols/legacy/memory.js';
+import { storeLimits } from './store/limits.js';
+import { backendOf } from './store/registry.js';
+import { MemoryStore } from './store/memory.js';
 import type { RelayStore } from './store/types.js';
 
 export interface AppOptions {
@@ -40,7 +40,7 @@ export const relayApp = fp(
   async (app: FastifyInstance, opts: Required<Pick<AppOptions, 'config' | 'store' | 'clock' | 'logger' | 'drain'>> & Pick<AppOptions, 'plugins'>) => {
     const { config, store, clock, logger, drain } = opts;
     const metrics = createMetrics(store, clock, store.limits);
-    app.decorate('relay', createRelayContext({ config, store, clock, drain, metrics, logger }));
+    app.decorate('relay', createRelayContext({ config, store, clock, drain, metrics, logger, reclaimer: backendOf(store).reclaimer() }));
     drain.signal.addEventListener('abort', () => metrics.setDraining(true), { once: true });
 
     installErrorHandling(app);
@@ -72,27 +72,12 @@ export const relayApp = fp(
       done();
     });
 
-    // Background expiry: bounded work every sweep interval.
-    // A large expiry in this process's heap is followed by a memory reclaim (src/memory/reclaim.ts).
-    const reclaimer = store.kind === 'memory' ? new MemoryReclaimer() : null;
-    everyInterval(app, logger, config.sweepIntervalMs, 'store.expire_failed', async () => {
-      const counts = await store.expire(clock.now());
-      metrics.observer.expired(counts);
-      const removed = counts.nodes + counts.requests + counts.responses + counts.streams;
-      if (reclaimer !== null) {
-        const rssBefore = process.memoryUsage.rss();
-        const burst = reclaimer.afterSweep(removed);
-        if (burst > 0) {
-          logger.info({ expired: burst, rss_before_mb: Math.round(rssBefore / 1048576), rss_after_mb: Math.round(process.memoryUsage.rss() / 1048576) }, 'memory.reclaimed');
-        }
-      }
-    });
-
     await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
     await app.register(heldPollsPlugin); // after it: reads the resolved client address
     await app.register(opsRoutes);
-    await app.register(legacyRoutes);
-    await app.register(v1Routes);
+    await app.register(diagnosticsRoutes);
+    await app.register(legacyProtocol);
+    await app.register(v1Protocol);
     for (const plugin of opts.plugins ?? []) await app.register(plugin);
   },
   { name: 'tokenplace-relay', fastify: '5.x' },

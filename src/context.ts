@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './core/clock.js';
 import type { Config } from './config.js';
 import type { Drain } from './core/drain.js';
+import type { MemoryReclaimer } from './memory/reclaim.js';
 import type { RelayMetrics } from './ops/metrics.js';
 import { LegacyRelay } from './protocols/legacy/relay.js';
 import { V1Relay } from './protocols/v1/relay.js';
@@ -19,6 +20,8 @@ export interface RelayContext {
   /** The API v1 relay protocol (src/protocols/v1/relay.ts). */
   readonly v1: V1Relay;
   readonly logger: Logger;
+  /** Memory reclaim after large expiries, when the backend keeps its state in this heap (else null). */
+  readonly reclaimer: MemoryReclaimer | null;
 }
 
 export function createRelayContext(deps: Omit<RelayContext, 'legacy' | 'v1'>): RelayContext {

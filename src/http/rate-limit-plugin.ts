@@ -16,11 +16,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { RelayError } from '../core/errors.js';
 import { planFor, type BudgetName, type Charge } from '../limits/budgets.js';
-import { createRateCounter } from '../limits/create-counter.js';
 import { createLimitMetrics, type LimitedReason } from '../limits/limit-metrics.js';
 import type { Budget, RateCounter } from '../limits/rate-counter.js';
 import { MemoryRateCounter } from '../limits/memory-counter.js';
 import { AddressSet, addressLimitKey, resolveClientAddress } from './client-address.js';
+import { backendOf } from '../store/registry.js';
 import { sendError } from './errors-plugin.js';
 
 declare module 'fastify' {
@@ -55,7 +55,7 @@ export const rateLimitPlugin = fp(
     const budgets = Object.fromEntries(Object.entries(config.rateLimits).map(([name, size]) => [name, { name, ...size }])) as Record<BudgetName, Budget>;
     let counter: RateCounter | undefined;
     const limitMetrics = createLimitMetrics(metrics.registry, () => counter);
-    counter = createRateCounter(config, store, limitMetrics.forgotten);
+    counter = backendOf(store).rateCounter(store, config, limitMetrics.forgotten);
     const active = counter;
 
     if (active instanceof MemoryRateCounter) {

@@ -1,17 +1,39 @@
+// The backends the relay can keep its state in. A kind maps to how its store is built, which rate
+// counter goes with it, and whether expiries are followed by a memory reclaim in this process.
+// Adding a backend is one entry here (its kind in BACKEND_KINDS) plus its run of the contract
+// suites (test/store/contract.ts, contract-v1.ts).
 import type { Config } from '../config.js';
-import { storeLimits } from '../protocols/legacy/limits.js';
-import { MemoryStore } from '../protocols/legacy/memory.js';
-import { RedisStore } from '../protocols/legacy/redis.js';
-import type { RelayStore } from './types.js';
+import { MemoryRateCounter, type ForgetCause } from '../limits/memory-counter.js';
+import type { RateCounter } from '../limits/rate-counter.js';
+import { REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../limits/redis-counter.js';
+import { MemoryReclaimer } from '../memory/reclaim.js';
+import { storeLimits } from './limits.js';
+import { MemoryStore } from './memory.js';
+import { RedisStore } from './redis.js';
+import type { BackendKind, RelayStore } from './types.js';
 
 /** How long start-up waits for Redis before serving anyway (readiness stays 503 until it is up). */
 const REDIS_BOOT_WAIT_MS = 5000;
 
-/** Builds the backend the config names. */
-export async function createStore(config: Config): Promise<RelayStore> {
-  const limits = storeLimits(config);
-  if (config.store === 'redis' && config.redisUrl !== null) {
-    const store = new RedisStore(limits, {
+export interface Backend<S extends RelayStore = RelayStore> {
+  create(config: Config): Promise<S>;
+  /** The rate counter for this store: limits shared wherever the state is shared. */
+  rateCounter(store: S, config: Config, onForget: (cause: ForgetCause, count: number) => void): RateCounter;
+  /** Gives memory back after large expiries when the state lives in this process's heap. */
+  reclaimer(): MemoryReclaimer | null;
+}
+
+const memory: Backend<MemoryStore> = {
+  create: async (config) => new MemoryStore(storeLimits(config)),
+  // Per process: one replica holds all the state.
+  rateCounter: (_store, config, onForget) => new MemoryRateCounter({ maxKeys: config.rateLimitMaxKeys, onForget }),
+  reclaimer: () => new MemoryReclaimer(),
+};
+
+const redis: Backend<RedisStore> = {
+  async create(config) {
+    if (config.redisUrl === null) throw new Error('the Redis store needs TOKENPLACE_REDIS_URL');
+    const store = new RedisStore(storeLimits(config), {
       url: config.redisUrl,
       password: config.redisPassword,
       prefix: config.redisPrefix,
@@ -21,6 +43,22 @@ export async function createStore(config: Config): Promise<RelayStore> {
     // Redis down at boot is not fatal: the relay starts unready and recovers when Redis returns.
     await store.ready(REDIS_BOOT_WAIT_MS).catch(() => undefined);
     return store;
-  }
-  return new MemoryStore(limits);
+  },
+  // Global across replicas: every bucket lives in the same Redis as the relay's state, on the
+  // store's own command connection (no third connection per process). Per-process buckets would
+  // quietly multiply every limit by the replica count.
+  rateCounter: (store) => new RedisRateCounter(store.lendCommands(REDIS_LIMITS_NAMESPACE)),
+  reclaimer: () => null,
+};
+
+const BACKENDS: { readonly [K in BackendKind]: Backend } = { memory, redis } as unknown as { readonly [K in BackendKind]: Backend };
+
+/** The registry entry of a store (by its kind). */
+export function backendOf(store: RelayStore): Backend {
+  return BACKENDS[store.kind];
+}
+
+/** Builds the backend the config names. */
+export function createStore(config: Config): Promise<RelayStore> {
+  return BACKENDS[config.store].create(config);
 }

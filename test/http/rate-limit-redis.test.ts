@@ -6,8 +6,8 @@ import { test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { configWith } from '../../src/config.js';
-import { storeLimits } from '../../src/protocols/legacy/limits.js';
-import { RedisStore } from '../../src/protocols/legacy/redis.js';
+import { storeLimits } from '../../src/store/limits.js';
+import { RedisStore } from '../../src/store/redis.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 

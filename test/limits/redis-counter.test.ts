@@ -6,7 +6,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Budget, RateCounter } from '../../src/limits/rate-counter.js';
 import { MAX_KEY_CHARS, REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../../src/limits/redis-counter.js';
-import { RedisStore } from '../../src/protocols/legacy/redis.js';
+import { RedisStore } from '../../src/store/redis.js';
 import { launchRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 import { findTool, requireTool } from '../support/tools.js';
 import { CONTRACT_LIMITS } from '../store/contract.js';

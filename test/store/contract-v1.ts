@@ -348,7 +348,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(shares.v1_requests, { sources: 1, top: 2, share: 5 });
         assert.equal(shares.bytes.sources, 3, 'nodes and requests hold bytes at their sources');
         assert.equal(shares.legacy_nodes.sources, 0);
-        await store.register('legacy', T0, '10.0.0.9');
+        await store.legacy.register('legacy', T0, '10.0.0.9');
         assert.equal((await store.stats(T0)).shares.bytes.sources, 3, 'a legacy node of the same source adds to its bytes, not a new holder');
         await store.v1.unregisterNode('a1', DIGEST('a1'), T0 + 1);
         assert.equal((await store.v1.cancelRequest('k-a', 'a', 'cancel-a', 'cancelled', 'requester_cancelled', T0 + 1)).ok, true);

@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/protocols/legacy/memory.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import { storeContract } from './contract.js';
 import { storeContractV1 } from './contract-v1.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { StoreUnavailableError } from '../../src/core/errors.js';
-import { RedisStore } from '../../src/protocols/legacy/redis.js';
+import { RedisStore } from '../../src/store/redis.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { CONTRACT_LIMITS, request } from './contract.js';
@@ -33,23 +33,23 @@ async function pair(t: TestContext, redis: RedisServer, limits: Partial<StoreLim
 
 /** A claimed request for `client` on `store`: an answer is accepted only for one. */
 async function asked(store: RedisStore, client: string, at = T0): Promise<void> {
-  await store.register('answering', at);
-  assert.equal((await store.enqueue('answering', request(client), at)).ok, true);
-  assert.equal((await store.claim('answering', 1, at)).length, 1);
+  await store.legacy.register('answering', at);
+  assert.equal((await store.legacy.enqueue('answering', request(client), at)).ok, true);
+  assert.equal((await store.legacy.claim('answering', 1, at)).length, 1);
 }
 
 test('two replicas racing to claim one queue deliver each request exactly once', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, { maxQueuePerNode: 1000, maxQueuePerClient: 1000, maxQueuedTotal: 1000 });
-  await a.register('node', T0);
+  await a.legacy.register('node', T0);
   const enqueues = [];
-  for (let i = 0; i < 300; i += 1) enqueues.push((i % 2 === 0 ? a : b).enqueue('node', request(`c${i}`, `m${i}`), T0));
+  for (let i = 0; i < 300; i += 1) enqueues.push((i % 2 === 0 ? a : b).legacy.enqueue('node', request(`c${i}`, `m${i}`), T0));
   assert.ok((await Promise.all(enqueues)).every((o) => o.ok));
   const seen: string[] = [];
   const claimers = [a, b, a, b].map(async (store) => {
     for (;;) {
-      const got = await store.claim('node', 3, T0 + 1);
+      const got = await store.legacy.claim('node', 3, T0 + 1);
       if (got.length === 0) return;
       seen.push(...got.map((item) => item.clientKey));
     }
@@ -67,8 +67,8 @@ test('racing retrieves hand one response to exactly one replica', async (t) => {
   let delivered = 0;
   for (let i = 0; i < 100; i += 1) {
     await asked(b, `c${i}`);
-    await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
-    const got = await Promise.all([a.retrieve(`c${i}`, T0), b.retrieve(`c${i}`, T0), b.retrieve(`c${i}`, T0)]);
+    await a.legacy.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+    const got = await Promise.all([a.legacy.retrieve(`c${i}`, T0), b.legacy.retrieve(`c${i}`, T0), b.legacy.retrieve(`c${i}`, T0)]);
     delivered += got.filter((r) => r !== null).length;
   }
   assert.equal(delivered, 100);
@@ -78,16 +78,16 @@ test('a waiter on one replica wakes when the other replica enqueues or completes
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis);
-  await b.register('node', T0);
+  await b.legacy.register('node', T0);
   const work = a.watch('work', 'node');
   const response = a.watch('response', 'client');
   const other = a.watch('work', 'other-node');
   const woken = work.wait(10_000);
-  assert.equal((await b.enqueue('node', request('client'), T0)).ok, true);
+  assert.equal((await b.legacy.enqueue('node', request('client'), T0)).ok, true);
   assert.equal(await woken, true);
-  assert.equal((await a.claim('node', 1, T0)).length, 1);
+  assert.equal((await a.legacy.claim('node', 1, T0)).length, 1);
   const answered = response.wait(10_000);
-  await b.complete('client', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+  await b.legacy.complete('client', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   assert.equal(await answered, true);
   assert.equal(await other.wait(50), false, 'only the named node is woken');
   for (const w of [work, response, other]) w.close();
@@ -98,11 +98,11 @@ test('caps are global: two replicas together stop at the per-node and per-client
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, { maxQueuePerNode: 4, maxQueuePerClient: 3 });
-  await a.register('node', T0);
-  const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).enqueue('node', request('same-client', `m${i}`), T0)));
+  await a.legacy.register('node', T0);
+  const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).legacy.enqueue('node', request('same-client', `m${i}`), T0)));
   assert.equal(outcomes.filter((o) => o.ok).length, 3);
   assert.deepEqual(outcomes.find((o) => !o.ok), { ok: false, reason: 'client_queue_full' });
-  const more = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).enqueue('node', request(`other${i}`), T0)));
+  const more = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).legacy.enqueue('node', request(`other${i}`), T0)));
   assert.equal(more.filter((o) => o.ok).length, 1, 'one more fits under the per-node cap of 4');
 });
 
@@ -111,13 +111,13 @@ test('expire sweeps a large backlog in bounded steps and leaves counters at zero
   if (redis === null) return;
   const [a] = await pair(t, redis, { maxResponses: 5000 });
   for (let i = 0; i < 1200; i += 1) await asked(a, `c${i}`);
-  for (let i = 0; i < 1200; i += 1) await a.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+  for (let i = 0; i < 1200; i += 1) await a.legacy.complete(`c${i}`, { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   assert.equal((await a.stats(T0)).responses, 1200);
-  const counts = await a.expire(T0 + CONTRACT_LIMITS.responseTtlMs);
+  const counts = await a.legacy.expire(T0 + CONTRACT_LIMITS.responseTtlMs);
   assert.equal(counts.responses, 1200, 'several 500-entry steps in one expire() call');
   const stats = await a.stats(T0 + CONTRACT_LIMITS.responseTtlMs);
   assert.equal(stats.responses, 0);
-  await a.expire(T0 + CONTRACT_LIMITS.nodeTtlMs + 1); // the answering node's key goes too
+  await a.legacy.expire(T0 + CONTRACT_LIMITS.nodeTtlMs + 1); // the answering node's key goes too
   assert.equal((await a.stats(T0 + CONTRACT_LIMITS.nodeTtlMs + 1)).storedBytes, 0);
 });
 
@@ -129,10 +129,10 @@ test('entries carry a native TTL as a safety net', async (t) => {
   const raw = new Redis(redis.url);
   raw.on('error', () => {});
   t.after(() => raw.disconnect());
-  await a.register('node', T0);
-  await a.enqueue('node', request('client'), T0);
+  await a.legacy.register('node', T0);
+  await a.legacy.enqueue('node', request('client'), T0);
   await asked(a, 'client2');
-  await a.complete('client2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
+  await a.legacy.complete('client2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0);
   const prefix = `replicas:${process.pid}:${n}:`;
   for (const key of ['q:node', 'r:client2', 'nodes', 'counts']) {
     const ttl = await raw.pttl(prefix + key);
@@ -146,14 +146,14 @@ test('Redis gone: commands fail fast with StoreUnavailableError, health says why
   const [a] = await pair(t, redis);
   assert.deepEqual(await a.health(), { ok: true });
   await redis.stop(true);
-  await assert.rejects(a.register('node', T0), (err) => err instanceof StoreUnavailableError);
+  await assert.rejects(a.legacy.register('node', T0), (err) => err instanceof StoreUnavailableError);
   const health = await a.health();
   assert.equal(health.ok, false);
   assert.match(health.ok ? '' : health.reason, /^redis unreachable \(/);
   await redis.restart();
   await a.ready(10_000);
   assert.deepEqual(await a.health(), { ok: true });
-  assert.deepEqual(await a.register('node', T0), { ok: true, created: true }, 'fresh Redis (no persistence), store works again');
+  assert.deepEqual(await a.legacy.register('node', T0), { ok: true, created: true }, 'fresh Redis (no persistence), store works again');
 });
 
 test('HTTP during a Redis outage: readiness 503 with a reason, routes answer JSON 503 store_unavailable', async (t) => {
@@ -191,14 +191,14 @@ test('per-source hashes are global across replicas and every release decrements 
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, { maxNodesPerSource: 1, maxStoredBytesPerSource: 100_000 });
-  assert.equal((await a.register('n1', T0, 'home')).ok, true);
-  assert.deepEqual(await b.register('n2', T0, 'home'), { ok: false, reason: 'source_node_share_exceeded' }, 'the share spans replicas');
-  assert.equal((await b.enqueue('n1', request('c1', 's', true), T0, 'client')).ok, true);
-  assert.equal((await b.enqueue('n1', request('c2'), T0, 'client')).ok, true);
-  const claimed = await a.claim('n1', 2, T0);
+  assert.equal((await a.legacy.register('n1', T0, 'home')).ok, true);
+  assert.deepEqual(await b.legacy.register('n2', T0, 'home'), { ok: false, reason: 'source_node_share_exceeded' }, 'the share spans replicas');
+  assert.equal((await b.legacy.enqueue('n1', request('c1', 's', true), T0, 'client')).ok, true);
+  assert.equal((await b.legacy.enqueue('n1', request('c2'), T0, 'client')).ok, true);
+  const claimed = await a.legacy.claim('n1', 2, T0);
   const sid = claimed.find((item) => item.streamSessionId !== undefined)!.streamSessionId!;
-  assert.equal((await b.appendChunk(sid, '"chunk"', false, T0, 'poster')).ok, true);
-  assert.equal((await a.complete('c2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0, 'answerer')).ok, true);
+  assert.equal((await b.legacy.appendChunk(sid, '"chunk"', false, T0, 'poster')).ok, true);
+  assert.equal((await a.legacy.complete('c2', { chatHistory: 'h', cipherkey: 'k', iv: 'i' }, T0, 'answerer')).ok, true);
   const hashes = async () =>
     ((await a.snapshot()) as [string, unknown][]).filter(([name]) => name.startsWith('src') || name.startsWith('qs:') || name === 'nsrc');
   const held = new Map(await hashes());
@@ -209,9 +209,9 @@ test('per-source hashes are global across replicas and every release decrements 
   assert.deepEqual([...bytes.keys()].sort(), ['answerer', 'client', 'home', 'poster']);
   assert.equal(Number(bytes.get('poster')), '"chunk"'.length);
   // Everything released (drained, fetched) or expired: no source is left holding anything.
-  await b.drainStream('c1', T0 + 1);
-  await b.retrieve('c2', T0 + 1);
-  await a.expire(T0 + 10 * 60_000);
+  await b.legacy.drainStream('c1', T0 + 1);
+  await b.legacy.retrieve('c2', T0 + 1);
+  await a.legacy.expire(T0 + 10 * 60_000);
   assert.deepEqual(await hashes(), [], 'every per-source field went back to zero');
   assert.equal((await a.stats(T0 + 10 * 60_000)).storedBytes, 0);
 });

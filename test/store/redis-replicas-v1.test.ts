@@ -3,7 +3,7 @@
 // waiters, share the round-robin cursor, and keep every cap global.
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { RedisStore } from '../../src/protocols/legacy/redis.js';
+import { RedisStore } from '../../src/store/redis.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { v1ResponseWakeKey, v1WorkWakeKey } from '../../src/protocols/v1/types.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';

@@ -1,6 +1,6 @@
 // The store contract suites (legacy and API v1), unchanged, against a real redis-server.
 import { test } from 'node:test';
-import { RedisStore } from '../../src/protocols/legacy/redis.js';
+import { RedisStore } from '../../src/store/redis.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { findTool, requireTool } from '../support/tools.js';
 import { launchRedis, type RedisServer } from '../support/redis-server.js';

@@ -4,8 +4,8 @@ import { buildApp } from '../../src/app.js';
 import { configWith, type Config } from '../../src/config.js';
 import { Drain } from '../../src/core/drain.js';
 import { createLogger } from '../../src/core/logger.js';
-import { storeLimits } from '../../src/protocols/legacy/limits.js';
-import { MemoryStore } from '../../src/protocols/legacy/memory.js';
+import { storeLimits } from '../../src/store/limits.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import type { RelayStore } from '../../src/store/types.js';
 import { FakeClock } from './fake-clock.js';
 

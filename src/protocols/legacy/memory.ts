@@ -1,33 +1,28 @@
-// In-process backend: the default, for one replica. Every transition runs synchronously inside
-// one call, so it is atomic with respect to every other request in this process.
+// The legacy protocol's state in this process's memory (the default backend, for one replica).
+// Every transition runs synchronously inside one call, so it is atomic with respect to every
+// other request in this process. The byte budget is shared with the API v1 half
+// (src/store/memory.ts composes the two); this half counts what it holds itself.
 import { randomBytes, randomInt } from 'node:crypto';
 import { Fifo } from '../../core/fifo.js';
-import { JOB_RECORD_BYTES, NODE_RECORD_BYTES, SESSION_RECORD_BYTES, legacyShares, type LegacyShares } from './limits.js';
 import { SourceLedger, type ShareCheck } from '../../core/source-ledger.js';
-import { V1Memory } from '../v1/memory.js';
-import { WaiterHub } from '../../core/wake-hub.js';
-import type {
-  NodeListing,
-  NodeView,
-  ChunkOutcome,
-  ClaimedRequest,
-  CompleteOutcome,
-  EncryptedResponse,
-  EnqueueOutcome,
-  ExpiryCounts,
-  QueuedRequest,
-  RegisterOutcome,
-  RelayStore,
-  StoreHealth,
-  StoreLimits,
-  StoreStats,
-  StreamBatch,
-  StoredResponse,
-  WakeChannel,
-  Waiter,
-  V1Transitions,
-} from '../../store/types.js';
-import { LOCAL_SOURCE } from '../../store/types.js';
+import type { WaiterHub } from '../../core/wake-hub.js';
+import { LOCAL_SOURCE, type NodeView, type ShareUse, type StoreLimits } from '../../store/types.js';
+import { JOB_RECORD_BYTES, NODE_RECORD_BYTES, SESSION_RECORD_BYTES, legacyShares, type LegacyShares } from './limits.js';
+import {
+  requestBytes,
+  responseBytes,
+  type ChunkOutcome,
+  type ClaimedRequest,
+  type CompleteOutcome,
+  type EncryptedResponse,
+  type EnqueueOutcome,
+  type ExpiryCounts,
+  type LegacyTransitions,
+  type QueuedRequest,
+  type RegisterOutcome,
+  type StoredResponse,
+  type StreamBatch,
+} from './types.js';
 
 interface NodeEntry {
   lastSeen: number;
@@ -44,8 +39,6 @@ interface QueuedEntry extends QueuedRequest {
   bytes: number;
   /** The address that queued it: charged for its queue share and bytes until claimed. */
   source: string;
-  /** Cleared when the entry is dropped from the queue by the global cap bookkeeping. */
-  live: boolean;
 }
 
 interface InflightEntry {
@@ -88,17 +81,7 @@ function byShare(ledger: SourceLedger, check: ShareCheck): boolean {
   return check.over === 'share' && ledger.share < ledger.cap;
 }
 
-export function requestBytes(request: QueuedRequest): number {
-  return request.clientKey.length + request.chatHistory.length + request.cipherkey.length + request.iv.length;
-}
-
-export function responseBytes(clientKey: string, response: EncryptedResponse): number {
-  return clientKey.length + response.chatHistory.length + response.cipherkey.length + response.iv.length;
-}
-
-export class MemoryStore implements RelayStore {
-  readonly kind = 'memory' as const;
-  readonly #hub = new WaiterHub();
+export class LegacyMemory implements LegacyTransitions {
   // Maps keep insertion order; entries are re-inserted on refresh so the oldest come first.
   readonly #nodes = new Map<string, NodeEntry>();
   readonly #queues = new Map<string, Fifo<QueuedEntry>>();
@@ -108,8 +91,8 @@ export class MemoryStore implements RelayStore {
   readonly #streams = new Map<string, StreamEntry>();
   readonly #streamByClient = new Map<string, string>();
   #queued = 0;
-  /** Stored bytes of both protocols per source: one cap, one share per source. */
-  readonly #bytes: SourceLedger;
+  /** Bytes this half holds (its part of the shared byte budget). */
+  #storedBytes = 0;
   // Legacy shares of the caps anyone can fill (counts per source; the caps stay the last line).
   readonly #shares: LegacyShares;
   readonly #nodeLedger: SourceLedger;
@@ -118,24 +101,30 @@ export class MemoryStore implements RelayStore {
   readonly #streamLedger: SourceLedger;
   /** Per node: queued requests per source (the per-node share). */
   readonly #queueBySource = new Map<string, Map<string, number>>();
-  /** API v1 state (src/protocols/v1/memory.ts); the byte cap is shared with it. */
-  readonly #v1: V1Memory;
-  /** The API v1 transitions (contracts in types.ts). */
-  readonly v1: V1Transitions;
 
-  constructor(readonly limits: StoreLimits) {
+  readonly #hub: WaiterHub;
+  /** Stored bytes of both protocols per source: one cap, one share per source. */
+  readonly #bytes: SourceLedger;
+
+  constructor(readonly limits: StoreLimits, hub: WaiterHub, bytes: SourceLedger) {
+    this.#hub = hub;
+    this.#bytes = bytes;
     this.#shares = legacyShares(limits);
-    this.#bytes = new SourceLedger(limits.maxStoredBytes, limits.maxStoredBytesPerSource ?? limits.maxStoredBytes);
     this.#nodeLedger = new SourceLedger(limits.maxNodes, this.#shares.nodes);
     this.#queueLedger = new SourceLedger(limits.maxQueuedTotal, this.#shares.queued);
     this.#responseLedger = new SourceLedger(limits.maxResponses, this.#shares.responses);
     this.#streamLedger = new SourceLedger(limits.maxStreamSessions, this.#shares.streams);
-    this.v1 = this.#v1 = new V1Memory(limits, this.#hub, this.#bytes);
   }
 
-  /** Legacy bytes only (the ledger holds both protocols). */
-  get #storedBytes(): number {
-    return this.#bytes.total - this.#v1.bytes;
+  /** Bytes the legacy half holds. */
+  get bytes(): number {
+    return this.#storedBytes;
+  }
+
+  /** Moves `delta` bytes on the shared budget, charged to `source`, and on this half's count. */
+  #charge(source: string, delta: number): void {
+    this.#bytes.add(source, delta);
+    this.#storedBytes += delta;
   }
 
   #alive(node: NodeEntry, now: number): boolean {
@@ -157,7 +146,7 @@ export class MemoryStore implements RelayStore {
       const fits = this.#bytes.check(source, bytes);
       if (!fits.ok) return { ok: false, reason: byShare(this.#bytes, fits) ? 'source_bytes_share_exceeded' : 'relay_node_limit' };
       this.#nodeLedger.add(source, 1);
-      this.#bytes.add(source, bytes);
+      this.#charge(source, bytes);
     }
     // A key stays charged to the address that first registered it (a refresh from elsewhere,
     // e.g. a node whose address changed, is not a new registration).
@@ -204,12 +193,12 @@ export class MemoryStore implements RelayStore {
     if (!total.ok) return { ok: false, reason: byShare(this.#queueLedger, total) ? 'source_queue_share_exceeded' : 'relay_queue_full' };
     const fits = this.#bytes.check(source, bytes);
     if (!fits.ok) return { ok: false, reason: byShare(this.#bytes, fits) ? 'source_bytes_share_exceeded' : 'relay_queue_full' };
-    const entry: QueuedEntry = { ...request, enqueuedAt: now, expiresAt: now + this.limits.requestTtlMs, bytes, source, live: true };
+    const entry: QueuedEntry = { ...request, enqueuedAt: now, expiresAt: now + this.limits.requestTtlMs, bytes, source };
     const target = queue ?? new Fifo<QueuedEntry>();
     target.push(entry);
     this.#queues.set(nodeKey, target);
     this.#queued += 1;
-    this.#bytes.add(source, bytes);
+    this.#charge(source, bytes);
     this.#queueLedger.add(source, 1);
     const counts = perNode ?? new Map<string, number>();
     counts.set(source, (counts.get(source) ?? 0) + 1);
@@ -220,9 +209,8 @@ export class MemoryStore implements RelayStore {
   }
 
   #unqueue(nodeKey: string, entry: QueuedEntry): void {
-    entry.live = false;
     this.#queued -= 1;
-    this.#bytes.add(entry.source, -entry.bytes);
+    this.#charge(entry.source, -entry.bytes);
     this.#queueLedger.add(entry.source, -1);
     const perNode = this.#queueBySource.get(nodeKey);
     const mine = (perNode?.get(entry.source) ?? 1) - 1;
@@ -266,7 +254,7 @@ export class MemoryStore implements RelayStore {
       // The job record is charged to the request's source (over a full ledger the add still
       // happens: the request's own bytes were just released, and a claim is never refused).
       const bytes = entry.clientKey.length + nodeKey.length + JOB_RECORD_BYTES;
-      this.#bytes.add(entry.source, bytes);
+      this.#charge(entry.source, bytes);
       const job: InflightEntry = { nodeKey, enqueuedAt: entry.enqueuedAt, expiresAt: now + this.limits.requestTtlMs, source: entry.source, bytes };
       const jobs = this.#inflight.get(entry.clientKey) ?? [];
       jobs.push(job);
@@ -307,7 +295,7 @@ export class MemoryStore implements RelayStore {
       expiresAt: now + this.limits.streamTtlMs,
     });
     this.#streamLedger.add(source, 1);
-    this.#bytes.add(source, bytes);
+    this.#charge(source, bytes);
     this.#streamByClient.set(clientKey, sessionId);
     return sessionId;
   }
@@ -315,13 +303,13 @@ export class MemoryStore implements RelayStore {
   #closeStream(entry: StreamEntry): void {
     if (!this.#streams.delete(entry.sessionId)) return;
     this.#streamLedger.add(entry.source, -1);
-    for (const [source, bytes] of entry.charges) this.#bytes.add(source, -bytes);
+    for (const [source, bytes] of entry.charges) this.#charge(source, -bytes);
     entry.charges.clear();
     if (this.#streamByClient.get(entry.clientKey) === entry.sessionId) this.#streamByClient.delete(entry.clientKey);
   }
 
   #releaseJob(job: InflightEntry): void {
-    this.#bytes.add(job.source, -job.bytes);
+    this.#charge(job.source, -job.bytes);
     job.bytes = 0;
   }
 
@@ -375,7 +363,7 @@ export class MemoryStore implements RelayStore {
       bytes,
       source,
     });
-    this.#bytes.add(source, bytes);
+    this.#charge(source, bytes);
     this.#responseLedger.add(source, 1);
     this.#hub.notify('response', clientKey);
     return { ok: true, replaced: previous !== undefined, requestEnqueuedAt };
@@ -391,7 +379,7 @@ export class MemoryStore implements RelayStore {
 
   #dropResponse(clientKey: string, entry: ResponseEntry): void {
     this.#responses.delete(clientKey);
-    this.#bytes.add(entry.source, -entry.bytes);
+    this.#charge(entry.source, -entry.bytes);
     this.#responseLedger.add(entry.source, -1);
   }
 
@@ -415,7 +403,7 @@ export class MemoryStore implements RelayStore {
     // Chunks count against the byte cap, charged to the address that posts them.
     const fits = this.#bytes.check(source, chunk.length);
     if (!fits.ok) return { ok: false, reason: byShare(this.#bytes, fits) ? 'source_bytes_share_exceeded' : 'stream_session_full' };
-    this.#bytes.add(source, chunk.length);
+    this.#charge(source, chunk.length);
     entry.charges.set(source, (entry.charges.get(source) ?? 0) + chunk.length);
     entry.chunks.push(chunk);
     entry.chunkSources.push(source);
@@ -449,7 +437,7 @@ export class MemoryStore implements RelayStore {
   #releaseDelivered(entry: StreamEntry): void {
     entry.chunks.forEach((text, i) => {
       const source = entry.chunkSources[i]!;
-      this.#bytes.add(source, -text.length);
+      this.#charge(source, -text.length);
       const left = (entry.charges.get(source) ?? 0) - text.length;
       if (left <= 0) entry.charges.delete(source);
       else entry.charges.set(source, left);
@@ -466,7 +454,7 @@ export class MemoryStore implements RelayStore {
       if (!this.#alive(node, now)) {
         this.#nodes.delete(key);
         this.#nodeLedger.add(node.source, -1);
-        this.#bytes.add(node.source, -node.bytes);
+        this.#charge(node.source, -node.bytes);
         removed += 1;
       }
     }
@@ -493,7 +481,8 @@ export class MemoryStore implements RelayStore {
     return counts;
   }
 
-  async stats(now: number): Promise<StoreStats> {
+  /** This half's part of the store's stats. */
+  stats(now: number): { nodes: number; queued: number; oldestQueuedAgeMs: number; inflight: number; responses: number; streams: number } {
     let nodes = 0;
     for (const node of this.#nodes.values()) if (this.#alive(node, now)) nodes += 1;
     let oldest = now;
@@ -503,64 +492,33 @@ export class MemoryStore implements RelayStore {
     }
     let inflight = 0;
     for (const jobs of this.#inflight.values()) inflight += jobs.length;
-    const v1 = this.#v1.stats(now);
-    return {
-      nodes: nodes + v1.healthy,
-      queuedRequests: this.#queued,
-      oldestQueuedAgeMs: now - oldest,
-      inflightRequests: inflight,
-      responses: this.#responses.size,
-      streamSessions: this.#streams.size,
-      storedBytes: this.#storedBytes + this.#v1.bytes,
-      v1Nodes: v1.nodes,
-      v1HealthyNodes: v1.healthy,
-      v1Queued: v1.queued,
-      v1Inflight: v1.inflight,
-      v1Responses: v1.held,
-      v1Tombstones: v1.tombstones,
-      v1OldestQueuedAgeMs: v1.oldestQueuedAgeMs,
-      shares: this.#shareUsage(),
-    };
+    return { nodes, queued: this.#queued, oldestQueuedAgeMs: now - oldest, inflight, responses: this.#responses.size, streams: this.#streams.size };
   }
 
   /** One pass over each ledger's sources (at most its cap's units): bounded per scrape. */
-  #shareUsage(): StoreStats['shares'] {
-    const v1 = this.#v1.shareUsage();
-    return {
-      bytes: this.#bytes.usage(),
-      legacy_nodes: this.#nodeLedger.usage(),
-      legacy_queued: this.#queueLedger.usage(),
-      legacy_responses: this.#responseLedger.usage(),
-      legacy_streams: this.#streamLedger.usage(),
-      v1_nodes: v1.nodes,
-      v1_requests: v1.requests,
-    };
+  shareUsage(): { nodes: ShareUse; queued: ShareUse; responses: ShareUse; streams: ShareUse } {
+    return { nodes: this.#nodeLedger.usage(), queued: this.#queueLedger.usage(), responses: this.#responseLedger.usage(), streams: this.#streamLedger.usage() };
   }
 
-  async listNodes(now: number, limit: number): Promise<NodeListing> {
-    const legacy: NodeView[] = [];
-    let legacyTotal = 0;
+  listNodes(now: number, limit: number): { views: NodeView[]; total: number } {
+    const views: NodeView[] = [];
+    let total = 0;
     for (const [key, node] of this.#nodes) {
       if (!this.#alive(node, now)) continue;
-      legacyTotal += 1;
-      if (legacy.length < limit) {
-        legacy.push({ protocol: 'legacy', key, ageMs: Math.max(0, now - node.lastSeen), queueDepth: this.#queues.get(key)?.length ?? 0, inflight: node.inflight.size });
+      total += 1;
+      if (views.length < limit) {
+        views.push({ protocol: 'legacy', key, ageMs: Math.max(0, now - node.lastSeen), queueDepth: this.#queues.get(key)?.length ?? 0, inflight: node.inflight.size });
       }
     }
-    const v1 = this.#v1.listNodes(now, limit);
-    return { legacy, v1: v1.views, legacyTotal, v1Total: v1.total };
+    return { views, total };
   }
 
-  watch(channel: WakeChannel, key: string): Waiter {
-    return this.#hub.watch(channel, key);
-  }
-
-  async snapshot(): Promise<unknown> {
+  snapshot(): unknown {
     const sorted = <V>(map: Map<string, V>, f: (v: V) => unknown) =>
       [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v)]);
     return {
       nodes: sorted(this.#nodes, (n) => ({ lastSeen: n.lastSeen, source: n.source, inflight: n.inflight.size })),
-      queues: sorted(this.#queues, (q) => [...q].map(({ live: _live, ...rest }) => rest)),
+      queues: sorted(this.#queues, (q) => [...q]),
       inflight: sorted(this.#inflight, (jobs) => jobs),
       responses: sorted(this.#responses, (r) => r),
       streams: [...this.#streams.values()]
@@ -568,14 +526,6 @@ export class MemoryStore implements RelayStore {
         .sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1)),
       queued: this.#queued,
       storedBytes: this.#storedBytes,
-      bytesBySource: this.#bytes.top(Number.MAX_SAFE_INTEGER).sort(),
-      v1: this.#v1.snapshot(),
     };
   }
-
-  async health(): Promise<StoreHealth> {
-    return { ok: true };
-  }
-
-  async close(): Promise<void> {}
 }

@@ -34,7 +34,7 @@ export class LegacyRelay {
   ) {}
 
   async nextServer(): Promise<string | null> {
-    return this.store.pickNode(this.clock.now());
+    return this.store.legacy.pickNode(this.clock.now());
   }
 
   /**
@@ -43,8 +43,8 @@ export class LegacyRelay {
    * store outlives this replica, so it keeps accepting.
    */
   async faucet(serverKey: string, request: QueuedRequest, source: string): Promise<void> {
-    if (this.drainSignal.aborted && this.store.kind === 'memory') throw this.#reject('relay_draining');
-    const outcome = await this.store.enqueue(serverKey, request, this.clock.now(), source);
+    if (this.drainSignal.aborted && !this.store.outlivesProcess) throw this.#reject('relay_draining');
+    const outcome = await this.store.legacy.enqueue(serverKey, request, this.clock.now(), source);
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 
@@ -53,10 +53,10 @@ export class LegacyRelay {
    * goes away (signal) or the relay drains. Never claims work for a node that has gone away.
    */
   async sink(nodeKey: string, maxBatch: number, signal: AbortSignal, source: string): Promise<SinkResult> {
-    const registered = await this.store.register(nodeKey, this.clock.now(), source);
+    const registered = await this.store.legacy.register(nodeKey, this.clock.now(), source);
     if (!registered.ok) throw this.#reject(registered.reason);
     const items = await this.#holdFor('work', nodeKey, this.options.sinkHoldMs, signal, async () => {
-      const claimed = await this.store.claim(nodeKey, maxBatch, this.clock.now());
+      const claimed = await this.store.legacy.claim(nodeKey, maxBatch, this.clock.now());
       return claimed.length > 0 ? claimed : null;
     });
     const now = this.clock.now();
@@ -66,13 +66,13 @@ export class LegacyRelay {
   }
 
   async source(clientKey: string, response: EncryptedResponse, source: string): Promise<void> {
-    const outcome = await this.store.complete(clientKey, response, this.clock.now(), source);
+    const outcome = await this.store.legacy.complete(clientKey, response, this.clock.now(), source);
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 
   async retrieve(clientKey: string, signal: AbortSignal): Promise<StoredResponse | null> {
     const found = await this.#holdFor('response', clientKey, this.options.retrieveHoldMs, signal, () =>
-      this.store.retrieve(clientKey, this.clock.now()),
+      this.store.legacy.retrieve(clientKey, this.clock.now()),
     );
     if (found?.requestEnqueuedAt != null) this.observer.turnaround(this.clock.now() - found.requestEnqueuedAt);
     return found;
@@ -80,12 +80,19 @@ export class LegacyRelay {
 
   /** `chunk` is the chunk's JSON text, already bounded at the door (legacy-chunk.ts). */
   async streamSource(sessionId: string, chunk: string, final: boolean, source: string): Promise<void> {
-    const outcome = await this.store.appendChunk(sessionId, chunk, final, this.clock.now(), source);
+    const outcome = await this.store.legacy.appendChunk(sessionId, chunk, final, this.clock.now(), source);
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 
   async streamRetrieve(clientKey: string): Promise<StreamBatch | null> {
-    return this.store.drainStream(clientKey, this.clock.now());
+    return this.store.legacy.drainStream(clientKey, this.clock.now());
+  }
+
+  /** One expiry pass over the legacy state; returns how many entries went (for the memory reclaim). */
+  async sweep(): Promise<number> {
+    const counts = await this.store.legacy.expire(this.clock.now());
+    this.observer.expired(counts);
+    return counts.nodes + counts.requests + counts.responses + counts.streams;
   }
 
   #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {

@@ -1,6 +1,5 @@
 // The API v1 caps and time-to-lives a store enforces. They ride on StoreLimits as optional
 // fields so a backend built from legacy-only limits still gets sane v1 bounds.
-import type { StoreLimits } from '../../store/types.js';
 import type { V1Capabilities } from './types.js';
 
 export interface V1Limits {
@@ -66,7 +65,7 @@ export const V1_DEFAULT_LIMITS: Readonly<V1Limits> = Object.freeze({
 });
 
 /** The v1 limits of a StoreLimits, defaults filled in. */
-export function resolveV1Limits(limits: StoreLimits): V1Limits {
+export function resolveV1Limits(limits: Partial<V1Limits>): V1Limits {
   const out = { ...V1_DEFAULT_LIMITS };
   for (const name of Object.keys(out) as (keyof V1Limits)[]) {
     const value = limits[name];

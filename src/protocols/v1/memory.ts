@@ -13,8 +13,8 @@
 // in the byte ledger MemoryStore shares with the legacy half; the node table, each node's queue
 // and the request count have per-source ledgers of their own.
 import { SourceLedger } from '../../core/source-ledger.js';
-import { WaiterHub } from '../../core/wake-hub.js';
-import type { ShareUse, StoreLimits, V1Transitions } from '../../store/types.js';
+import type { WaiterHub } from '../../core/wake-hub.js';
+import type { NodeView, ShareUse, StoreLimits } from '../../store/types.js';
 import { V1_MAX_RECLAIMS, V1_RECORD_OVERHEAD, V1_TOMB_OVERHEAD, nodeBytes, resolveV1Limits, type V1Limits } from './limits.js';
 import { selectBestFit, type SelectionCandidate } from './selection.js';
 import {
@@ -25,7 +25,7 @@ import {
   type V1OwnerRefusal,
   v1ResponseWakeKey,
   v1WorkWakeKey,
-  type NodeView,
+  type V1Transitions,
   type V1AcceptOutcome,
   type V1AdmitOutcome,
   type V1CancelOutcome,
@@ -170,7 +170,7 @@ export class V1Memory implements V1Transitions {
     private readonly base: StoreLimits,
     private readonly hub: WaiterHub,
     /** The byte ledger both protocol halves share (one cap, one share per source). */
-    private readonly ledger: SourceLedger = new SourceLedger(base.maxStoredBytes, base.maxStoredBytesPerSource ?? base.maxStoredBytes),
+    private readonly ledger: SourceLedger,
   ) {
     this.limits = resolveV1Limits(base);
     this.#nodesBySource = new SourceLedger(base.maxNodes, this.limits.v1MaxNodesPerSource);

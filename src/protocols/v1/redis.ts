@@ -1,12 +1,11 @@
 // The API v1 transitions of the Redis store: argument encoding and reply decoding around the Lua
 // scripts of v1-scripts.ts, where the transitions themselves run. Contracts are on RelayStore
 // (types.ts); the memory twin is src/protocols/v1/memory.ts.
-import type { StoreStats, V1Transitions } from '../../store/types.js';
+import type { NodeView, StoreStats } from '../../store/types.js';
 import { V1_RECORD_OVERHEAD, nodeBytes, resolveV1Limits, type V1Limits } from './limits.js';
 import { UNKNOWN_SOURCE, admissionDigest, type V1CallOptions } from './types.js';
 import { loadOf } from './selection.js';
 import type {
-  NodeView,
   V1AcceptOutcome,
   V1AdmitOutcome,
   V1CancelOutcome,
@@ -27,6 +26,7 @@ import type {
   V1Selection,
   V1TerminalReason,
   V1TerminalStatus,
+  V1Transitions,
   V1UnregisterOutcome,
 } from './types.js';
 import type { StoreLimits } from '../../store/types.js';

@@ -12,7 +12,6 @@ import {
   isContextTier,
   v1ResponseWakeKey,
   v1WorkWakeKey,
-  type NodeListing,
   type V1CallOptions,
   type V1Capabilities,
   type V1Ciphertext,
@@ -37,8 +36,6 @@ export interface V1RelayOptions {
   inflightLeaseSeconds: number;
   /** How long a pending retrieve is held waiting for news (0 = answer at once). */
   retrieveHoldMs: number;
-  /** At most this many nodes of each protocol in /relay/diagnostics. */
-  diagnosticsNodeLimit?: number;
 }
 
 export interface RegisterResult {
@@ -116,7 +113,6 @@ function secondsUntil(at: number, now: number): number {
 }
 
 export class V1Relay {
-  readonly #limit: number;
 
   constructor(
     private readonly store: RelayStore,
@@ -126,7 +122,6 @@ export class V1Relay {
     /** Aborted when the process starts draining: held polls answer at once. */
     private readonly drainSignal: AbortSignal,
   ) {
-    this.#limit = options.diagnosticsNodeLimit ?? 100;
   }
 
   // ------------------------------------------------------------------ compute nodes
@@ -163,7 +158,7 @@ export class V1Relay {
     if (work !== null) {
       return { work: { ...work, deadlineRemainingSeconds: secondsUntil(work.deadlineAt, this.clock.now()) }, nextPingSeconds: 0, pollWaitSeconds };
     }
-    const draining = this.store.kind === 'memory' ? DRAINING_MEMORY_PING_SECONDS : DRAINING_PING_SECONDS;
+    const draining = !this.store.outlivesProcess ? DRAINING_MEMORY_PING_SECONDS : DRAINING_PING_SECONDS;
     const nextPingSeconds = this.drainSignal.aborted ? draining : pollWaitSeconds > 0 ? 0 : this.options.leaseSeconds;
     return { work: null, nextPingSeconds, pollWaitSeconds };
   }
@@ -265,7 +260,7 @@ export class V1Relay {
    * survives the replica, so a draining replica still admits.
    */
   async admit(input: NewRequestInput, source?: string): Promise<{ deadlineRemainingSeconds: number; duplicate: boolean }> {
-    if (this.drainSignal.aborted && this.store.kind === 'memory') throw this.#reject('relay_draining');
+    if (this.drainSignal.aborted && !this.store.outlivesProcess) throw this.#reject('relay_draining');
     const now = this.clock.now();
     const outcome = await this.store.v1.admitRequest(
       {
@@ -320,17 +315,12 @@ export class V1Relay {
 
   // ------------------------------------------------------------------ operations
 
-  async diagnostics(): Promise<{ listing: NodeListing; queueDepth: number }> {
-    const now = this.clock.now();
-    const [listing, stats] = await Promise.all([this.store.listNodes(now, this.#limit), this.store.stats(now)]);
-    return { listing, queueDepth: stats.queuedRequests + stats.v1Queued };
-  }
-
-  /** One expiry pass over the v1 state (the routes plugin runs it every sweep interval). */
-  async sweep(): Promise<void> {
+  /** One expiry pass over the v1 state; returns how many entries went (for the memory reclaim). */
+  async sweep(): Promise<number> {
     const report = await this.store.v1.expire(this.clock.now());
     this.#ended(report.ended);
     if (report.evictedNodes > 0) this.observer.evicted('stale_lease', report.evictedNodes);
+    return report.ended.length + report.evictedNodes + report.expiredResponses + report.prunedTombstones;
   }
 
   // ------------------------------------------------------------------ helpers

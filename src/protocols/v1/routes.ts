@@ -2,16 +2,13 @@
 // browser page of Aug 2026. Thin: parse the body, call src/protocols/v1/relay.ts, shape the answer.
 // Errors are JSON `{error: {code, message, ...}}` with status 400/401/403/404/409/410/503.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { everyInterval } from '../../http/background-task.js';
 import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
 import { makeServerTokenCheck } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
-import { capabilitiesWire } from './capabilities.js';
 import { releaseMetadata } from './meta.js';
 import { API_V1_PROTOCOL } from './relay.js';
 import { SELECTION_POLICY } from './selection.js';
-import type { NodeView } from './types.js';
 import { RelayError } from '../../core/errors.js';
 import { admissionBody, optionalRequestId, progressBody, publicKey, queryParam, requestId, responseBody, secret, type FieldLimits } from './body.js';
 
@@ -27,29 +24,13 @@ function deadlineFields(seconds: number | null): Record<string, number> {
   return seconds === null ? {} : { request_deadline_remaining_seconds: seconds, request_ttl_seconds: seconds };
 }
 
-function nodeWire(view: NodeView): Record<string, unknown> {
-  const maxConcurrency = view.capabilities?.maxConcurrency ?? null;
-  const load = view.queueDepth + view.inflight;
-  return {
-    server_public_key: view.key,
-    protocol: view.protocol,
-    age_seconds: Math.round(view.ageMs) / 1000,
-    next_ping_in_x_seconds: view.leaseSeconds ?? null,
-    queue_depth: view.queueDepth,
-    in_flight_count: view.inflight,
-    max_concurrency: maxConcurrency,
-    load_score: maxConcurrency === null ? load : Math.round((load / maxConcurrency) * 1e6) / 1e6,
-    capabilities: view.capabilities === undefined ? null : capabilitiesWire(view.capabilities),
-  };
-}
-
 /** The source a request's state is charged to (what the rate limits key on). */
 function sourceOf(request: FastifyRequest): string {
   return addressLimitKey(request.clientAddress);
 }
 
 export async function v1Routes(app: FastifyInstance): Promise<void> {
-  const { config, v1, drain, logger } = app.relay;
+  const { config, v1, drain } = app.relay;
   const limits: FieldLimits = { keyChars: config.maxKeyChars, cipherChars: config.maxBodyBytes };
   const checkToken = makeServerTokenCheck(config.serverTokens);
   // Compute-node routes: the registration token is checked before the body is read.
@@ -59,9 +40,6 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   const cors = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'Retry-After');
   };
-
-  // Background expiry of v1 state: leases, deadlines, unfetched answers, tombstones.
-  everyInterval(app, logger, config.sweepIntervalMs, 'store.expire_v1_failed', () => v1.sweep());
 
   // ---------------------------------------------------------------- compute nodes
 
@@ -220,27 +198,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     });
   }
 
-  // ---------------------------------------------------------------- diagnostics and metadata
-
-  app.get('/relay/diagnostics', { config: { name: 'relay_diagnostics', quiet: true } }, async (_request, reply) => {
-    const { listing, queueDepth } = await v1.diagnostics();
-    reply.header('cache-control', 'no-store');
-    const v1Nodes = listing.v1.map(nodeWire);
-    const all = [...listing.legacy.map(nodeWire), ...v1Nodes];
-    return {
-      status: drain.draining ? 'draining' : 'ok',
-      draining: drain.draining,
-      relay_only: true,
-      upstream_health_required: config.requireUpstreamHealth,
-      registered_compute_nodes: all,
-      total_registered_compute_nodes: listing.legacyTotal + listing.v1Total,
-      api_v1_registered_compute_nodes: v1Nodes,
-      total_api_v1_registered_compute_nodes: listing.v1Total,
-      legacy_registered_compute_nodes: listing.legacyTotal,
-      queue_depth: queueDepth,
-      truncated: all.length < listing.legacyTotal + listing.v1Total,
-    };
-  });
+  // ---------------------------------------------------------------- release metadata
 
   const meta = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');

@@ -1,5 +1,5 @@
 // Data shapes of the API v1 relay protocol as the store holds them (protocol.md §E.3). The
-// transitions that use them are declared, with their contracts, on RelayStore in types.ts.
+// transitions that use them are declared, with their contracts, in V1Transitions below.
 // Everything here is ciphertext, public keys, digests and timestamps (ms epoch): the store
 // never sees a control credential or a cancel token, only their SHA-256 digests.
 import { createHash } from 'node:crypto';
@@ -212,27 +212,6 @@ export interface V1ExpiryReport {
   requeued?: number;
 }
 
-/** A live node as /relay/diagnostics shows it: public key and counters, never payloads. */
-export interface NodeView {
-  protocol: 'legacy' | 'v1';
-  key: string;
-  /** ms since the node last renewed its lease (v1) or polled (legacy). */
-  ageMs: number;
-  queueDepth: number;
-  inflight: number;
-  /** v1 only */
-  leaseSeconds?: number;
-  capabilities?: V1Capabilities;
-}
-
-export interface NodeListing {
-  /** Live nodes, oldest registration first, at most `limit` of each protocol. */
-  legacy: NodeView[];
-  v1: NodeView[];
-  legacyTotal: number;
-  v1Total: number;
-}
-
 /** Wake-up keys of the v1 protocol, distinct from the legacy ones (which are bare keys). */
 export function v1WorkWakeKey(nodeKey: string): string {
   return `v1\u0000${nodeKey}`;
@@ -240,4 +219,112 @@ export function v1WorkWakeKey(nodeKey: string): string {
 
 export function v1ResponseWakeKey(clientKey: string, requestId: string): string {
   return `v1\u0000${clientKey}\u0000${requestId}`;
+}
+
+/**
+ * The API v1 transitions, reached as `store.v1`; every call is one atomic transition. Both backends
+ * implement them (src/protocols/v1/memory.ts, redis.ts) and pass test/store/contract-v1.ts.
+ */
+export interface V1Transitions {
+  // Requests are identified by (client key, request id). A request is *active* while queued or
+  // in flight, then *held* once answered until its client fetches it; when it ends otherwise
+  // (cancelled, expired, its node gone) or is fetched, a tombstone remembers the outcome for
+  // v1TerminalTtlMs, so late callers get 410, ids are not reused, and the node that held it in
+  // flight learns the outcome on its next control poll (for v1ControlTombstoneTtlMs).
+  // Transitions that can end requests return `ended`: each request appears there exactly once,
+  // in the transition that ended it (for outcome metrics). Every change a waiting party cares
+  // about notifies a wake-up: admission on ('work', v1WorkWakeKey(node)); answer, progress,
+  // cancellation and expiry on ('response', v1ResponseWakeKey(client, id)); unregistration and
+  // eviction on ('work', v1WorkWakeKey(node)).
+
+  /**
+   * Registers a node or renews its lease (now + v1LeaseMs) and replaces its capabilities.
+   * `credentialDigest` (SHA-256 hex of a fresh control credential) is stored only when the node
+   * is new: `credentialIssued` says whether the caller may hand that credential out. An existing
+   * registration's credential is never disclosed; it is replaced only for a node that is neither
+   * bound nor has polled yet (its first reply may have been lost: re-registering re-issues).
+   * Ownership (sticky, opt-in): a credential presented (options.credentialDigest) must match and
+   * binds the node; a bound node is refused without it (node_credential_required). New nodes
+   * beyond maxNodes, or beyond the source's share (v1MaxNodesPerSource), are refused.
+   */
+  registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number, options?: V1CallOptions): Promise<V1RegisterOutcome>;
+  /**
+   * A poll: renews the lease to at least now + v1LeaseMs + holdMs (the poll may be held that
+   * long) and replaces the capabilities when given. Unknown node -> node_not_found. Ownership as
+   * registerNode (a presented credential binds; a bound node needs it).
+   */
+  renewLease(nodeKey: string, capabilities: V1Capabilities | null, now: number, holdMs: number, options?: V1CallOptions): Promise<V1LeaseOutcome>;
+  /**
+   * Picks the best-fit healthy node for a model and tier (src/protocols/v1/selection.ts) and advances
+   * the round-robin cursor. Advisory: admitRequest re-checks everything.
+   */
+  selectNode(query: V1SelectQuery, now: number): Promise<V1Selection>;
+  /**
+   * Queues a request for a healthy node with an absolute deadline of now + v1DeadlineMs.
+   * Idempotent: an id known for this client (active, held or tombstoned) with the same
+   * admissionDigest answers the first admission (duplicate: true); with other bytes it is a
+   * request_id_conflict, as is an id active on that node for another client. Refused when the
+   * node is unknown or unhealthy, the node's queue holds v1MaxQueuePerNode (or the source its
+   * share of it), the client has maxQueuePerClient active requests, or v1MaxRequests /
+   * maxStoredBytes (or the source's share of either) would be exceeded.
+   */
+  admitRequest(request: V1NewRequest, now: number): Promise<V1AdmitOutcome>;
+  /**
+   * Hands the node its oldest queued request: it becomes in flight with an accounting lease of
+   * min(now + v1InflightLeaseMs, deadline) and the node's lease is renewed. Its ciphertext stays
+   * (counted) until the answer, so a claim whose lease lapses goes back to the queue (expire).
+   * Queue heads past their deadline end first (expired/provider_timeout).
+   * `request: null` when nothing is queued. Unknown node -> node_not_found; ownership as renewLease.
+   */
+  claimRequest(nodeKey: string, now: number, options?: V1CallOptions): Promise<V1ClaimOutcome>;
+  /**
+   * The owner's control poll for one request. A registered node must present its credential
+   * digest (else forbidden). In flight on that node: renews the accounting lease (never the
+   * deadline) -> active, or, past the deadline, ends it -> expired. A node-visible tombstone whose
+   * owner digest matches -> its status (acknowledge hides it from further polls). Otherwise
+   * unavailable; an unregistered node without a matching tombstone -> forbidden.
+   */
+  renewInflight(nodeKey: string, requestId: string, credentialDigest: string | null, acknowledge: boolean, now: number): Promise<V1ControlOutcome>;
+  /**
+   * A node's answer. Active request: only if it was claimed at least once (else
+   * request_not_claimed), options.nodeKey (when given) is its node, and, for a bound node, the
+   * credential matches (a matching one binds): then held for the client (v1ResponseTtlMs),
+   * progress dropped, the node's lease renewed, ended as completed; past its deadline it ends as
+   * expired instead (request_gone). Already held: duplicate (a retry after a lost reply).
+   * Tombstoned: request_gone with its status (cancelled, expired, completed); unknown: 'gone'.
+   */
+  acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number, options?: V1CallOptions): Promise<V1AcceptOutcome>;
+  /**
+   * A client's fetch. Held: handed out and kept (repeatable, so a lost reply can be fetched
+   * again) until options.ack (then dropped, tombstone 'completed') or v1ResponseTtlMs. Active:
+   * pending with the deadline and the latest progress record, which is popped; past its deadline
+   * it ends (terminal expired). Tombstoned cancelled/expired: terminal. Otherwise (never seen, or
+   * acknowledged) unknown. Without a request id: pops the oldest held response of that client.
+   */
+  retrieveResponse(clientKey: string, requestId: string | null, now: number, options?: V1CallOptions): Promise<V1RetrieveOutcome>;
+  /**
+   * A client cancels with the digest of the cancel token it gave at admission. Active or held:
+   * ends it with (status, reason) - a held answer is discarded; an in-flight one leaves a
+   * node-visible tombstone. Already cancelled/expired with the same digest: the same status
+   * again (idempotent). No or wrong digest: forbidden.
+   */
+  cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): Promise<V1CancelOutcome>;
+  /**
+   * Replaces the one encrypted progress record of a request in flight on that node (owner digest
+   * required, else forbidden; not in flight there for that client, or past its deadline ->
+   * not_active). Never renews a lease or the deadline.
+   */
+  recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number, options?: V1CallOptions): Promise<V1ProgressOutcome>;
+  /**
+   * Removes a node with its owner's credential digest (unknown node: removed false; wrong
+   * digest: forbidden). Its queued and in-flight requests end as cancelled/server_unregistered.
+   */
+  unregisterNode(nodeKey: string, credentialDigest: string | null, now: number): Promise<V1UnregisterOutcome>;
+  /**
+   * Sweeps API v1 state: requests past their deadline end (expired/provider_timeout), unfetched
+   * answers past v1ResponseTtlMs go, claims whose in-flight lease lapsed go back to the head of
+   * their node's queue (after V1_MAX_RECLAIMS lapses they end expired/claimer_lost), nodes with a lapsed lease and no running in-flight lease are
+   * evicted (their work cancelled/server_unregistered), old tombstones are pruned.
+   */
+  expire(now: number): Promise<V1ExpiryReport>;
 }

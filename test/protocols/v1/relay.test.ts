@@ -9,8 +9,8 @@ import { normaliseCapabilities, resolveModelId } from '../../../src/protocols/v1
 import { releaseMetadata } from '../../../src/protocols/v1/meta.js';
 import { silentV1Observer, type V1Observer } from '../../../src/protocols/v1/observer.js';
 import { V1Relay, sha256Hex, type V1RelayOptions } from '../../../src/protocols/v1/relay.js';
-import { storeLimits } from '../../../src/protocols/legacy/limits.js';
-import { MemoryStore } from '../../../src/protocols/legacy/memory.js';
+import { storeLimits } from '../../../src/store/limits.js';
+import { MemoryStore } from '../../../src/store/memory.js';
 import type { V1Ended } from '../../../src/protocols/v1/types.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
