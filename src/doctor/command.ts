@@ -137,7 +137,10 @@ export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
   if (tlsResult.verdict === 'fail') return [...results, ...HTTP_CHECKS.map((c) => skip(c, 'not checked: TLS failed'))];
   const http = new DoctorHttp(args.url, { ca, timeoutMs: args.timeoutMs });
   try {
-    results.push(await checkLivez(http));
+    const livez = await checkLivez(http);
+    results.push(livez);
+    // No HTTP answer at all: every further request would only repeat the connection error.
+    if (livez.data?.unreachable === true) return [...results, ...HTTP_CHECKS.slice(1).map((c) => skip(c, 'not checked: the relay does not answer'))];
     results.push(await checkHealthz(http));
     results.push(await checkMetricsHidden(http));
     results.push(await checkRelease(http));

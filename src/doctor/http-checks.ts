@@ -19,7 +19,7 @@ export async function checkLivez(http: DoctorHttp): Promise<CheckResult> {
   try {
     answer = await http.get('/livez');
   } catch (err) {
-    return fail('livez', `GET /livez: ${describeFailure(err)}`);
+    return fail('livez', `GET /livez: ${describeFailure(err)}`, { unreachable: true });
   }
   const data = { status: answer.status, ms: round(answer.ms) };
   if (answer.status !== 200) return fail('livez', `GET /livez: ${statusLine(answer)}`, data);

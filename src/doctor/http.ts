@@ -123,7 +123,7 @@ export class DoctorHttp {
 
 /** A one-line description of a failed exchange: the error code, never a body. */
 export function describeFailure(err: unknown): string {
-  if (err instanceof HttpFailure) return err.code === 'timeout' ? err.message : `${err.code}: ${err.message}`.slice(0, 160);
+  if (err instanceof HttpFailure) return (err.message.includes(err.code) ? err.message : `${err.code}: ${err.message}`).slice(0, 160);
   return (err as Error)?.message?.slice(0, 160) ?? String(err);
 }
 
