@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { checkHealthz, checkLivez, checkMetricsHidden, checkRelease } from './http-checks.js';
 import { DoctorHttp, trustedCAs } from './http.js';
 import { checkDns, checkTls } from './net-checks.js';
-import { runProbe, type ProbeTimings } from './probe.js';
+import { probeKeys, runProbe, type ProbeTimings } from './probe.js';
 import { EXIT, exitCode, renderJson, renderTable } from './table.js';
 import { fail, ok, skip, warn, type CheckResult } from './types.js';
 
@@ -126,6 +126,9 @@ const HTTP_CHECKS = ['livez', 'healthz', 'metrics', 'release', 'round trip', 'la
 
 export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  // RSA key generation runs while the other checks wait on the network.
+  const keys = probeKeys();
+  keys.catch(() => {}); // awaited (and reported) by the probe; unused when an early check fails
   const dns = await checkDns(args.url);
   results.push(dns);
   if (dns.verdict === 'fail') return [...results, skip('tls', 'not checked: the name does not resolve'), ...HTTP_CHECKS.map((c) => skip(c, 'not checked: the name does not resolve'))];
@@ -144,8 +147,9 @@ export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
     results.push(await checkHealthz(http));
     results.push(await checkMetricsHidden(http));
     results.push(await checkRelease(http));
+    await keys;
     const base = await baselineMs(http);
-    const probe = await runProbe({ http, token: args.token, timeoutMs: args.timeoutMs });
+    const probe = await runProbe({ http, token: args.token, timeoutMs: args.timeoutMs, keys });
     results.push(probe.roundTrip, latencyCheck(probe.timings, base), probe.cleanup);
   } finally {
     http.close();

@@ -20,6 +20,18 @@ export interface ProbeOptions {
   token?: string;
   /** The whole round trip (pick, submit, claim, answer, retrieve) must finish within this. */
   timeoutMs: number;
+  /** Key pairs made beforehand, so that key generation does not let warm connections go idle. */
+  keys?: Promise<ProbeKeys>;
+}
+
+export interface ProbeKeys {
+  node: KeyPair;
+  client: KeyPair;
+}
+
+export async function probeKeys(): Promise<ProbeKeys> {
+  const [node, client] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+  return { node, client };
 }
 
 export interface ProbeTimings {
@@ -81,7 +93,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   const deadline = performance.now() + opts.timeoutMs;
   const left = (): number => Math.max(1, deadline - performance.now());
   const modelId = `${PROBE_MODEL_PREFIX}${randomBytes(8).toString('hex')}`;
-  const [node, client] = await Promise.all([generateKeyPair(), generateKeyPair()]);
+  const { node, client } = await (opts.keys ?? probeKeys());
   const fingerprint = keyFingerprint(node.publicKeyWire);
   const stop = new AbortController();
   let credential: string | undefined;

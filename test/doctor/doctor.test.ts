@@ -44,6 +44,14 @@ describe('doctor against a relay behind a TLS front', () => {
     assert.match(r.latency![1], /^relay adds \d+ ms \(round trip \d+ ms − crypto \d+ ms − 3 × GET \/livez [\d.]+ ms\)/);
     assert.match(r['probe cleanup']![1], /^probe node unregistered \(removed: true\)/);
     assert.match(run.stdout, /verdict: OK \(9 ok\), exit 0\n/);
+    // Aligned: every row's verdict and detail start where the header's do.
+    const lines = run.stdout.split('\n');
+    const header = lines.find((l) => l.startsWith('CHECK'))!;
+    for (const line of lines.slice(lines.indexOf(header) + 1, lines.indexOf(header) + 1 + ALL.length)) {
+      assert.equal(line.indexOf(' OK ') + 1, header.indexOf('VERDICT'), line);
+      assert.notEqual(line[header.indexOf('DETAIL')], ' ', line);
+      assert.equal(line[header.indexOf('DETAIL') - 1], ' ', line);
+    }
     assert.equal(run.code, 0);
     // Only the demo node is left registered: the probe unregistered itself.
     const d = await diagnostics(relay.relay.url);
