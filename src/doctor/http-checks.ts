@@ -1,4 +1,4 @@
-// The public routes an operator expects (src/routes/ops.ts, src/routes/v1.ts): liveness,
+// The public routes an operator expects (src/ops/routes.ts, src/protocols/v1/routes.ts): liveness,
 // readiness, release metadata, and /metrics, which must not answer from outside.
 import { describeFailure, refusalCode, type DoctorHttp, type HttpAnswer } from './http.js';
 import { fail, ok, warn, type CheckResult } from './types.js';
