@@ -42,6 +42,10 @@ tokenplace-template env='' tag='' values='':
 tokenplace-lint:
     @scripts/tokenplace.sh lint
 
+# Check the deployment end to end from outside (url= or env=, default staging; ca=FILE; token from TOKEN_PLACE_RELAY_SERVER_TOKEN): exit 0 ok, 1 warn, 2 fail
+tokenplace-doctor url='' env='' ca='' timeout='' json='':
+    @cd {{quote(invocation_directory())}} && {{quote(justfile_directory())}}/scripts/tokenplace.sh doctor "$@"
+
 # Local test cluster (etcd, kube-apiserver, controller-manager, scheduler, kwok on loopback): build|up|down|status
 test-cluster action='status':
     @scripts/test-cluster.sh "$@"

@@ -13,6 +13,9 @@
 #   port-forward [local_port=N] [namespace=NS]
 #   template [env=ENV] [tag=IMAGE_TAG] [values=FILE,...]   render (nothing is sent to a cluster)
 #   lint                          helm lint --strict with the dev + staging values
+#   doctor [url=URL] [env=ENV] [ca=FILE] [timeout=S] [json=1]
+#                                 check the public deployment end to end (dist/src/cli.js doctor);
+#                                 the URL defaults to the env's ingress host in the values files
 # Arguments are `name=value` (as just passes them; `tag=tag=x` is x) or bare values in the
 # recipe's parameter order. Commands that change the cluster need env=dev|staging (or an
 # exported SUGARKUBE_ENV) and first check that the cluster's nodes say they are that env
@@ -166,7 +169,7 @@ render() {
   helm template "$release" "$chart" --namespace "$namespace" "${values_args[@]}" "${tag_args[@]}"
 }
 
-arg_env="" arg_tag="" arg_values="" arg_namespace="" arg_revision="" arg_tail="" arg_local_port=""
+arg_env="" arg_tag="" arg_values="" arg_namespace="" arg_revision="" arg_tail="" arg_local_port="" arg_url="" arg_ca="" arg_timeout="" arg_json=""
 # parse_args "PARAM1 PARAM2 ..." ARGS...: fills arg_<name> for each `name=value` argument (known
 # names only) and assigns bare values to the parameters in order, as just passes them.
 parse_args() {
@@ -420,6 +423,47 @@ cmd_port_forward() {
   exec kubectl --namespace "$namespace" port-forward "service/$release" "$port:80"
 }
 
+# env_public_url ENV: https://<ingress host> from the env's values file (the file redeploy applies).
+env_public_url() {
+  local env="$1" file host
+  [ "$env" = "int" ] && env="staging"
+  case "$env" in
+    staging) file="$values_staging" ;;
+    dev) file="$values_dev" ;;
+    *) die "env must be one of dev|staging, got '$env'" "or pass the URL: just tokenplace-doctor url=https://..." ;;
+  esac
+  host="$(awk '/^ingress:/ {inside = 1; next} /^[^ #]/ {inside = 0} inside && /^ +host:/ {print $2; exit}' "$file")"
+  [ -n "$host" ] || die "env=$env has no public host (no ingress.host in ${file#"$repo_root"/})" \
+    "pass the URL: just tokenplace-doctor url=https://..." \
+    "or through a port-forward: just tokenplace-port-forward, then just tokenplace-doctor url=http://localhost:5010"
+  printf 'https://%s' "$host"
+}
+
+# Runs from the caller's directory (the recipe cds there) so that a relative ca= path works. The
+# node token comes from TOKEN_PLACE_RELAY_SERVER_TOKEN, never from an argument (argv is public).
+cmd_doctor() {
+  need node "node runs the relay's tooling; install Node.js 20 or newer"
+  local args=()
+  case "${1:-}" in
+    --help | -h | help) args=(--help) ;;
+    *)
+      parse_args "url env ca timeout json" "$@"
+      args=("${arg_url:-$(env_public_url "${arg_env:-${SUGARKUBE_ENV:-staging}}")}")
+      [ -z "$arg_ca" ] || args+=(--ca "$arg_ca")
+      [ -z "$arg_timeout" ] || args+=(--timeout "$arg_timeout")
+      case "${arg_json,,}" in
+        "" | 0 | false | no) ;;
+        *) args+=(--json) ;;
+      esac
+      ;;
+  esac
+  if [ ! -f "$repo_root/dist/src/cli.js" ]; then
+    echo "Building the relay (npm run build)..." >&2
+    (cd "$repo_root" && npm run --silent build) >&2
+  fi
+  exec node "$repo_root/dist/src/cli.js" doctor "${args[@]}"
+}
+
 command="${1:-}"
 shift || true
 case "$command" in
@@ -430,5 +474,6 @@ case "$command" in
   port-forward) cmd_port_forward "$@" ;;
   template) cmd_template "$@" ;;
   lint) cmd_lint ;;
-  *) die "unknown command '$command'" "usage: scripts/tokenplace.sh redeploy|rollback|status|logs|debug-logs|port-forward|template|lint [name=value ...]" ;;
+  doctor) cmd_doctor "$@" ;;
+  *) die "unknown command '$command'" "usage: scripts/tokenplace.sh redeploy|rollback|status|logs|debug-logs|port-forward|template|lint|doctor [name=value ...]" ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // tokenplace-relay serve [--host H] [--port P] [--demo-node]   run the relay
 // tokenplace-relay node --relay URL [--token T]                 run the demo compute node
+// tokenplace-relay doctor URL [--ca FILE] [--token T] [--json]   check a deployment end to end
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './core/logger.js';
@@ -9,7 +10,8 @@ import { exitOnSignals, startServer } from './server.js';
 
 const USAGE = `usage:
   tokenplace-relay serve [--host HOST] [--port PORT] [--demo-node]
-  tokenplace-relay node --relay URL [--token TOKEN] [--protocol legacy|v1]`;
+  tokenplace-relay node --relay URL [--token TOKEN] [--protocol legacy|v1]
+  tokenplace-relay doctor URL [--ca FILE] [--token TOKEN] [--timeout SECONDS] [--json]`;
 
 async function serve(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -48,6 +50,11 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'node') {
     const { runNodeCommand } = await import('./node/node-command.js');
     process.exitCode = await runNodeCommand(rest);
+    return;
+  }
+  if (command === 'doctor') {
+    const { runDoctorCommand } = await import('./doctor/command.js');
+    process.exitCode = await runDoctorCommand(rest);
     return;
   }
   process.stderr.write(`${USAGE}\n`);
