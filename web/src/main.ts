@@ -145,7 +145,6 @@ async function removeConversation(c: Conversation): Promise<void> {
   deleted.add(c.id);
   if (busy?.conversation === c) busy.controller.abort();
   conversations = conversations.filter((x) => x !== c);
-  if (storageOk) await deleteConversation(c.id).catch(() => undefined);
   if (c === current) {
     remember(null);
     current = blankConversation();
@@ -153,6 +152,7 @@ async function removeConversation(c: Conversation): Promise<void> {
   }
   renderList();
   prompt.focus();
+  if (storageOk) await deleteConversation(c.id).catch(() => undefined);
 }
 
 function startNewChat(): void {
@@ -207,7 +207,7 @@ function addMessage(kind: 'user' | 'error' | 'pending', text: string): HTMLEleme
 
 /** The user stopped waiting: a normal state, said plainly after the message it belongs to. */
 function markStopped(userEl: HTMLElement): void {
-  userEl.classList.add('stopped');
+  userEl.classList.add('stopped-turn');
   const note = document.createElement('article');
   note.className = 'msg stopped';
   const who = document.createElement('div');
@@ -297,7 +297,7 @@ class AnswerView {
       const notice = document.createElement('p');
       notice.className = 'notice limit';
       notice.setAttribute('role', 'note');
-      notice.textContent = `The answer stopped at the length limit (${MAX_TOKENS} tokens), so it may be cut off. Ask for the rest to continue.`;
+      notice.textContent = `The answer reached its length limit (this page asks for at most ${MAX_TOKENS} tokens; a node may allow fewer), so it may be cut off. Ask for the rest to continue.`;
       this.meta.before(notice);
     }
     const parts: string[] = [];
@@ -392,6 +392,8 @@ async function ask(text: string): Promise<void> {
       admitted = await submit(payload(), controller.signal);
     }
     submitted = true;
+    // Asked while the node works, so naming it costs the answer no extra round trip.
+    const label = labelOf(node.serverPublicKey);
     const nodeFingerprint = await fingerprint(node.serverPublicKey);
     pending.dataset.fingerprint = nodeFingerprint;
     pendingBody.textContent = `Waiting for compute node ${nodeFingerprint} to answer…`;
@@ -417,11 +419,11 @@ async function ask(text: string): Promise<void> {
     const reply = await waitForReply(clientKey, requestId, admitted.deadline, controller.signal, onProgress);
     const plaintext = await decryptWith(k, { ciphertext: reply.chat_history, cipherkey: reply.cipherkey, iv: reply.iv });
     const { content, finishReason } = readEnvelope(plaintext, requestId, clientKey);
-    const label = await labelOf(node.serverPublicKey);
+    const nodeLabel = await label;
     const answer: StoredTurn = {
       role: 'assistant',
       content,
-      node: { fingerprint: nodeFingerprint, model: node.model, ...(label ? { label } : {}) },
+      node: { fingerprint: nodeFingerprint, model: node.model, ...(nodeLabel ? { label: nodeLabel } : {}) },
       ...(finishReason ? { finishReason } : {}),
     };
     if (controller.signal.aborted) throw new UserFacingError('cancelled', 'Stopped.');

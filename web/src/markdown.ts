@@ -2,13 +2,25 @@
 // markdown-it with raw HTML off (tags come out as text), no images (a node could otherwise make
 // the page fetch URLs), links limited to http(s)/mailto and opened without referrer or opener,
 // and a final allowlist pass over the produced elements that keeps only the tags and attributes
-// listed here (it also drops the style attributes markdown-it puts on aligned table cells, which
-// the page's CSP would refuse anyway). Rendering is a pure function of the text so far, so an
+// listed here (table alignment becomes a class, as the page's CSP refuses style attributes). Rendering is a pure function of the text so far, so an
 // answer that arrives in pieces is rendered by calling it again with the longer text.
 import MarkdownIt from 'markdown-it';
 
 const md = new MarkdownIt({ html: false, linkify: true, typographer: false, breaks: false });
 md.disable(['image']);
+
+// Table alignment comes out of markdown-it as style attributes, which the CSP refuses (and
+// reports): turn them into classes before anything is rendered.
+md.core.ruler.push('align_classes', (state) => {
+  for (const token of state.tokens) {
+    const style = token.attrGet('style');
+    if (style === null) continue;
+    token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
+    const align = /^text-align:(left|right|center)$/.exec(style.trim());
+    if (align) token.attrSet('class', `align-${align[1]}`);
+  }
+  return true;
+});
 
 const SAFE_LINK = /^(https?:|mailto:)/i;
 const baseValidate = md.validateLink.bind(md);
@@ -36,7 +48,8 @@ function clean(node: Node): void {
       const keep =
         (el.tagName === 'A' && attr.name === 'href' && SAFE_LINK.test(attr.value.trim())) ||
         (el.tagName === 'CODE' && attr.name === 'class' && /^language-[\w+#.-]{1,40}$/.test(attr.value)) ||
-        (el.tagName === 'OL' && attr.name === 'start' && /^\d{1,9}$/.test(attr.value));
+        (el.tagName === 'OL' && attr.name === 'start' && /^\d{1,9}$/.test(attr.value)) ||
+        ((el.tagName === 'TH' || el.tagName === 'TD') && attr.name === 'class' && /^align-(left|right|center)$/.test(attr.value));
       if (!keep) el.removeAttribute(attr.name);
     }
     if (el.tagName === 'A') {
