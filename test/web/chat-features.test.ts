@@ -180,6 +180,15 @@ test('progress while the node works, a token-limit notice, and Stop as a normal 
   const shot = outputPath('chat-features-progress-stopped.png');
   await page.screenshot({ path: shot });
   console.log(`screenshot: ${shot}`);
+
+  // 3. A reload while waiting: the keys went with the old page, so the question reads as stopped.
+  await sendMessage(page, 'left hanging');
+  await page.waitForFunction(() => document.querySelector('.msg.pending')?.getAttribute('data-phase') != null, null, { timeout: 20_000 });
+  await page.reload();
+  await page.waitForSelector('body[data-conversations="ready"]');
+  assert.equal(await page.locator('.msg.stopped').count(), 2);
+  assert.match(await page.locator('.msg').last().innerText(), /^Stopped/);
+  assert.equal(await page.locator('.msg.pending, .msg.error').count(), 0);
   assert.deepEqual(realProblems(browser.problems), []);
 });
 

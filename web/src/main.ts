@@ -609,6 +609,15 @@ async function restore(): Promise<void> {
   } catch {
     wanted = null;
   }
+  // A question left waiting when the page closed cannot be answered any more (its keys went
+  // with the page): it reads as stopped.
+  for (const c of conversations) {
+    const last = c.turns[c.turns.length - 1];
+    if (last?.role === 'user' && !last.stopped) {
+      last.stopped = true;
+      void saveConversation(c).catch(() => undefined);
+    }
+  }
   const open = conversations.find((c) => c.id === wanted);
   if (open && !busy) {
     current = open;
