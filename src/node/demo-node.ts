@@ -26,6 +26,10 @@ export interface DemoNodeOptions {
   protocol: 'legacy' | 'v1';
   logger?: pino.Logger;
   name?: string;
+  /** API v1: work this long on each request before answering, sending encrypted progress records meanwhile (about 4 a second). */
+  thinkMs?: number;
+  /** API v1 test hook: the answer (and its finish reason) instead of the demo model's. */
+  reply?: (messages: ChatMessage[]) => { content: string; finishReason?: string };
 }
 
 export interface DemoNode {
@@ -429,7 +433,8 @@ class DemoNodeRunner {
       return;
     }
     const messages = ((envelope as Record<string, unknown>).api_v1_request as { messages: ChatMessage[] }).messages;
-    const content = demoReply(messages);
+    const { content, finishReason = 'stop' } = this.opts.reply?.(messages) ?? { content: demoReply(messages) };
+    await this.think(clientKey, requestId, content);
     // Before answering, ask the relay whether the request is still wanted.
     const status = await this.controlStatus(requestId);
     if (status === 'cancelled' || status === 'expired') {
@@ -437,10 +442,40 @@ class DemoNodeRunner {
       await this.controlStatus(requestId, true);
       return;
     }
-    const ok = await this.respondV1(clientKey, requestId, { message: { role: 'assistant', content }, finish_reason: 'stop' });
+    const ok = await this.respondV1(clientKey, requestId, { message: { role: 'assistant', content }, finish_reason: finishReason });
     if (ok) {
       this.answered += 1;
       this.log.info({ event: 'work.answered', route: '/api/v1/relay/responses', turns: messages.length }, 'answered a request');
+    }
+  }
+
+  /**
+   * Spends opts.thinkMs "generating", posting the record upstream HEAD nodes send
+   * (api_v1_progress: phase, token counts, monotonic sequence), encrypted for the client.
+   * Progress is best effort: a refused record is not retried.
+   */
+  private async think(clientKey: string, requestId: string, content: string): Promise<void> {
+    const total = this.opts.thinkMs ?? 0;
+    if (total <= 0 || !this.controlCredential) return;
+    const started = Date.now();
+    const tokens = Math.max(1, Math.ceil(content.length / 4));
+    for (let sequence = 1; ; sequence++) {
+      const elapsed = Date.now() - started;
+      const generated = Math.min(tokens, Math.floor((tokens * elapsed) / total));
+      const enc = encryptJson(
+        {
+          protocol: API_V1_PROTOCOL,
+          version: 1,
+          request_id: requestId,
+          client_public_key: clientKey,
+          api_v1_progress: { schema_version: 1, sequence, phase: sequence === 1 ? 'preparing' : 'generating', total_prompt_tokens: 0, cached_prompt_tokens: 0, processed_prompt_tokens: 0, generated_tokens: sequence === 1 ? 0 : generated, elapsed_ms: elapsed },
+        },
+        clientKey,
+      );
+      const fields = { server_public_key: this.keys.publicKeyWire, client_public_key: clientKey, request_id: requestId, control_credential: this.controlCredential, protocol: API_V1_PROTOCOL, version: 1 };
+      await this.post('/api/v1/relay/progress', { ...fields, ciphertext: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv }).catch(() => undefined);
+      if (elapsed >= total) return;
+      await this.sleep(Math.min(250, total - elapsed));
     }
   }
 

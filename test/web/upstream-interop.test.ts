@@ -3,12 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { requireTool } from '../support/tools.js';
 import { freePort, hasApiV1, waitFor } from '../node/harness.js';
 import { CHROMIUM, openBrowser, sendMessage } from './browser.js';
+import { findWebRoot } from '../../src/routes/web.js';
 import { outputPath, realProblems, startRelayWithPage } from './support.js';
 
 const tree = process.env.TP_TREE;
@@ -66,16 +67,38 @@ test('the page round-trips with the real upstream compute node (TP_TREE)', async
 
   const browser = await openBrowser();
   t.after(() => browser.close());
+  // The page loads its Markdown chunk always; the PKCS#1 v1.5 chunk only when a reply needs it.
+  const assets = join(findWebRoot()!, 'assets');
+  const pkcs1Chunk = readdirSync(assets).find((n) => n.startsWith('chunk-') && readFileSync(join(assets, n), 'utf8').includes('RSAES-PKCS1-V1_5'));
+  assert.ok(pkcs1Chunk, 'the build has a PKCS#1 v1.5 chunk');
   const chunks: string[] = [];
   browser.page.on('request', (r) => {
-    if (/\/assets\/chunk-/.test(r.url())) chunks.push(r.url());
+    if (r.url().endsWith(`/assets/${pkcs1Chunk}`)) chunks.push(r.url());
   });
   await browser.page.goto(`${relay.url}/`);
   await browser.page.waitForSelector('body[data-keys="ready"]');
   const nonce = randomBytes(4).toString('hex');
   await sendMessage(browser.page, `interop check ${nonce}`);
+  // Record any progress the node sends while the page waits (the mock model may send none).
+  const phases = browser.page.evaluate(
+    () =>
+      new Promise<string[]>((resolve) => {
+        const seen: string[] = [];
+        const watch = new MutationObserver(() => {
+          const p = document.querySelector('.msg.pending');
+          const text = p?.getAttribute('data-phase') ? p.querySelector('.body')?.textContent : null;
+          if (text && seen[seen.length - 1] !== text) seen.push(text);
+          if (document.querySelector('.msg.assistant, .msg.error')) {
+            watch.disconnect();
+            resolve(seen);
+          }
+        });
+        watch.observe(document.getElementById('log')!, { subtree: true, childList: true, characterData: true, attributes: true });
+      }),
+  );
   const reply = browser.page.locator('.msg.assistant, .msg.error').first();
   await reply.waitFor({ timeout: 90_000 });
+  console.log(`progress shown while waiting for the upstream node: ${JSON.stringify(await phases)}`);
   const cls = await reply.getAttribute('class');
   const text = await reply.locator('.body').innerText();
   await browser.page.screenshot({ path: outputPath('chat-page-upstream-node.png') });

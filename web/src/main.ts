@@ -1,11 +1,15 @@
 // The chat page: keys in the page, API v1 relay routes, conversation resent every turn.
+// Conversations are kept in this browser (IndexedDB, transcripts only); the key pair is made
+// anew on every load and never stored.
 import { decryptWith, encryptFor, generateClientKeys, importNodeKey, type ClientKeys } from './e2ee.js';
-import { cancel, pickNode, PROTOCOL, randomId, relayStatus, submit, UserFacingError, waitForReply } from './relay.js';
+import { fingerprint, labelOf, loadModels } from './nodes.js';
+import { describeProgress, newer, readProgress, type Progress } from './progress.js';
+import { cancel, pickNode, PROTOCOL, randomId, relayStatus, submit, UserFacingError, waitForReply, type EncryptedReply } from './relay.js';
+import { deleteConversation, listConversations, saveConversation, titleFor, type Conversation, type StoredTurn } from './store.js';
 
-interface Turn {
-  role: 'user' | 'assistant';
-  content: string;
-}
+/** The answer length the page asks nodes for. */
+const MAX_TOKENS = 512;
+const CURRENT_KEY = 'tokenplace-current-conversation';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -22,10 +26,39 @@ const newChat = $<HTMLButtonElement>('new-chat');
 const keyState = $<HTMLElement>('key-state');
 const statusBox = $<HTMLElement>('relay-status');
 const statusText = $<HTMLElement>('status-text');
+const modelPicker = $<HTMLSelectElement>('model');
+const list = $<HTMLUListElement>('conversations');
+const sidebar = $<HTMLElement>('sidebar');
+const chatsToggle = $<HTMLButtonElement>('chats-toggle');
+const intro = $<HTMLElement>('intro');
 
-const history: Turn[] = [];
+// The Markdown renderer is its own chunk, fetched at once but off the page's critical path;
+// until it is there an answer shows as plain text (never as markup).
+let renderMarkdown: ((text: string) => DocumentFragment) | null = null;
+const markdownReady = import('./markdown.js').then(
+  (m) => {
+    renderMarkdown = m.renderMarkdown;
+    document.body.dataset.markdown = 'ready';
+  },
+  (err: unknown) => console.warn('Markdown renderer unavailable; answers show as plain text', err),
+);
+
 let keys: ClientKeys | null = null;
-let busy: AbortController | null = null;
+let busy: { controller: AbortController; conversation: Conversation } | null = null;
+let conversations: Conversation[] = [];
+let current: Conversation = blankConversation();
+let storageOk = true;
+/** Conversations deleted while their answer was still on its way: never saved again. */
+const deleted = new Set<string>();
+
+function remember(id: string | null): void {
+  try {
+    if (id === null) remember(null);
+    else localStorage.setItem(CURRENT_KEY, id);
+  } catch {
+    // storage refused: the page still works, a reload just opens a new chat
+  }
+}
 
 const keysReady: Promise<ClientKeys> = generateClientKeys().then(
   (k) => {
@@ -41,12 +74,122 @@ const keysReady: Promise<ClientKeys> = generateClientKeys().then(
   },
 );
 
+function blankConversation(): Conversation {
+  const now = Date.now();
+  return { id: randomId(), title: 'New chat', createdAt: now, updatedAt: now, model: modelPicker?.value ?? '', turns: [] };
+}
+
+// ---- persistence -----------------------------------------------------------------------------
+
+async function persist(c: Conversation): Promise<void> {
+  if (c.turns.length === 0 || deleted.has(c.id)) return; // an empty chat is not worth a list entry
+  c.updatedAt = Date.now();
+  if (!conversations.includes(c)) conversations.unshift(c);
+  conversations.sort((a, b) => b.updatedAt - a.updatedAt);
+  renderList();
+  if (!storageOk) return;
+  try {
+    await saveConversation(c);
+  } catch (err) {
+    storageOk = false;
+    console.warn('conversation not saved', err);
+    keyState.textContent = 'This browser does not let the page keep conversations; they last until you leave.';
+  }
+}
+
+function renderList(): void {
+  const items = conversations.map((c) => {
+    const li = document.createElement('li');
+    li.className = 'conv';
+    const open = document.createElement('button');
+    open.type = 'button';
+    open.className = 'conv-open';
+    open.textContent = c.title;
+    open.dataset.id = c.id;
+    if (c === current) open.setAttribute('aria-current', 'true');
+    open.addEventListener('click', () => {
+      void openConversation(c);
+      closeSidebarOnPhone();
+    });
+    const del = document.createElement('button');
+    del.type = 'button';
+    del.className = 'conv-delete';
+    del.textContent = '×';
+    del.setAttribute('aria-label', `Delete conversation “${c.title}”`);
+    del.title = 'Delete';
+    del.addEventListener('click', () => void removeConversation(c));
+    li.append(open, del);
+    return li;
+  });
+  list.replaceChildren(...items);
+  if (items.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'conv-empty';
+    li.textContent = 'No conversations yet.';
+    list.append(li);
+  }
+}
+
+async function openConversation(c: Conversation): Promise<void> {
+  if (c === current) return;
+  busy?.controller.abort();
+  current = c;
+  remember(c.id);
+  setModel(c.model);
+  renderConversation();
+  renderList();
+  prompt.focus();
+}
+
+async function removeConversation(c: Conversation): Promise<void> {
+  deleted.add(c.id);
+  if (busy?.conversation === c) busy.controller.abort();
+  conversations = conversations.filter((x) => x !== c);
+  if (c === current) {
+    remember(null);
+    current = blankConversation();
+    renderConversation();
+  }
+  renderList();
+  prompt.focus();
+  if (storageOk) await deleteConversation(c.id).catch(() => undefined);
+}
+
+function startNewChat(): void {
+  busy?.controller.abort();
+  current = blankConversation();
+  remember(null);
+  renderConversation();
+  renderList();
+  const note = document.createElement('p');
+  note.className = 'note';
+  note.textContent = 'New conversation. Earlier ones stay in the list, kept only in this browser; the relay never had them in readable form.';
+  log.append(note);
+  prompt.focus();
+}
+
+// ---- rendering -------------------------------------------------------------------------------
+
 function scrollToEnd(): void {
   log.scrollTop = log.scrollHeight;
 }
 
-function addMessage(kind: 'user' | 'assistant' | 'error' | 'pending', text: string): HTMLElement {
-  document.getElementById('intro')?.remove();
+function renderConversation(): void {
+  log.replaceChildren();
+  if (current.turns.length === 0) log.append(intro);
+  for (const turn of current.turns) {
+    if (turn.role === 'user') {
+      const el = addMessage('user', turn.content);
+      if (turn.stopped) markStopped(el);
+    } else {
+      new AnswerView().show(turn);
+    }
+  }
+  scrollToEnd();
+}
+
+function addMessage(kind: 'user' | 'error' | 'pending', text: string): HTMLElement {
+  intro.remove();
   const item = document.createElement('article');
   item.className = `msg ${kind}`;
   const who = document.createElement('div');
@@ -62,22 +205,153 @@ function addMessage(kind: 'user' | 'assistant' | 'error' | 'pending', text: stri
   return item;
 }
 
-function setBusy(controller: AbortController | null): void {
-  busy = controller;
-  send.disabled = controller !== null;
-  stop.hidden = controller === null;
-  send.textContent = controller ? 'Sending…' : 'Send';
+/** The user stopped waiting: a normal state, said plainly after the message it belongs to. */
+function markStopped(userEl: HTMLElement): void {
+  userEl.classList.add('stopped-turn');
+  const note = document.createElement('article');
+  note.className = 'msg stopped';
+  const who = document.createElement('div');
+  who.className = 'who';
+  who.textContent = 'Stopped';
+  const body = document.createElement('div');
+  body.className = 'body';
+  body.textContent = 'You stopped waiting for this answer. Send again to ask anew.';
+  note.append(who, body);
+  userEl.after(note);
 }
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No async clipboard (older browser, or no permission): the selection-and-copy route.
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.className = 'copy-buffer';
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand('copy');
+    } catch {
+      ok = false;
+    }
+    area.remove();
+    return ok;
+  }
+}
+
+/**
+ * One answer on screen. Its text may grow (setText with the text so far); the Markdown is
+ * re-rendered at most once a frame, so pieces arriving quickly cost one render each frame.
+ */
+class AnswerView {
+  readonly el = document.createElement('article');
+  private readonly body = document.createElement('div');
+  private readonly meta = document.createElement('div');
+  private text = '';
+  private frame = 0;
+
+  constructor() {
+    intro.remove();
+    this.el.className = 'msg assistant';
+    const who = document.createElement('div');
+    who.className = 'who';
+    who.textContent = 'Compute node';
+    this.body.className = 'body md';
+    this.meta.className = 'meta';
+    this.el.append(who, this.body, this.meta);
+    log.append(this.el);
+  }
+
+  setText(text: string): void {
+    this.text = text;
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    if (renderMarkdown) {
+      this.body.replaceChildren(renderMarkdown(this.text));
+    } else {
+      this.body.textContent = this.text;
+      void markdownReady.then(() => renderMarkdown && this.render());
+    }
+    if (atEnd) scrollToEnd();
+  }
+
+  /** The finished answer with where it came from, a copy button and, if cut short, a notice. */
+  show(turn: StoredTurn): void {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.text = turn.content;
+    this.render();
+    this.el.dataset.finish = turn.finishReason ?? '';
+    if (turn.finishReason === 'length') {
+      const notice = document.createElement('p');
+      notice.className = 'notice limit';
+      notice.setAttribute('role', 'note');
+      notice.textContent = `The answer reached its length limit (this page asks for at most ${MAX_TOKENS} tokens; a node may allow fewer), so it may be cut off. Ask for the rest to continue.`;
+      this.meta.before(notice);
+    }
+    const parts: string[] = [];
+    if (turn.node) {
+      parts.push(turn.node.label ? `${turn.node.label} · node ${turn.node.fingerprint}` : `node ${turn.node.fingerprint}`);
+      parts.push(turn.node.model);
+    }
+    const source = document.createElement('span');
+    source.className = 'source';
+    source.textContent = parts.join(' · ');
+    if (turn.node) {
+      source.title = 'First 16 hex digits of SHA-256 of the key of the compute node that answered';
+      source.dataset.fingerprint = turn.node.fingerprint;
+    }
+    const copy = document.createElement('button');
+    copy.type = 'button';
+    copy.className = 'copy secondary';
+    copy.textContent = 'Copy';
+    copy.setAttribute('aria-label', 'Copy this answer');
+    copy.addEventListener('click', async () => {
+      const ok = await copyText(turn.content);
+      copy.textContent = ok ? 'Copied' : 'Copy failed';
+      window.setTimeout(() => (copy.textContent = 'Copy'), 2000);
+    });
+    this.meta.replaceChildren(source, copy);
+    scrollToEnd();
+  }
+}
+
+function setBusy(state: typeof busy): void {
+  busy = state;
+  send.disabled = state !== null;
+  stop.hidden = state === null;
+  send.textContent = state ? 'Sending…' : 'Send';
+}
+
+// ---- one turn --------------------------------------------------------------------------------
 
 async function ask(text: string): Promise<void> {
   // A new send supersedes the previous failed attempt: its error no longer describes the chat.
   for (const stale of log.querySelectorAll('.msg.error, .msg.user.failed')) stale.remove();
+  const conv = current;
   const controller = new AbortController();
-  setBusy(controller);
-  history.push({ role: 'user', content: text });
+  setBusy({ controller, conversation: conv });
+  const turn: StoredTurn = { role: 'user', content: text };
+  conv.turns.push(turn);
+  if (conv.turns.length === 1) conv.title = titleFor(text);
+  conv.model = modelPicker.value;
+  remember(conv.id);
+  void persist(conv);
   const userEl = addMessage('user', text);
   const pending = addMessage('pending', 'Encrypting and looking for a compute node…');
   const pendingBody = pending.querySelector('.body') as HTMLElement;
+  const onScreen = () => conv === current;
   const requestId = randomId();
   const cancelToken = randomId();
   let submitted = false;
@@ -85,14 +359,15 @@ async function ask(text: string): Promise<void> {
   try {
     const k = keys ?? (await keysReady);
     clientKey = k.publicKeyWire;
-    let node = await pickNode(controller.signal);
+    const messages = conv.turns.map((t) => ({ role: t.role, content: t.content }));
+    let node = await pickNode(conv.model, controller.signal);
     let nodeKey = await importNodeKey(node.serverPublicKey);
     const envelope = {
       protocol: PROTOCOL,
       version: 1,
       request_id: requestId,
       client_public_key: clientKey,
-      api_v1_request: { model: node.model, messages: history.slice(), options: { max_tokens: 512 } },
+      api_v1_request: { model: node.model, messages, options: { max_tokens: MAX_TOKENS } },
     };
     let enc = await encryptFor(nodeKey, JSON.stringify(envelope));
     const payload = () => ({
@@ -110,40 +385,86 @@ async function ask(text: string): Promise<void> {
     } catch (err) {
       // The chosen node vanished between picking and sending: pick again once.
       if (!(err instanceof UserFacingError) || err.kind !== 'no_node') throw err;
-      node = await pickNode(controller.signal);
+      node = await pickNode(conv.model, controller.signal);
       nodeKey = await importNodeKey(node.serverPublicKey);
       envelope.api_v1_request.model = node.model;
       enc = await encryptFor(nodeKey, JSON.stringify(envelope));
       admitted = await submit(payload(), controller.signal);
     }
     submitted = true;
-    pendingBody.textContent = 'Waiting for the compute node to answer…';
-    const reply = await waitForReply(clientKey, requestId, admitted.deadline, controller.signal);
+    // Asked while the node works, so naming it costs the answer no extra round trip.
+    const label = labelOf(node.serverPublicKey);
+    const nodeFingerprint = await fingerprint(node.serverPublicKey);
+    pending.dataset.fingerprint = nodeFingerprint;
+    pendingBody.textContent = `Waiting for compute node ${nodeFingerprint} to answer…`;
+    let progress: Progress | null = null;
+    // Progress records are decrypted one at a time, newest wins; a bad one is ignored.
+    let decrypting = false;
+    const onProgress = (encrypted: EncryptedReply) => {
+      if (decrypting) return;
+      decrypting = true;
+      decryptWith(k, { ciphertext: encrypted.chat_history, cipherkey: encrypted.cipherkey, iv: encrypted.iv })
+        .then((pt) => {
+          const next = newer(progress, readProgress(pt, requestId, clientKey));
+          if (next && next !== progress && !controller.signal.aborted) {
+            progress = next;
+            pendingBody.textContent = `${describeProgress(next)}`;
+            pending.dataset.phase = next.phase;
+            pending.dataset.generated = String(next.generatedTokens);
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => (decrypting = false));
+    };
+    const reply = await waitForReply(clientKey, requestId, admitted.deadline, controller.signal, onProgress);
     const plaintext = await decryptWith(k, { ciphertext: reply.chat_history, cipherkey: reply.cipherkey, iv: reply.iv });
-    const answer = readEnvelope(plaintext, requestId, clientKey);
+    const { content, finishReason } = readEnvelope(plaintext, requestId, clientKey);
+    const nodeLabel = await label;
+    const answer: StoredTurn = {
+      role: 'assistant',
+      content,
+      node: { fingerprint: nodeFingerprint, model: node.model, ...(nodeLabel ? { label: nodeLabel } : {}) },
+      ...(finishReason ? { finishReason } : {}),
+    };
+    if (controller.signal.aborted) throw new UserFacingError('cancelled', 'Stopped.');
     pending.remove();
-    history.push({ role: 'assistant', content: answer });
-    addMessage('assistant', answer);
+    conv.turns.push(answer);
+    void persist(conv);
+    if (onScreen()) new AnswerView().show(answer);
   } catch (err) {
     pending.remove();
-    history.pop(); // this turn did not happen; the text goes back into the box
-    userEl.classList.add('failed');
-    userEl.setAttribute('aria-label', 'Not delivered');
-    if (submitted && controller.signal.aborted) void cancel(clientKey, requestId, cancelToken);
-    else if (submitted && err instanceof UserFacingError && err.kind === 'timeout') void cancel(clientKey, requestId, cancelToken);
-    const message = err instanceof UserFacingError ? err.message : 'Something went wrong while encrypting or decrypting this message. Please try again.';
-    if (!(err instanceof UserFacingError)) console.error(err);
-    const el = addMessage('error', message);
-    el.dataset.kind = err instanceof UserFacingError ? err.kind : 'internal';
-    if (!prompt.value) prompt.value = text;
+    const stopped = controller.signal.aborted;
+    if (submitted && (stopped || (err instanceof UserFacingError && err.kind === 'timeout'))) void cancel(clientKey, requestId, cancelToken);
+    if (stopped) {
+      // Stopping is the user's choice, not a failure: the message stays, marked as stopped.
+      turn.stopped = true;
+      void persist(conv);
+      if (onScreen() && userEl.isConnected) markStopped(userEl);
+    } else {
+      conv.turns.splice(conv.turns.indexOf(turn), 1); // this turn did not happen; the text goes back into the box
+      if (conv.turns.length === 0) {
+        conversations = conversations.filter((c) => c !== conv);
+        if (storageOk) void deleteConversation(conv.id).catch(() => undefined);
+        renderList();
+      } else void persist(conv);
+      userEl.classList.add('failed');
+      userEl.setAttribute('aria-label', 'Not delivered');
+      const message = err instanceof UserFacingError ? err.message : 'Something went wrong while encrypting or decrypting this message. Please try again.';
+      if (!(err instanceof UserFacingError)) console.error(err);
+      if (onScreen()) {
+        const el = addMessage('error', message);
+        el.dataset.kind = err instanceof UserFacingError ? err.kind : 'internal';
+        if (!prompt.value) prompt.value = text;
+      }
+    }
   } finally {
-    setBusy(null);
+    if (busy?.controller === controller) setBusy(null);
     prompt.focus();
     void refreshStatus();
   }
 }
 
-function readEnvelope(plaintext: string, requestId: string, clientKey: string): string {
+function readEnvelope(plaintext: string, requestId: string, clientKey: string): { content: string; finishReason: string | undefined } {
   let env: unknown;
   try {
     env = JSON.parse(plaintext);
@@ -157,14 +478,42 @@ function readEnvelope(plaintext: string, requestId: string, clientKey: string): 
   if (e.client_public_key !== undefined && e.client_public_key !== clientKey) {
     throw new UserFacingError('protocol', 'The answer was addressed to a different key, so it was ignored.');
   }
-  const r = e.api_v1_response as { message?: { content?: unknown }; error?: { message?: unknown; code?: unknown } } | undefined;
+  const r = e.api_v1_response as { message?: { content?: unknown }; error?: { message?: unknown; code?: unknown }; finish_reason?: unknown } | undefined;
   if (r?.error) {
     const detail = typeof r.error.message === 'string' ? ` It said: ${r.error.message}` : '';
     throw new UserFacingError('node_error', `The compute node could not answer this message.${detail}`);
   }
   const content = r?.message?.content;
   if (typeof content !== 'string') throw new UserFacingError('protocol', 'The answer had no text in it.');
-  return content;
+  const finishReason = typeof r?.finish_reason === 'string' ? r.finish_reason : undefined;
+  return { content, finishReason };
+}
+
+// ---- model picker ----------------------------------------------------------------------------
+
+function setModel(model: string): void {
+  if (model && ![...modelPicker.options].some((o) => o.value === model)) addModelOption(model);
+  modelPicker.value = model;
+}
+
+function addModelOption(id: string): void {
+  const o = document.createElement('option');
+  o.value = id;
+  o.textContent = id;
+  modelPicker.append(o);
+}
+
+async function refreshModels(): Promise<void> {
+  const listing = await loadModels();
+  if (!listing) return;
+  const chosen = modelPicker.value;
+  const ids = listing.models.includes(chosen) || chosen === '' ? listing.models : [...listing.models, chosen];
+  const have = [...modelPicker.options].slice(1).map((o) => o.value);
+  if (have.join('\n') === ids.join('\n')) return;
+  modelPicker.replaceChildren(modelPicker.options[0]!);
+  for (const id of ids) addModelOption(id);
+  modelPicker.value = chosen;
+  modelPicker.dataset.source = listing.source;
 }
 
 // ---- relay status ----------------------------------------------------------------------------
@@ -192,10 +541,25 @@ async function refreshStatus(): Promise<void> {
 
 function scheduleStatus(): void {
   window.clearTimeout(statusTimer);
-  void refreshStatus().finally(() => {
+  void Promise.all([refreshStatus(), refreshModels()]).finally(() => {
     statusTimer = window.setTimeout(scheduleStatus, document.hidden ? 15_000 : 3_000);
   });
 }
+
+// ---- phone layout ----------------------------------------------------------------------------
+
+function closeSidebarOnPhone(): void {
+  if (chatsToggle.offsetParent === null) return; // the toggle only shows on narrow screens
+  sidebar.classList.remove('open');
+  chatsToggle.setAttribute('aria-expanded', 'false');
+}
+
+chatsToggle.addEventListener('click', () => {
+  const open = !sidebar.classList.contains('open');
+  sidebar.classList.toggle('open', open);
+  chatsToggle.setAttribute('aria-expanded', String(open));
+  if (open) (list.querySelector('button') as HTMLButtonElement | null)?.focus();
+});
 
 // ---- wiring ----------------------------------------------------------------------------------
 
@@ -212,29 +576,58 @@ prompt.addEventListener('keydown', (ev) => {
     ev.preventDefault();
     form.requestSubmit();
   } else if (ev.key === 'Escape' && busy) {
-    busy.abort();
+    busy.controller.abort();
   }
 });
 
 stop.addEventListener('click', () => {
-  busy?.abort();
+  busy?.controller.abort();
   prompt.focus();
 });
 
-newChat.addEventListener('click', () => {
-  busy?.abort();
-  history.length = 0;
-  log.replaceChildren();
-  const note = document.createElement('p');
-  note.className = 'note';
-  note.textContent = 'New conversation. Earlier messages are forgotten by this page; the relay never had them in readable form.';
-  log.append(note);
-  prompt.focus();
+newChat.addEventListener('click', startNewChat);
+
+modelPicker.addEventListener('change', () => {
+  current.model = modelPicker.value;
+  void persist(current);
 });
 
 document.addEventListener('visibilitychange', () => {
   if (!document.hidden) scheduleStatus();
 });
 
+async function restore(): Promise<void> {
+  try {
+    conversations = await listConversations();
+  } catch (err) {
+    storageOk = false;
+    console.warn('conversations unavailable', err);
+  }
+  let wanted: string | null = null;
+  try {
+    wanted = localStorage.getItem(CURRENT_KEY);
+  } catch {
+    wanted = null;
+  }
+  // A question left waiting when the page closed cannot be answered any more (its keys went
+  // with the page): it reads as stopped.
+  for (const c of conversations) {
+    const last = c.turns[c.turns.length - 1];
+    if (last?.role === 'user' && !last.stopped) {
+      last.stopped = true;
+      void saveConversation(c).catch(() => undefined);
+    }
+  }
+  const open = conversations.find((c) => c.id === wanted);
+  if (open && !busy) {
+    current = open;
+    setModel(open.model);
+    renderConversation();
+  }
+  renderList();
+  document.body.dataset.conversations = 'ready';
+}
+
+void restore();
 scheduleStatus();
 prompt.focus();

@@ -99,13 +99,15 @@ export interface NodeChoice {
 
 export const DEFAULT_MODEL = 'qwen3-8b-instruct';
 
-export async function pickNode(signal?: AbortSignal): Promise<NodeChoice> {
-  const a = await call('/api/v1/relay/servers/next', { signal });
+/** Asks the relay for a node; `model` '' lets the relay use its default model. */
+export async function pickNode(model: string, signal?: AbortSignal): Promise<NodeChoice> {
+  const query = model ? `?model=${encodeURIComponent(model)}` : '';
+  const a = await call(`/api/v1/relay/servers/next${query}`, { signal });
   if (a.status !== 200 || !isObject(a.body)) throw explain(a, 'looking for a compute node');
   const key = a.body.server_public_key;
   if (typeof key !== 'string' || key === '') throw new UserFacingError('no_node', 'No compute node is online right now, so nobody can answer.');
-  const model = [a.body.resolved_model, a.body.requested_model].find((m): m is string => typeof m === 'string' && m !== '') ?? DEFAULT_MODEL;
-  return { serverPublicKey: key, model };
+  const resolved = [a.body.resolved_model, a.body.requested_model].find((m): m is string => typeof m === 'string' && m !== '') ?? DEFAULT_MODEL;
+  return { serverPublicKey: key, model: resolved };
 }
 
 export interface Submitted {
@@ -136,7 +138,13 @@ export interface EncryptedReply {
  * so the next poll starts right away after a 202; only if the relay answers 202 instantly do we
  * pause briefly.
  */
-export async function waitForReply(clientKey: string, requestId: string, deadline: number, signal: AbortSignal): Promise<EncryptedReply> {
+export async function waitForReply(
+  clientKey: string,
+  requestId: string,
+  deadline: number,
+  signal: AbortSignal,
+  onProgress?: (encrypted: EncryptedReply) => void,
+): Promise<EncryptedReply> {
   let networkFailures = 0;
   while (Date.now() < deadline) {
     if (signal.aborted) throw new UserFacingError('cancelled', 'Stopped.');
@@ -154,6 +162,10 @@ export async function waitForReply(clientKey: string, requestId: string, deadlin
     }
     networkFailures = 0;
     if (a.status === 202) {
+      const p = isObject(a.body) && isObject(a.body.encrypted_progress) ? a.body.encrypted_progress : null;
+      if (p && onProgress && typeof p.ciphertext === 'string' && typeof p.cipherkey === 'string' && typeof p.iv === 'string') {
+        onProgress({ chat_history: p.ciphertext, cipherkey: p.cipherkey, iv: p.iv });
+      }
       if (Date.now() - started < 150) await sleep(400, signal);
       continue;
     }

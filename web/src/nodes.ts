@@ -1,0 +1,109 @@
+// Which models live compute nodes offer, and how the page names the node that answered.
+// Models come from GET /api/v1/models (an OpenAI-style list) where the relay has it, else from
+// the capabilities the nodes registered (/relay/diagnostics).
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+const MODEL_ID = /^[\w.:@/+-]{1,128}$/;
+
+function uniq(ids: Iterable<unknown>): string[] {
+  const out: string[] = [];
+  for (const id of ids) if (typeof id === 'string' && MODEL_ID.test(id) && !out.includes(id)) out.push(id);
+  return out.slice(0, 64);
+}
+
+/** Ids from `{object: 'list', data: [{id, ...}]}`; null when the body is not such a list. */
+export function modelsFromList(body: unknown): string[] | null {
+  if (!isObject(body) || !Array.isArray(body.data)) return null;
+  return uniq(body.data.map((m) => (isObject(m) ? m.id : undefined)));
+}
+
+function v1Nodes(body: unknown): Record<string, unknown>[] {
+  if (!isObject(body)) return [];
+  const list = Array.isArray(body.api_v1_registered_compute_nodes) ? body.api_v1_registered_compute_nodes : [];
+  return list.filter(isObject);
+}
+
+/** Every model id the registered API v1 nodes advertise. */
+export function modelsFromDiagnostics(body: unknown): string[] {
+  return uniq(
+    v1Nodes(body).flatMap((n) => {
+      const caps = isObject(n.capabilities) ? n.capabilities : {};
+      const ids = caps.supported_model_ids ?? caps.model_ids;
+      return Array.isArray(ids) ? ids : [];
+    }),
+  );
+}
+
+const LABEL = /^[^\u0000-\u001f\u007f]{1,60}$/;
+
+/** A node's label, if the listing gives one (shown as text, never as markup). */
+export function nodeLabel(body: unknown, key: string): string | undefined {
+  const node = v1Nodes(body).find((n) => n.server_public_key === key);
+  if (!node) return undefined;
+  const caps = isObject(node.capabilities) ? node.capabilities : {};
+  for (const v of [node.label, node.name, node.display_name, caps.label, caps.node_label]) {
+    if (typeof v === 'string' && LABEL.test(v.trim())) return v.trim();
+  }
+  return undefined;
+}
+
+async function getJson(path: string): Promise<{ status: number; body: unknown }> {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), 5000);
+  try {
+    const res = await fetch(path, { cache: 'no-store', signal: ctrl.signal });
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface ModelListing {
+  models: string[];
+  source: 'models' | 'diagnostics';
+}
+
+let modelsRouteMissing = false;
+
+/** The models on offer now; null if the relay could not be asked. */
+export async function loadModels(): Promise<ModelListing | null> {
+  try {
+    if (!modelsRouteMissing) {
+      const a = await getJson('/api/v1/models');
+      const ids = a.status === 200 ? modelsFromList(a.body) : null;
+      if (ids) return { models: ids, source: 'models' };
+      // Only a relay without the route falls back for good; other failures retry next time.
+      if (a.status === 404) modelsRouteMissing = true;
+    }
+    const d = await getJson('/relay/diagnostics');
+    if (d.status !== 200) return null;
+    return { models: modelsFromDiagnostics(d.body), source: 'diagnostics' };
+  } catch {
+    return null;
+  }
+}
+
+/** The label the relay lists for a node key, if any. */
+export async function labelOf(key: string): Promise<string | undefined> {
+  try {
+    const d = await getJson('/relay/diagnostics');
+    return d.status === 200 ? nodeLabel(d.body, key) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** First 16 hex digits of SHA-256 over the key exactly as the relay receives it (its wire text). */
+export async function fingerprint(wireKey: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(wireKey));
+  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
