@@ -10,7 +10,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Registry } from 'prom-client';
 import { parse, stringify } from 'yaml';
 import { configWith } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/core/logger.js';
 import { startServer, type RunningRelay } from '../../src/server.js';
 import { requireTool } from '../support/tools.ts';
 import {

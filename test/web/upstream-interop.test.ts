@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { requireTool } from '../support/tools.js';
 import { freePort, hasApiV1, waitFor } from '../node/harness.js';
 import { CHROMIUM, openBrowser, sendMessage } from './browser.js';
-import { findWebRoot } from '../../src/routes/web.js';
+import { findWebRoot } from '../../src/page/routes.js';
 import { outputPath, realProblems, startRelayWithPage } from './support.js';
 
 const tree = process.env.TP_TREE;
