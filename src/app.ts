@@ -20,6 +20,7 @@ import { opsRoutes } from './ops/routes.js';
 import { v1Protocol } from './protocols/v1/plugin.js';
 import { heldPollsPlugin } from './http/held-polls.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
+import { routeConfigPlugin } from './http/route-config.js';
 import { storeLimits } from './store/limits.js';
 import { backendOf } from './store/registry.js';
 import { MemoryStore } from './store/memory.js';
@@ -72,6 +73,7 @@ export const relayApp = fp(
       done();
     });
 
+    await app.register(routeConfigPlugin); // first: it checks every route registered after it
     await app.register(rateLimitPlugin); // before the routes: its hooks must cover them all
     await app.register(heldPollsPlugin); // after it: reads the resolved client address
     await app.register(opsRoutes);

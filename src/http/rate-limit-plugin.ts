@@ -7,7 +7,7 @@
 //    *and* the caller's source: a third party naming a victim's key empties only its own
 //    bucket for that key, never the victim's. With the Redis counter the bucket is still one
 //    across replicas.
-// Which budgets a route spends comes from its `config.name` (src/limits/budgets.ts). A refused
+// Which budgets a route spends is its own `config.rateLimit` (a plan of src/limits/budgets.ts). A refused
 // request is a 429 `rate_limited` with Retry-After, shaped by the errors plugin like any other
 // error; nothing else is slowed. Keys are hashed before they reach the counter, and nothing here
 // logs an address or a key.
@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { RelayError } from '../core/errors.js';
-import { planFor, type BudgetName, type Charge } from '../limits/budgets.js';
+import { UNROUTED_PLAN, type BudgetName, type Charge } from '../limits/budgets.js';
 import { createLimitMetrics, type LimitedReason } from '../limits/limit-metrics.js';
 import type { Budget, RateCounter } from '../limits/rate-counter.js';
 import { MemoryRateCounter } from '../limits/memory-counter.js';
@@ -84,7 +84,7 @@ export const rateLimitPlugin = fp(
     };
 
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      const plan = planFor(request.routeOptions.config?.name);
+      const plan = request.routeOptions.config?.rateLimit ?? UNROUTED_PLAN;
       if (plan.ops && internal.hasText(request.clientAddress)) return;
       const addressKey = addressLimitKey(request.clientAddress);
       for (const charge of plan.early) {
@@ -94,7 +94,7 @@ export const rateLimitPlugin = fp(
     });
 
     app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
-      const plan = planFor(request.routeOptions.config?.name);
+      const plan = request.routeOptions.config?.rateLimit ?? UNROUTED_PLAN;
       if (plan.late.length === 0) return;
       const body = request.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) return;

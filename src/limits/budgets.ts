@@ -1,4 +1,5 @@
-// Which budget a request spends, by route name (the route's `config.name`), and the default
+// The budgets a request can spend, the plans routes choose from (each route names its plan in its
+// own config: `rateLimit`), and the default
 // size of each budget. The defaults come from the cadence of the real upstream peers
 // (protocol.md §C.1, §C.2, §E.1) with at least a tenfold margin:
 //
@@ -57,58 +58,32 @@ const ADDRESS = { from: 'address' } as const;
 const CLIENT_KEY = { from: 'body', field: 'client_public_key', kind: 'client_key' } as const;
 const NODE_KEY = { from: 'body', field: 'server_public_key', kind: 'node_key' } as const;
 
-const CLIENT_POLL: RoutePlan = { ops: false, early: [{ budget: 'client', key: ADDRESS }], late: [{ budget: 'client_key', key: CLIENT_KEY }] };
-const CLIENT_SUBMIT: RoutePlan = {
-  ops: false,
-  early: [
-    { budget: 'client', key: ADDRESS },
-    { budget: 'submit', key: ADDRESS },
-  ],
-  late: [{ budget: 'client_key', key: CLIENT_KEY }],
-};
-const CLIENT_ANONYMOUS: RoutePlan = { ops: false, early: [{ budget: 'client', key: ADDRESS }], late: [] };
-const NODE_KEYED: RoutePlan = { ops: false, early: [{ budget: 'node_address', key: ADDRESS }], late: [{ budget: 'node', key: NODE_KEY }] };
-// Node routes whose body names a client, not the node (/source answers a client key).
-const NODE_UNKEYED: RoutePlan = { ops: false, early: [{ budget: 'node_address', key: ADDRESS }], late: [] };
-const OPS: RoutePlan = { ops: true, early: [{ budget: 'ops', key: ADDRESS }], late: [] };
-
 /**
- * Route name → plan. Legacy names from src/protocols/legacy/routes.ts, API v1 names from
- * src/protocols/v1/routes.ts, operations from src/ops/routes.ts. A name not listed here (a new route, the
- * chat page, an unknown path) spends the per-address client budget: safe for anything a
- * browser or node does, and a flood of 404s is still limited.
+ * The plans routes choose from: each route names its plan in its own route config
+ * (`config: { rateLimit: PLANS.clientPoll }`), and a route without one stops the start-up
+ * (src/http/route-config.ts).
  */
-export const ROUTE_PLANS: Readonly<Record<string, RoutePlan>> = {
-  // legacy client routes
-  next_server: CLIENT_ANONYMOUS,
-  faucet: CLIENT_SUBMIT,
-  retrieve: CLIENT_POLL,
-  stream_retrieve: CLIENT_POLL,
-  // legacy compute-node routes
-  sink: NODE_KEYED,
-  source: NODE_UNKEYED,
-  stream_source: NODE_UNKEYED,
-  // API v1 client routes (src/protocols/v1/routes.ts); /servers/next, diagnostics and meta use the default
-  v1_requests: CLIENT_SUBMIT,
-  v1_responses_retrieve: CLIENT_POLL,
-  v1_requests_cancel: CLIENT_POLL,
-  // API v1 compute-node routes
-  v1_servers_register: NODE_KEYED,
-  v1_servers_poll: NODE_KEYED,
-  v1_servers_control: NODE_KEYED,
-  v1_progress: NODE_KEYED,
-  v1_servers_unregister: NODE_KEYED,
-  v1_unregister_alias: NODE_KEYED,
-  unregister: NODE_KEYED,
-  v1_responses: NODE_UNKEYED,
-  // operations
-  healthz: OPS,
-  livez: OPS,
-  metrics: OPS,
-};
+export const PLANS = {
+  /** A client polling for its answer: per address, then per (client key, address). */
+  clientPoll: { ops: false, early: [{ budget: 'client', key: ADDRESS }], late: [{ budget: 'client_key', key: CLIENT_KEY }] },
+  /** A client queueing work: the client and submit budgets per address, then per (client key, address). */
+  clientSubmit: {
+    ops: false,
+    early: [
+      { budget: 'client', key: ADDRESS },
+      { budget: 'submit', key: ADDRESS },
+    ],
+    late: [{ budget: 'client_key', key: CLIENT_KEY }],
+  },
+  /** Anything a browser or client does without a key: per address. */
+  clientAnonymous: { ops: false, early: [{ budget: 'client', key: ADDRESS }], late: [] },
+  /** A compute node naming itself: per address before the token check, then per (node key, address). */
+  nodeKeyed: { ops: false, early: [{ budget: 'node_address', key: ADDRESS }], late: [{ budget: 'node', key: NODE_KEY }] },
+  /** Node routes whose body names a client, not the node (/source answers a client key). */
+  nodeUnkeyed: { ops: false, early: [{ budget: 'node_address', key: ADDRESS }], late: [] },
+  /** Operations endpoints: exempt for cluster-internal addresses. */
+  ops: { ops: true, early: [{ budget: 'ops', key: ADDRESS }], late: [] },
+} as const satisfies Record<string, RoutePlan>;
 
-export const DEFAULT_PLAN: RoutePlan = CLIENT_ANONYMOUS;
-
-export function planFor(routeName: string | undefined): RoutePlan {
-  return (routeName !== undefined && Object.hasOwn(ROUTE_PLANS, routeName) ? ROUTE_PLANS[routeName] : undefined) ?? DEFAULT_PLAN;
-}
+/** What a request that matched no route (a 404) spends: a flood of 404s is still limited. */
+export const UNROUTED_PLAN: RoutePlan = PLANS.clientAnonymous;

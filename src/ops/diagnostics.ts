@@ -1,6 +1,7 @@
 // GET /relay/diagnostics: the live nodes of both protocols (public keys and counters, never
 // payloads) and the queue depth, in the shape upstream's clients read (protocol.md §E).
 import type { FastifyInstance } from 'fastify';
+import { PLANS } from '../limits/budgets.js';
 import { capabilitiesWire } from '../protocols/v1/capabilities.js';
 import type { NodeView } from '../store/types.js';
 
@@ -25,7 +26,7 @@ function nodeWire(view: NodeView): Record<string, unknown> {
 
 export async function diagnosticsRoutes(app: FastifyInstance): Promise<void> {
   const { config, store, clock, drain } = app.relay;
-  app.get('/relay/diagnostics', { config: { name: 'relay_diagnostics', quiet: true } }, async (_request, reply) => {
+  app.get('/relay/diagnostics', { config: { name: 'relay_diagnostics', quiet: true, rateLimit: PLANS.clientAnonymous } }, async (_request, reply) => {
     const now = clock.now();
     const [listing, stats] = await Promise.all([store.listNodes(now, NODES_PER_PROTOCOL), store.stats(now)]);
     const queueDepth = stats.queuedRequests + stats.v1Queued;

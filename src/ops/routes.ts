@@ -2,6 +2,7 @@
 // Liveness says only "the process answers"; readiness says "send me traffic".
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../core/errors.js';
+import { PLANS } from '../limits/budgets.js';
 import { makeServerTokenCheck } from '../http/server-token.js';
 import { UpstreamResolution } from '../http/upstream-health.js';
 
@@ -10,9 +11,9 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
   const upstream = config.requireUpstreamHealth ? new UpstreamResolution(config.gpuHost) : null;
   if (upstream !== null) upstream.current(); // first lookup starts at boot, not at the first probe
 
-  app.get('/livez', { config: { name: 'livez', quiet: true } }, async () => ({ status: 'alive' }));
+  app.get('/livez', { config: { name: 'livez', quiet: true, rateLimit: PLANS.ops } }, async () => ({ status: 'alive' }));
 
-  app.get('/healthz', { config: { name: 'healthz', quiet: true } }, async (_request, reply) => {
+  app.get('/healthz', { config: { name: 'healthz', quiet: true, rateLimit: PLANS.ops } }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     const base = { upstream: config.upstreamUrl, gpuHost: config.gpuHost, store: store.kind };
     if (drain.draining) {
@@ -42,7 +43,7 @@ export async function opsRoutes(app: FastifyInstance): Promise<void> {
 export function metricsRoute(app: FastifyInstance, relay: FastifyInstance['relay']): void {
   const { config, metrics } = relay;
   const checkMetricsToken = makeServerTokenCheck(config.metricsToken === null ? [] : [config.metricsToken]);
-  app.get('/metrics', { config: { name: 'metrics', quiet: true } }, async (request, reply) => {
+  app.get('/metrics', { config: { name: 'metrics', quiet: true, rateLimit: PLANS.ops } }, async (request, reply) => {
     if (config.metricsToken !== null) {
       const header = request.headers.authorization ?? '';
       const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PLANS } from '../limits/budgets.js';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -99,7 +100,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
   const site = root ? loadSite(root) : null;
   if (!site) app.log.warn({ event: 'web.not_built' }, 'chat page assets not found (run `npm run build`); / answers 503');
 
-  app.get('/', async (request, reply) => {
+  app.get('/', { config: { name: 'page', rateLimit: PLANS.clientAnonymous } }, async (request, reply) => {
     if (!site) {
       securityHeaders(reply);
       reply.header('cache-control', 'no-store');
@@ -108,7 +109,7 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
     return send(request, reply, site.index);
   });
 
-  app.get('/assets/*', async (request, reply) => {
+  app.get('/assets/*', { config: { name: 'page_asset', rateLimit: PLANS.clientAnonymous } }, async (request, reply) => {
     const name = (request.params as { '*': string })['*'];
     const asset = site?.assets.get(name);
     if (!asset) return reply.callNotFound();

@@ -7,6 +7,7 @@ import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
 import { chunkText } from './chunk.js';
 import { makeServerTokenCheck } from '../../http/server-token.js';
+import { PLANS } from '../../limits/budgets.js';
 import { maxBatchSize, pyTruthy, requireObject, requirePresent, stringField } from '../../http/validate.js';
 import type { ClaimedRequest } from '../../store/types.js';
 
@@ -14,15 +15,15 @@ import type { ClaimedRequest } from '../../store/types.js';
 const MAX_BATCH_CAP = 64;
 
 const CLIENT_ROUTES = [
-  { method: 'GET', url: '/next_server', name: 'next_server' },
-  { method: 'POST', url: '/faucet', name: 'faucet' },
-  { method: 'POST', url: '/retrieve', name: 'retrieve' },
-  { method: 'POST', url: '/stream/retrieve', name: 'stream_retrieve' },
+  { method: 'GET', url: '/next_server', name: 'next_server', rateLimit: PLANS.clientAnonymous },
+  { method: 'POST', url: '/faucet', name: 'faucet', rateLimit: PLANS.clientSubmit },
+  { method: 'POST', url: '/retrieve', name: 'retrieve', rateLimit: PLANS.clientPoll },
+  { method: 'POST', url: '/stream/retrieve', name: 'stream_retrieve', rateLimit: PLANS.clientPoll },
 ] as const;
 const NODE_ROUTES = [
-  { method: 'POST', url: '/sink', name: 'sink' },
-  { method: 'POST', url: '/source', name: 'source' },
-  { method: 'POST', url: '/stream/source', name: 'stream_source' },
+  { method: 'POST', url: '/sink', name: 'sink', rateLimit: PLANS.nodeKeyed },
+  { method: 'POST', url: '/source', name: 'source', rateLimit: PLANS.nodeUnkeyed },
+  { method: 'POST', url: '/stream/source', name: 'stream_source', rateLimit: PLANS.nodeUnkeyed },
 ] as const;
 
 function wireItem(item: ClaimedRequest): Record<string, unknown> {
@@ -48,7 +49,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
       app.route({
         method: route.method,
         url: route.url,
-        config: { name: route.name },
+        config: { name: route.name, rateLimit: route.rateLimit },
         handler: async () => {
           throw new RelayError('legacy_relay_endpoint_deprecated', { extra: { deprecated: true } });
         },
@@ -63,13 +64,13 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     checkToken(request.headers['x-relay-server-token']);
   };
 
-  app.get('/next_server', { config: { name: 'next_server', errorStyle: 'object' } }, async () => {
+  app.get('/next_server', { config: { name: 'next_server', errorStyle: 'object', rateLimit: PLANS.clientAnonymous } }, async () => {
     const key = await legacy.nextServer();
     if (key === null) return { error: { code: 503, message: 'No servers available' } };
     return { server_public_key: key };
   });
 
-  app.post('/faucet', { config: { name: 'faucet', errorStyle: 'object' } }, async (request) => {
+  app.post('/faucet', { config: { name: 'faucet', errorStyle: 'object', rateLimit: PLANS.clientSubmit } }, async (request) => {
     const body = requireObject(request.body);
     requirePresent(body, ['server_public_key', 'chat_history', 'cipherkey', 'iv']);
     const stream = pyTruthy(body.stream);
@@ -90,7 +91,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return { message: 'Request received' };
   });
 
-  app.post('/retrieve', { config: { name: 'retrieve', errorStyle: 'string' } }, async (request, reply: FastifyReply) => {
+  app.post('/retrieve', { config: { name: 'retrieve', errorStyle: 'string', rateLimit: PLANS.clientPoll } }, async (request, reply: FastifyReply) => {
     const body = requireObject(request.body);
     requirePresent(body, ['client_public_key']);
     const clientKey = stringField(body, 'client_public_key', keyMax);
@@ -99,7 +100,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return { chat_history: found.chatHistory, cipherkey: found.cipherkey, iv: found.iv };
   });
 
-  app.post('/stream/retrieve', { config: { name: 'stream_retrieve', errorStyle: 'string' } }, async (request, reply) => {
+  app.post('/stream/retrieve', { config: { name: 'stream_retrieve', errorStyle: 'string', rateLimit: PLANS.clientPoll } }, async (request, reply) => {
     const body = requireObject(request.body);
     requirePresent(body, ['client_public_key']);
     const batch = await legacy.streamRetrieve(stringField(body, 'client_public_key', keyMax));
@@ -109,7 +110,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('application/json; charset=utf-8').send(batch.final ? `${head},"final":true}` : `${head}}`);
   });
 
-  app.post('/sink', { config: { name: 'sink', errorStyle: 'string' }, onRequest: requireServerToken }, async (request, reply) => {
+  app.post('/sink', { config: { name: 'sink', errorStyle: 'string', rateLimit: PLANS.nodeKeyed }, onRequest: requireServerToken }, async (request, reply) => {
     const body = requireObject(request.body);
     const batchSize = maxBatchSize(body.max_batch_size, MAX_BATCH_CAP);
     if (body.server_public_key === undefined || body.server_public_key === null) throw new RelayError('invalid_public_key', { field: 'server_public_key' });
@@ -133,7 +134,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return answer;
   });
 
-  app.post('/source', { config: { name: 'source', errorStyle: 'string' }, onRequest: requireServerToken }, async (request) => {
+  app.post('/source', { config: { name: 'source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, onRequest: requireServerToken }, async (request) => {
     const body = requireObject(request.body);
     requirePresent(body, ['client_public_key', 'chat_history', 'cipherkey', 'iv']);
     const clientKey = stringField(body, 'client_public_key', keyMax);
@@ -145,7 +146,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return { message: 'Response received and queued for client' };
   });
 
-  app.post('/stream/source', { config: { name: 'stream_source', errorStyle: 'string' }, onRequest: requireServerToken }, async (request) => {
+  app.post('/stream/source', { config: { name: 'stream_source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, onRequest: requireServerToken }, async (request) => {
     const body = requireObject(request.body);
     requirePresent(body, ['session_id', 'chunk']);
     const sessionId = stringField(body, 'session_id', 128);

@@ -6,6 +6,7 @@ import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
 import { makeServerTokenCheck } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
+import { PLANS } from '../../limits/budgets.js';
 import { releaseMetadata } from './meta.js';
 import { API_V1_PROTOCOL } from './relay.js';
 import { SELECTION_POLICY } from './selection.js';
@@ -16,9 +17,6 @@ const P = '/api/v1/relay';
 
 /** Every URL that unregisters a compute node (the API v1 one, then upstream's aliases). */
 const UNREGISTER_ALIASES = ['/api/v1/relay/unregister', '/api/v2/relay/unregister', '/v1/relay/unregister', '/v2/relay/unregister'] as const;
-
-/** Client routes a browser on another origin may call (upstream's public API v1 CORS set). */
-const PUBLIC_CLIENT_ROUTES = [`${P}/servers/next`, `${P}/requests`, `${P}/requests/cancel`, `${P}/responses/retrieve`] as const;
 
 function deadlineFields(seconds: number | null): Record<string, number> {
   return seconds === null ? {} : { request_deadline_remaining_seconds: seconds, request_ttl_seconds: seconds };
@@ -37,13 +35,11 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   const nodeAuth = async (request: FastifyRequest): Promise<void> => {
     checkToken(request.headers['x-relay-server-token']);
   };
-  const cors = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'Retry-After');
-  };
+
 
   // ---------------------------------------------------------------- compute nodes
 
-  app.post(`${P}/servers/register`, { config: { name: 'v1_servers_register' }, onRequest: nodeAuth }, async (request) => {
+  app.post(`${P}/servers/register`, { config: { name: 'v1_servers_register', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     // A node that presents its credential on re-register binds itself to it (sticky).
@@ -57,7 +53,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     return answer;
   });
 
-  app.post(`${P}/servers/poll`, { config: { name: 'v1_servers_poll' }, onRequest: nodeAuth }, async (request, reply) => {
+  app.post(`${P}/servers/poll`, { config: { name: 'v1_servers_poll', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request, reply) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     const { work, nextPingSeconds, pollWaitSeconds } = await v1.poll(nodeKey, body.capabilities, clientGoneSignal(reply), {
@@ -82,7 +78,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  app.post(`${P}/servers/control`, { config: { name: 'v1_servers_control' }, onRequest: nodeAuth }, async (request) => {
+  app.post(`${P}/servers/control`, { config: { name: 'v1_servers_control', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     const id = requestId(body);
@@ -90,13 +86,13 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     return { status: result.status, next_poll_seconds: result.nextPollSeconds, ...deadlineFields(result.deadlineRemainingSeconds) };
   });
 
-  app.post(`${P}/responses`, { config: { name: 'v1_responses' }, onRequest: nodeAuth }, async (request) => {
+  app.post(`${P}/responses`, { config: { name: 'v1_responses', rateLimit: PLANS.nodeUnkeyed }, onRequest: nodeAuth }, async (request) => {
     const { clientKey, requestId: id, response, nodeKey, credential } = responseBody(request.body, limits);
     const { duplicate } = await v1.respond(clientKey, id, response, { nodeKey, credential, source: sourceOf(request) });
     return { message: duplicate ? 'Response already queued for client' : 'Response received and queued for client' };
   });
 
-  app.post(`${P}/progress`, { config: { name: 'v1_progress' }, onRequest: nodeAuth }, async (request, reply) => {
+  app.post(`${P}/progress`, { config: { name: 'v1_progress', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request, reply) => {
     const { nodeKey, clientKey, requestId: id, credential, record } = progressBody(request.body, limits);
     await v1.progress(nodeKey, credential, clientKey, id, record, sourceOf(request));
     return reply.code(202).send({ message: 'Encrypted progress accepted' });
@@ -104,7 +100,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
 
   const unregister = (name: string, errorStyle?: 'string') =>
     ({
-      config: { name, errorStyle },
+      config: { name, errorStyle, rateLimit: PLANS.nodeKeyed },
       onRequest: nodeAuth,
       handler: async (request: FastifyRequest) => {
         const body = requireObject(request.body);
@@ -120,7 +116,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
 
   // ---------------------------------------------------------------- clients
 
-  app.get(`${P}/servers/next`, { config: { name: 'v1_servers_next' }, onSend: cors }, async (request, reply) => {
+  app.get(`${P}/servers/next`, { config: { name: 'v1_servers_next', rateLimit: PLANS.clientAnonymous, cors: true } }, async (request, reply) => {
     const model = queryParam(request.query, 'model', 128);
     const tier = queryParam(request.query, 'context_tier', 32);
     const next = await v1.next(model, tier);
@@ -144,13 +140,13 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  app.post(`${P}/requests`, { config: { name: 'v1_requests' }, onSend: cors }, async (request) => {
+  app.post(`${P}/requests`, { config: { name: 'v1_requests', rateLimit: PLANS.clientSubmit, cors: true } }, async (request) => {
     const input = admissionBody(request.body, limits);
     const { deadlineRemainingSeconds } = await v1.admit(input, sourceOf(request));
     return { message: 'Request received', ...deadlineFields(deadlineRemainingSeconds) };
   });
 
-  app.post(`${P}/requests/cancel`, { config: { name: 'v1_requests_cancel' }, onSend: cors }, async (request) => {
+  app.post(`${P}/requests/cancel`, { config: { name: 'v1_requests_cancel', rateLimit: PLANS.clientPoll, cors: true } }, async (request) => {
     const body = requireObject(request.body);
     const clientKey = publicKey(body, 'client_public_key', limits);
     const id = requestId(body);
@@ -158,7 +154,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     return { status: result.status, request_id: id, removed_from_queue: result.removedFromQueue };
   });
 
-  app.post(`${P}/responses/retrieve`, { config: { name: 'v1_responses_retrieve' }, onSend: cors }, async (request, reply) => {
+  app.post(`${P}/responses/retrieve`, { config: { name: 'v1_responses_retrieve', rateLimit: PLANS.clientPoll, cors: true } }, async (request, reply) => {
     const body = requireObject(request.body);
     const clientKey = publicKey(body, 'client_public_key', limits);
     const id = optionalRequestId(body);
@@ -185,31 +181,18 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     };
   });
 
-  for (const url of PUBLIC_CLIENT_ROUTES) {
-    app.options(url, { config: { name: 'v1_cors_preflight', quiet: true } }, async (_request, reply) => {
-      return reply
-        .code(204)
-        .header('access-control-allow-origin', '*')
-        .header('access-control-expose-headers', 'Retry-After')
-        .header('access-control-allow-methods', 'GET, POST, OPTIONS')
-        .header('access-control-allow-headers', 'Content-Type, Accept')
-        .header('access-control-max-age', '600')
-        .send();
-    });
-  }
-
   // ---------------------------------------------------------------- release metadata
 
   const meta = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
     return releaseMetadata(config, request.headers.host);
   };
-  app.get('/api/v1/meta', { config: { name: 'v1_meta', quiet: true } }, meta);
-  app.get('/api/v1/version', { config: { name: 'v1_version', quiet: true } }, meta);
+  app.get('/api/v1/meta', { config: { name: 'v1_meta', quiet: true, rateLimit: PLANS.clientAnonymous } }, meta);
+  app.get('/api/v1/version', { config: { name: 'v1_version', quiet: true, rateLimit: PLANS.clientAnonymous } }, meta);
 
   // Relay-dispatched plaintext API v1 routes exist upstream only to fail closed.
   for (const url of ['/relay/api/v1/chat/completions', '/relay/api/v1/source']) {
-    app.post(url, { config: { name: 'v1_plaintext_disabled' } }, async () => {
+    app.post(url, { config: { name: 'v1_plaintext_disabled', rateLimit: PLANS.clientAnonymous } }, async () => {
       throw new RelayError('distributed_api_v1_relay_disabled', { extra: { type: 'service_unavailable_error' } });
     });
   }
