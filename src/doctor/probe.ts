@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decryptJson, encryptJson, generateKeyPair, type HybridCiphertext, type KeyPair } from '../crypto/index.js';
-import { keyFingerprint } from '../node/demo-node.js';
+import { keyFingerprint } from '../core/fingerprint.js';
 import { describeFailure, refusalCode, type DoctorHttp, type HttpAnswer } from './http.js';
 import { fail, ok, warn, type CheckResult } from './types.js';
 

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import pino from 'pino';
 import { decryptJson, encryptJson, generateKeyPair, importPublicKey, StreamEncryptor, type KeyPair } from '../crypto/index.js';
+import { keyFingerprint } from '../core/fingerprint.js';
 import { Backoff } from './backoff.js';
 import { DEMO_MODEL_ID, demoReply, demoReplyChunks, isChatHistory, type ChatMessage } from './model.js';
 import { errorCode, postJson, relayOrigin, relayRoute, RelayUnreachableError, StoppedError, type RelayAnswer } from './relay-http.js';
@@ -58,10 +59,6 @@ export const DEMO_CAPABILITIES = {
 
 const HTTP_TIMEOUT_MS = 10_000;
 const MAX_LEGACY_PING_S = 60;
-
-export function keyFingerprint(wire: string): string {
-  return createHash('sha256').update(wire).digest('hex').slice(0, 12);
-}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);

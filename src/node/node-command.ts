@@ -1,7 +1,8 @@
 // `tokenplace-relay node --relay URL [--token T] [--protocol legacy|v1] [--name N]`
 // Runs the demo compute node against a relay until SIGINT/SIGTERM.
 import pino from 'pino';
-import { keyFingerprint, startDemoNode } from './demo-node.js';
+import { keyFingerprint } from '../core/fingerprint.js';
+import { startDemoNode } from './demo-node.js';
 
 export const NODE_USAGE = `Usage: tokenplace-relay node --relay URL [--token TOKEN] [--protocol legacy|v1] [--name NAME]
 

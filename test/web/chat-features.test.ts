@@ -3,7 +3,7 @@
 // Markdown; its think time sends encrypted progress records the way upstream HEAD nodes do).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { keyFingerprint } from '../../src/core/fingerprint.js';
 import type { Page } from 'playwright-core';
 import { startDemoNode, type DemoNode, type DemoNodeOptions } from '../../src/node/demo-node.js';
 import { requireTool } from '../support/tools.js';
@@ -69,7 +69,7 @@ async function openPage(page: Page, url: string): Promise<void> {
   await page.waitForFunction(() => /node online/.test(document.getElementById('status-text')?.textContent ?? ''), null, { timeout: 15_000 });
 }
 
-const fingerprintOf = (wire: string) => createHash('sha256').update(wire).digest('hex').slice(0, 16);
+const fingerprintOf = (wire: string) => keyFingerprint(wire);
 
 test('a hostile Markdown answer renders inert; code blocks, safe links, copy and the answering node show', async (t) => {
   const env = await setup(t);

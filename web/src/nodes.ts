@@ -102,8 +102,8 @@ export async function labelOf(key: string): Promise<string | undefined> {
   }
 }
 
-/** First 16 hex digits of SHA-256 over the key exactly as the relay receives it (its wire text). */
+/** First 12 hex digits of SHA-256 over the key exactly as the relay receives it (its wire text): src/core/fingerprint.ts. */
 export async function fingerprint(wireKey: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(wireKey));
-  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(new Uint8Array(digest).slice(0, 6), (b) => b.toString(16).padStart(2, '0')).join('');
 }
