@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, configWith, loadConfig } from '../src/config.js';
 
 function fails(env: Record<string, string>, variable: string): void {
   assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(`${variable}:`));
@@ -54,3 +54,17 @@ describe('config', () => {
 function pick(c: ReturnType<typeof loadConfig>): [string, string, number] {
   return [c.upstreamUrl, c.gpuHost, c.gpuPort];
 }
+
+describe('configWith holds code-set values to the same bounds as the environment', () => {
+  it('refuses an out-of-range or fractional setting, naming its variable', () => {
+    assert.throws(() => configWith({ maxNodes: 0 }), (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKENPLACE_RELAY_MAX_NODES: maxNodes must be between 1'));
+    assert.throws(() => configWith({ v1LeaseSeconds: 1.5 }), (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS'));
+    assert.throws(() => configWith({ store: 'redis' }), (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKENPLACE_REDIS_URL'));
+  });
+  it('keeps in-range overrides and the defaults', () => {
+    const config = configWith({ maxNodes: 7 });
+    assert.equal(config.maxNodes, 7);
+    assert.equal(config.v1LeaseSeconds, 30);
+    assert.ok(Object.isFrozen(config));
+  });
+});

@@ -114,7 +114,8 @@ export interface NodeListing {
 export const LOCAL_SOURCE = 'local';
 
 /** The backends the registry knows (src/store/registry.ts). */
-export type BackendKind = 'memory' | 'redis';
+export const BACKEND_KINDS = ['memory', 'redis'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
 
 export interface RelayStore {
   readonly kind: BackendKind;

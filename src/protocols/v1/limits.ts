@@ -1,5 +1,7 @@
 // The API v1 caps and time-to-lives a store enforces. They ride on StoreLimits as optional
 // fields so a backend built from legacy-only limits still gets sane v1 bounds.
+import { defaultsOf } from '../../config/env.js';
+import { V1_SETTINGS } from '../../config/v1.js';
 import type { V1Capabilities } from './types.js';
 
 export interface V1Limits {
@@ -49,20 +51,8 @@ export function nodeBytes(key: string, capabilities: V1Capabilities): number {
   return V1_NODE_OVERHEAD + key.length + JSON.stringify(capabilities).length;
 }
 
-export const V1_DEFAULT_LIMITS: Readonly<V1Limits> = Object.freeze({
-  v1LeaseMs: 30_000,
-  v1InflightLeaseMs: 30_000,
-  v1DeadlineMs: 480_000,
-  v1ResponseTtlMs: 300_000,
-  v1TerminalTtlMs: 300_000,
-  v1ControlTombstoneTtlMs: 60_000,
-  v1MaxQueuePerNode: 1024,
-  v1MaxRequests: 10_000,
-  v1MaxTombstones: 20_000,
-  v1MaxNodesPerSource: 16,
-  v1MaxQueuePerNodePerSource: 16,
-  v1MaxRequestsPerSource: 100,
-});
+/** The v1 limits when none are given: the config's defaults (src/config/v1.ts), the one source. */
+export const V1_DEFAULT_LIMITS: Readonly<V1Limits> = Object.freeze(v1StoreLimits(defaultsOf(V1_SETTINGS)));
 
 /** The v1 limits of a StoreLimits, defaults filled in. */
 export function resolveV1Limits(limits: Partial<V1Limits>): V1Limits {
