@@ -11,7 +11,7 @@ import { keyFingerprint } from '../core/fingerprint.js';
 import { describeFailure, refusalCode, type DoctorHttp, type HttpAnswer } from './http.js';
 import { fail, ok, warn, type CheckResult } from './types.js';
 
-const PROTOCOL = 'tokenplace_api_v1_relay_e2ee';
+import { API_V1_PROTOCOL as PROTOCOL } from '../protocols/v1/wire.js';
 const R = '/api/v1/relay';
 export const PROBE_MODEL_PREFIX = 'tokenplace-doctor-probe-';
 

@@ -19,7 +19,8 @@ import { Backoff } from './backoff.js';
 import { DEMO_MODEL_ID, demoReply, demoReplyChunks, isChatHistory, type ChatMessage } from './model.js';
 import { errorCode, postJson, relayOrigin, relayRoute, RelayUnreachableError, StoppedError, type RelayAnswer } from './relay-http.js';
 
-export const API_V1_PROTOCOL = 'tokenplace_api_v1_relay_e2ee';
+export { API_V1_PROTOCOL } from '../protocols/v1/wire.js';
+import { API_V1_PROTOCOL } from '../protocols/v1/wire.js';
 
 export interface DemoNodeOptions {
   relayUrl: string;

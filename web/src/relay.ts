@@ -1,6 +1,7 @@
 // The relay's API v1 routes as the chat page uses them. The relay only ever sees ciphertext.
 
-export const PROTOCOL = 'tokenplace_api_v1_relay_e2ee';
+export { API_V1_PROTOCOL as PROTOCOL } from '../../src/protocols/v1/wire.js';
+import { API_V1_PROTOCOL as PROTOCOL } from '../../src/protocols/v1/wire.js';
 
 /** An error with a message meant for a person, plus a machine-readable kind. */
 export class UserFacingError extends Error {

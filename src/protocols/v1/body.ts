@@ -2,7 +2,7 @@
 // schema: plaintext-looking fields and unknown fields are refused before anything else is read.
 import { RelayError } from '../../core/errors.js';
 import { requireObject, stringField, type JsonObject } from '../../http/validate.js';
-import { API_V1_PROTOCOL } from './relay.js';
+import { API_V1_PROTOCOL } from './wire.js';
 import type { V1Ciphertext } from './types.js';
 
 /** Field names that would carry plaintext prompts or answers. */

@@ -27,7 +27,7 @@ import { DEFAULT_CONTEXT_TIER, DEFAULT_MODEL_ID, normaliseCapabilities, resolveM
 import { holdUntil } from '../../core/hold.js';
 import type { ControlState, V1Observer } from './observer.js';
 
-export const API_V1_PROTOCOL = 'tokenplace_api_v1_relay_e2ee';
+export { API_V1_PROTOCOL } from './wire.js';
 
 export interface V1RelayOptions {
   leaseSeconds: number;

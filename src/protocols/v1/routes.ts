@@ -8,7 +8,7 @@ import { makeServerTokenCheck } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
 import { PLANS } from '../../limits/budgets.js';
 import { releaseMetadata } from './meta.js';
-import { API_V1_PROTOCOL } from './relay.js';
+import { API_V1_PROTOCOL, API_V1_VERSION, type AnswerWire, type DeadlineWire, type IdlePollWire, type PendingWire, type WorkItemWire } from './wire.js';
 import { SELECTION_POLICY } from './selection.js';
 import { RelayError } from '../../core/errors.js';
 import { admissionBody, optionalRequestId, progressBody, publicKey, queryParam, requestId, responseBody, secret, type FieldLimits } from './body.js';
@@ -18,7 +18,7 @@ const P = '/api/v1/relay';
 /** Every URL that unregisters a compute node (the API v1 one, then upstream's aliases). */
 const UNREGISTER_ALIASES = ['/api/v1/relay/unregister', '/api/v2/relay/unregister', '/v1/relay/unregister', '/v2/relay/unregister'] as const;
 
-function deadlineFields(seconds: number | null): Record<string, number> {
+function deadlineFields(seconds: number | null): DeadlineWire {
   return seconds === null ? {} : { request_deadline_remaining_seconds: seconds, request_ttl_seconds: seconds };
 }
 
@@ -60,12 +60,12 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
       credential: secret(body, 'control_credential'),
       source: sourceOf(request),
     });
-    if (work === null) return { message: 'No requests available', next_ping_in_x_seconds: nextPingSeconds, poll_wait_seconds: pollWaitSeconds };
+    if (work === null) return { message: 'No requests available', next_ping_in_x_seconds: nextPingSeconds, poll_wait_seconds: pollWaitSeconds } satisfies IdlePollWire;
     // The work item: the client's envelope (never its cancel token), its deadline, and "poll
     // again now" so the node does not sleep a lease after every job.
     return {
       protocol: API_V1_PROTOCOL,
-      version: 1,
+      version: API_V1_VERSION,
       request_id: work.requestId,
       client_public_key: work.clientKey,
       chat_history: work.ciphertext,
@@ -75,7 +75,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
       ...deadlineFields(work.deadlineRemainingSeconds),
       next_ping_in_x_seconds: nextPingSeconds,
       poll_wait_seconds: pollWaitSeconds,
-    };
+    } satisfies WorkItemWire;
   });
 
   app.post(`${P}/servers/control`, { config: { name: 'v1_servers_control', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request) => {
@@ -162,9 +162,9 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     // it an answer stays fetchable until v1ResponseTtl (upstream clients never ack).
     const result = await v1.retrieve(clientKey, id, clientGoneSignal(reply), body.ack === true || body.acknowledge === true);
     if (result.kind === 'pending') {
-      const answer: Record<string, unknown> = { status: 'pending', ...deadlineFields(result.deadlineRemainingSeconds) };
+      const answer: PendingWire = { status: 'pending', ...deadlineFields(result.deadlineRemainingSeconds) };
       if (result.progress !== null) {
-        answer.encrypted_progress = { client_public_key: clientKey, request_id: id, protocol: API_V1_PROTOCOL, version: 1, ...result.progress };
+        answer.encrypted_progress = { client_public_key: clientKey, request_id: id, protocol: API_V1_PROTOCOL, version: API_V1_VERSION, ...result.progress };
       }
       return reply.code(202).send(answer);
     }
@@ -173,12 +173,12 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
       client_public_key: r.clientKey,
       request_id: r.requestId,
       protocol: API_V1_PROTOCOL,
-      version: 1,
+      version: API_V1_VERSION,
       chat_history: r.ciphertext,
       ciphertext: r.ciphertext,
       cipherkey: r.cipherkey,
       iv: r.iv,
-    };
+    } satisfies AnswerWire;
   });
 
   // ---------------------------------------------------------------- release metadata
