@@ -30,11 +30,11 @@ const quick = args.quick;
  */
 const FD_RAW = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
 const FD_LIMIT = FD_RAW === 'unlimited' ? 1_048_576 : Number(FD_RAW) || 1024;
-const HELD_FULL = Math.min(20_000, Math.floor(((FD_LIMIT - 100) * 0.9 - 200) / 100) * 100);
+const HELD_FULL = Math.max(100, Math.min(20_000, Math.floor(((FD_LIMIT - 100) * 0.9 - 200) / 100) * 100));
 const externalUrl = args.url;
 
 const P = quick
-  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 2500, redisWarm: 500, redisFlood: 5000, held: 2000, heldMs: 4000, heldRampMs: 20_000 }
+  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 2500, redisWarm: 500, redisFlood: 5000, held: Math.min(2000, HELD_FULL), heldMs: 4000, heldRampMs: 20_000 }
   : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 90, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000, redisWarm: 2000, redisFlood: 25_000, held: HELD_FULL, heldMs: 20_000, heldRampMs: 90_000 };
 const CIPHER_CHARS = 1024; // ~1 KB of base64 ciphertext per message
 
