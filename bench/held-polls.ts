@@ -39,6 +39,13 @@ export function heldEnv(total: number, fdLimit: number): Record<string, string> 
   return {
     TOKENPLACE_RELAY_MAX_CONNECTIONS: String(Math.max(1000, fdLimit - 100)),
     TOKENPLACE_RELAY_MAX_NODES: String(Math.ceil(total / 2) + 1000),
+    // Parked nodes never poll (polling would claim their requests) and re-registering does not
+    // extend a lease: the lease is made longer than the phase so their requests stay queued.
+    TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS: '900',
+    TOKEN_PLACE_API_V1_IN_FLIGHT_TTL_SECONDS: '30',
+    // The bench reads /metrics every second from 127.0.0.1: more than the ops budget a scraper gets.
+    TOKENPLACE_RATE_LIMIT_OPS_PER_MINUTE: '100000',
+    TOKENPLACE_RATE_LIMIT_OPS_BURST: '1000',
   };
 }
 

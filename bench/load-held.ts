@@ -146,9 +146,9 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
             else wake.push(now() - sent);
             return;
           }
+          // Anything else (410: the request is gone) ends this client: retrying it is a loop.
           err(kind, String(answer.status));
-          await sleep(1000);
-          if (stopping) return;
+          return;
         }
       }
     } catch (e) {

@@ -199,6 +199,8 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
     const answer = await conns[0]!.request('POST', '/sink', { server_public_key: key }, 10_000);
     if (answer.status !== 200) throw new Error(`sink answered ${answer.status}`);
   }
+  const claimer = fakeKey('floodclaimer', 0);
+  if ((await conns[0]!.request('POST', '/sink', { server_public_key: claimer }, 10_000)).status !== 200) throw new Error('claimer sink refused');
   const deadline = now() + job.timeLimitMs;
   const statuses: Record<string, Record<string, number>> = { faucet: {}, source: {} };
   const run = async (route: 'faucet' | 'source', total: number): Promise<number> => {
@@ -208,11 +210,19 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
     await Promise.all(conns.map(async (conn) => {
       while (next < total && now() < deadline) {
         const i = next++;
-        const body = route === 'faucet'
-          ? { server_public_key: nodeKeys[i % nodeKeys.length], client_public_key: fakeKey('floodclient', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV }
-          : { client_public_key: fakeKey('floodreader', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+        let body: Record<string, unknown>;
         let status = 'failed';
         try {
+          if (route === 'faucet') {
+            body = { server_public_key: nodeKeys[i % nodeKeys.length], client_public_key: fakeKey('floodclient', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+          } else {
+            // The relay takes an answer only for a request a node has claimed: the claimer node
+            // is sent a request for the reader's key, claims one, and answers it.
+            const sent = await conn.request('POST', '/faucet', { server_public_key: claimer, client_public_key: fakeKey('floodreader', i), chat_history: cipher(i, 16, filler), cipherkey: CIPHERKEY, iv: IV }, 10_000);
+            if (sent.status !== 200) throw new Error(`claim faucet ${sent.status}`);
+            const claimed = JSON.parse((await conn.request('POST', '/sink', { server_public_key: claimer }, 10_000)).body.toString('utf8')) as Record<string, unknown>;
+            body = { client_public_key: claimed.client_public_key, chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+          }
           status = String((await conn.request('POST', `/${route}`, body, 10_000)).status);
         } catch { /* counted as failed */ }
         statuses[route]![status] = (statuses[route]![status] ?? 0) + 1;

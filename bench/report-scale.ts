@@ -43,8 +43,10 @@ export function scaleTargets(results: Any, add: Add): void {
       if (store === 'redis') add('heldWake_redis', `${label}: wake-ups reach held v1 clients`, 'all sampled', null, null);
       continue;
     }
-    const p99 = Math.max(h.withHeld.legacy.addedMs.p99, h.withHeld.v1.addedMs.p99);
-    const alone = Math.max(h.alone.legacy.addedMs.p99, h.alone.v1.addedMs.p99);
+    // No round trip completed is a miss, not a p99 of 0.
+    const p99of = (x: Any): number => (x.addedMs.count > 0 ? Number(x.addedMs.p99) : NaN);
+    const p99 = Math.max(p99of(h.withHeld.legacy), p99of(h.withHeld.v1));
+    const alone = Math.max(p99of(h.alone.legacy), p99of(h.alone.v1));
     add(`heldP99_${store}`, `${label}: honest added latency p99 (worse of legacy, v1)`, '≤ 50 ms', `${fmt(p99, 1)} ms (${fmt(alone, 1)} ms with nothing held)`, p99 <= 50);
     add(`heldRss_${store}`, `${label}: relay RSS`, '≤ 400 MB', `${fmt(h.rssPeakMb)} MB peak (${fmt(h.rssStartMb)} at start)`, h.rssPeakMb <= 400);
     const errors = h.holder.errorCount + h.holder.openFailed + h.withHeld.errorCount + h.alone.errorCount + h.holder.unexpectedDelivery;

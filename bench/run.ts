@@ -35,7 +35,7 @@ const externalUrl = args.url;
 
 const P = quick
   ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 2500, redisWarm: 500, redisFlood: 5000, held: Math.min(2000, HELD_FULL), heldMs: 4000, heldRampMs: 20_000 }
-  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 90, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000, redisWarm: 2000, redisFlood: 25_000, held: HELD_FULL, heldMs: 20_000, heldRampMs: 90_000 };
+  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 90, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000, redisWarm: 2000, redisFlood: 25_000, held: HELD_FULL, heldMs: 20_000, heldRampMs: 60_000 };
 const CIPHER_CHARS = 1024; // ~1 KB of base64 ciphertext per message
 
 const started = Date.now();
