@@ -38,19 +38,20 @@ export class HttpConn {
   #pending: Pending | null = null;
   readonly host: string;
 
-  constructor(readonly hostname: string, readonly port: number) {
+  /** `localAddress`: the source address to bind (a loopback 127.x.y.z stands for one peer). */
+  constructor(readonly hostname: string, readonly port: number, readonly localAddress?: string) {
     this.host = `${hostname}:${port}`;
   }
 
-  static fromUrl(url: string): HttpConn {
+  static fromUrl(url: string, localAddress?: string): HttpConn {
     const u = new URL(url);
-    return new HttpConn(u.hostname, Number(u.port || 80));
+    return new HttpConn(u.hostname, Number(u.port || 80), localAddress);
   }
 
   #open(): Promise<Socket> {
     if (this.#socket !== null) return Promise.resolve(this.#socket);
     this.#connecting ??= new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: this.hostname, port: this.port, noDelay: true });
+      const socket = connect({ host: this.hostname, port: this.port, noDelay: true, ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }) });
       const onError = (err: Error): void => {
         this.#connecting = null;
         reject(err);
@@ -126,6 +127,11 @@ export class HttpConn {
       this.#socket = null;
     }
     pending.resolve({ status, body });
+  }
+
+  /** Opens the socket now (a ramp of many connections paces itself on this). */
+  async connect(): Promise<void> {
+    await this.#open();
   }
 
   /** Sends prebuilt request bytes and resolves with the answer; rejects on timeout or close. */

@@ -6,42 +6,26 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildRequest, HttpConn } from './http-conn.js';
+import { b64ish, cipher, CIPHERKEY, fakeKey, idOf, IV } from './payload.js';
 import { Samples, type Dist } from './stats.js';
+import { v1Cycle, type V1CycleJob } from './load-v1.js';
+import { hold, type HoldJob } from './load-held.js';
 
 const now = (): number => performance.now();
 
-// ---------- payloads shaped like the real ones ----------
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-function b64ish(chars: number, seed: number): string {
-  let out = '';
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < chars; i += 1) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out += B64[x & 63];
-  }
-  return out;
-}
-/** An RSA-2048 public key PEM is about 450 characters; each id gets its own. */
-export function fakeKey(kind: string, id: number): string {
-  const tag = `${kind}${id}`;
-  return `-----BEGIN PUBLIC KEY-----\n${tag}${b64ish(392 - tag.length, id + kind.length * 1_000_003)}\n-----END PUBLIC KEY-----\n`;
-}
-const CIPHERKEY = b64ish(344, 7); // RSA-2048 wrapped AES key, base64
-const IV = b64ish(24, 9);
-function cipher(id: number, chars: number, filler: string): string {
-  const tag = `${id}.`;
-  return tag + filler.slice(0, Math.max(0, chars - tag.length));
-}
-const idOf = (chatHistory: unknown): number => (typeof chatHistory === 'string' ? Number(chatHistory.slice(0, chatHistory.indexOf('.'))) : NaN);
-
 // ---------- jobs ----------
+const pickAddress = (addresses: string[] | undefined, i: number): string | undefined => (addresses === undefined || addresses.length === 0 ? undefined : addresses[i % addresses.length]);
 interface HealthzJob { kind: 'healthz'; url: string; connections: number; durationMs: number; warmupMs: number }
-interface CycleJob { kind: 'cycle'; url: string; nodes: number; clients: number; durationMs: number; warmupMs: number; cadence: boolean; cipherChars: number }
+/**
+ * `pauseMs`: a client's pause between round trips (paced honest traffic); `clientAddresses` /
+ * `nodeAddresses`: source addresses, peer i binding the (i mod n)-th; `tag` keeps keys distinct.
+ */
+export interface CycleJob { kind: 'cycle'; url: string; nodes: number; clients: number; durationMs: number; warmupMs: number; cadence: boolean; cipherChars: number; pauseMs?: number; clientAddresses?: string[]; nodeAddresses?: string[]; tag?: string }
 interface FloodJob { kind: 'flood'; url: string; nodes: number; requests: number; responses: number; connections: number; cipherChars: number; timeLimitMs: number }
 interface IdleJob { kind: 'idle'; url: string; idle: number; silent: number; probeConnections: number; durationMs: number; openLimitMs: number }
 /** Several jobs at once: used for the light real-cadence cycles, whose load barely registers. */
 interface ParallelJob { kind: 'parallel'; jobs: Job[] }
-type Job = HealthzJob | CycleJob | FloodJob | IdleJob | ParallelJob;
+type Job = HealthzJob | CycleJob | FloodJob | IdleJob | ParallelJob | V1CycleJob | HoldJob;
 
 async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
   const conns = Array.from({ length: job.connections }, () => HttpConn.fromUrl(job.url));
@@ -100,9 +84,9 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
   const hardEnd = end + 25_000; // a round already under way may finish, never beyond this
 
   const nodeLoop = async (n: number): Promise<void> => {
-    const conn = HttpConn.fromUrl(job.url);
+    const conn = HttpConn.fromUrl(job.url, pickAddress(job.nodeAddresses, n));
     nodeConns.push(conn);
-    const key = fakeKey('node', n);
+    const key = fakeKey(`${job.tag ?? ''}node`, n);
     const sinkRaw = buildRequest('POST', conn.host, '/sink', JSON.stringify({ server_public_key: key }));
     while (!nodesStop && now() < hardEnd) {
       let data: Record<string, unknown>;
@@ -131,8 +115,8 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
   };
 
   const clientLoop = async (c: number): Promise<void> => {
-    const conn = HttpConn.fromUrl(job.url);
-    const key = fakeKey('client', c);
+    const conn = HttpConn.fromUrl(job.url, pickAddress(job.clientAddresses, c));
+    const key = fakeKey(`${job.tag ?? ''}client`, c);
     const retrieveRaw = buildRequest('POST', conn.host, '/retrieve', JSON.stringify({ client_public_key: key }));
     if (job.cadence) await sleep(Math.random() * 2000); // independent peers do not start in step
     try {
@@ -176,6 +160,7 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
           added.push(done - start - (job.cadence ? 3000 : 0));
         }
         sentAt.delete(id); pickedAt.delete(id); sourcedAt.delete(id);
+        if (job.pauseMs !== undefined && job.pauseMs > 0) await sleep(job.pauseMs);
       }
     } finally {
       conn.close();
@@ -214,6 +199,8 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
     const answer = await conns[0]!.request('POST', '/sink', { server_public_key: key }, 10_000);
     if (answer.status !== 200) throw new Error(`sink answered ${answer.status}`);
   }
+  const claimer = fakeKey('floodclaimer', 0);
+  if ((await conns[0]!.request('POST', '/sink', { server_public_key: claimer }, 10_000)).status !== 200) throw new Error('claimer sink refused');
   const deadline = now() + job.timeLimitMs;
   const statuses: Record<string, Record<string, number>> = { faucet: {}, source: {} };
   const run = async (route: 'faucet' | 'source', total: number): Promise<number> => {
@@ -223,11 +210,19 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
     await Promise.all(conns.map(async (conn) => {
       while (next < total && now() < deadline) {
         const i = next++;
-        const body = route === 'faucet'
-          ? { server_public_key: nodeKeys[i % nodeKeys.length], client_public_key: fakeKey('floodclient', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV }
-          : { client_public_key: fakeKey('floodreader', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+        let body: Record<string, unknown>;
         let status = 'failed';
         try {
+          if (route === 'faucet') {
+            body = { server_public_key: nodeKeys[i % nodeKeys.length], client_public_key: fakeKey('floodclient', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+          } else {
+            // The relay takes an answer only for a request a node has claimed: the claimer node
+            // is sent a request for the reader's key, claims one, and answers it.
+            const sent = await conn.request('POST', '/faucet', { server_public_key: claimer, client_public_key: fakeKey('floodreader', i), chat_history: cipher(i, 16, filler), cipherkey: CIPHERKEY, iv: IV }, 10_000);
+            if (sent.status !== 200) throw new Error(`claim faucet ${sent.status}`);
+            const claimed = JSON.parse((await conn.request('POST', '/sink', { server_public_key: claimer }, 10_000)).body.toString('utf8')) as Record<string, unknown>;
+            body = { client_public_key: claimed.client_public_key, chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+          }
           status = String((await conn.request('POST', `/${route}`, body, 10_000)).status);
         } catch { /* counted as failed */ }
         statuses[route]![status] = (statuses[route]![status] ?? 0) + 1;
@@ -298,6 +293,8 @@ async function runJob(job: Job): Promise<Record<string, unknown>> {
     case 'flood': return flood(job);
     case 'idle': return idle(job);
     case 'parallel': return { results: await Promise.all(job.jobs.map(runJob)) };
+    case 'cycleV1': return v1Cycle(job);
+    case 'hold': return hold(job);
   }
 }
 

@@ -1,5 +1,6 @@
 // Turns the bench's results into target verdicts, a Markdown summary and a one-line summary.
 import type { Dist } from './stats.js';
+import { costMarkdown, heldMarkdown, memoryPartsMarkdown, scaleTargets } from './report-scale.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -56,6 +57,7 @@ export function evaluate(results: Any): Target[] {
     const note = `${fmt(idle.probe.latencyMs.p99, 2)} ms with ${fmt(idle.idleOpened)} idle + ${fmt(idle.silentStillOpen)} silent open`;
     add('idleP99', '/healthz p99 beside idle and silent connections', '≤ 50 ms', note, idle.probe.latencyMs.p99 <= 50 && idle.probe.errors === 0 && complete);
   } else add('idleP99', '/healthz p99 beside idle and silent connections', '≤ 50 ms', null, null);
+  scaleTargets(results, add);
   return targets;
 }
 
@@ -129,6 +131,7 @@ export function markdown(report: Any): string {
     }
     L.push('');
     L.push(`Accepted by the relay: ${fmt(r.flood.requestsAccepted)} requests, ${fmt(r.flood.responsesAccepted)} responses (${fmt(r.flood.faucetPerS)} /faucet/s, ${fmt(r.flood.sourcePerS)} /source/s; reference ${fmt(ref.flood.faucetPerS)} and ${fmt(ref.flood.sourcePerS)}). Relay gauges after the floods: ${JSON.stringify(r.heldAfterFlood)}; after the TTLs: ${JSON.stringify(r.heldAfterExpiry)}. Relay RSS, one sample a second from expiry until it is back within 10% of the start (at most ${report.params.rssSettleS} s; V8 returns freed pages only when its memory reducer runs): ${r.rssTraceAfterExpiryMb.join(', ')}; reference: ${ref.rssTraceAfterExpiryMb.join(', ')}.`);
+    L.push(...memoryPartsMarkdown(r, results.redisCost?.redisMemory));
   } else L.push('broke: see errors below');
   L.push('');
 
@@ -148,15 +151,8 @@ export function markdown(report: Any): string {
   } else L.push('broke: see errors below');
   L.push('');
 
-  L.push('## 5. Redis store', '');
-  const redis = results.redis;
-  if (redis?.skipped) L.push(`skipped: ${redis.skipped}`);
-  else if (redis?.relay) {
-    const r = redis.relay;
-    const flat = results.cycleFlat;
-    L.push(`Flat-out cycle of 2a with TOKENPLACE_RELAY_STORE=redis against a local redis-server: ${fmt(r.roundTripsPerS)} rt/s; ${ratio(r.roundTripsPerS, flat?.reference?.roundTripsPerS)} of the reference and ${ratio(r.roundTripsPerS, flat?.relay?.roundTripsPerS)} of the memory store in 2a. Added latency p50 / p99: ${fmt(r.addedMs.p50, 2)} / ${fmt(r.addedMs.p99, 2)} ms. Errors: ${JSON.stringify(r.errors)}.`);
-  } else L.push('broke: see errors below');
-  L.push('');
+  L.push(...costMarkdown(results.redisCost));
+  L.push(...heldMarkdown(results.held));
   if (report.errors.length > 0) L.push('## Errors', '', ...report.errors.map((e: string) => `- ${e}`), '');
   return `${L.join('\n')}\n`;
 }
@@ -165,6 +161,7 @@ export function oneLine(report: Any): string {
   const targets = report.targets as Target[];
   const met = targets.filter((t) => t.status === 'met').length;
   const parts = targets.map((t) => `${t.id} ${t.measured.split(' (')[0]} ${t.status === 'met' ? 'ok' : t.status === 'missed' ? 'MISSED' : 'n/a'}`);
-  const redis = report.results.redis?.skipped ? 'redis skipped' : report.results.redis?.relay ? `redis ${report.results.redis.relay.roundTripsPerS} rt/s` : 'redis broke';
+  const rows = report.results.redisCost?.rows as Any[] | undefined;
+  const redis = rows ? rows.map((r) => `${r.store}/${r.protocol} ${r.roundTripsPerS} rt/s`).join(', ') : 'cost step broke or skipped';
   return `bench${report.quick ? ' --quick' : ''}: ${met}/${targets.length} targets met | ${parts.join('; ')} | ${redis} | ${report.seconds} s${report.errors.length ? ` | ${report.errors.length} step(s) broke` : ''}`;
 }

@@ -3,28 +3,39 @@
 // writes bench/results/<date>.json and .md. Exits 0 whether targets are met or missed; non-zero
 // only when the bench itself breaks.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HttpConn } from './http-conn.js';
-import { cpuMs, freePort, LoadWorker, pinning, rssMb, spawnPinned, startServer, type Server } from './procs.js';
+import { cpuMs, freePort, LoadWorker, pinning, rssMb, startServer, type Server } from './procs.js';
 import { markdown, oneLine, evaluate } from './report.js';
+import { costStep, floodShares, redisInstalled } from './redis-cost.js';
+import { heldStep } from './held-polls.js';
+import { memoryParts, type MemoryParts } from './memory-probe.js';
 import type { Dist } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, url: { type: 'string' }, profile: { type: 'boolean', default: false }, report: { type: 'string' } },
+  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, url: { type: 'string' }, profile: { type: 'boolean', default: false }, report: { type: 'string' } },
   strict: true,
 });
 const quick = args.quick;
+/**
+ * File descriptors a child may open: the hard limit, which spawnPinned raises every child to.
+ * The relay needs one per held poll plus its own; held polls in the full run stay below 90 % of
+ * the connection cap set from it (where the relay starts closing idle sockets).
+ */
+const FD_RAW = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+const FD_LIMIT = FD_RAW === 'unlimited' ? 1_048_576 : Number(FD_RAW) || 1024;
+const HELD_FULL = Math.max(100, Math.min(20_000, Math.floor(((FD_LIMIT - 100) * 0.9 - 200) / 100) * 100));
 const externalUrl = args.url;
 
 const P = quick
-  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 3000 }
-  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 90, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000 };
+  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 2500, redisWarm: 500, redisFlood: 5000, held: Math.min(2000, HELD_FULL), heldMs: 4000, heldRampMs: 20_000 }
+  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 90, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000, redisWarm: 2000, redisFlood: 25_000, held: HELD_FULL, heldMs: 20_000, heldRampMs: 60_000 };
 const CIPHER_CHARS = 1024; // ~1 KB of base64 ciphertext per message
 
 const started = Date.now();
@@ -32,8 +43,8 @@ const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)}s`;
 const log = (msg: string): void => void process.stderr.write(`[bench ${elapsed()}] ${msg}\n`);
 
 const relayBin = join(ROOT, 'dist/src/cli.js');
-function relayEnv(port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'warn', ...NO_REFUSALS, ...extra };
+function relayEnv(port: number, extra: Record<string, string> = {}, production = false): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'warn', ...(production ? {} : NO_REFUSALS), ...extra };
   return env;
 }
 /**
@@ -51,11 +62,16 @@ const NO_REFUSALS = {
 const CYCLE_ENV = { TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64', TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000' };
 
 let profileSeq = 0;
-async function startRelay(name: string, extra: Record<string, string> = {}): Promise<Server> {
+/** `production`: the default rate limits and per-source shares; `memProbe`: preload bench/mem-probe.mjs. */
+async function startRelay(name: string, extra: Record<string, string> = {}, opts: { production?: boolean; memProbe?: string } = {}): Promise<Server> {
   const port = await freePort();
   const node = [process.execPath];
+  if (opts.memProbe !== undefined) {
+    node.push('--import', pathToFileURL(join(ROOT, 'bench/mem-probe.mjs')).href);
+    extra = { ...extra, BENCH_MEM_PROBE_FILE: opts.memProbe };
+  }
   if (args.profile) node.push('--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=relay-${++profileSeq}-${name.replace(/\W+/g, '_')}.cpuprofile`);
-  return startServer(name, [...node, relayBin, 'serve'], relayEnv(port, extra), port);
+  return startServer(name, [...node, relayBin, 'serve'], relayEnv(port, extra, opts.production === true), port);
 }
 async function startReference(extra: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
@@ -83,7 +99,13 @@ const results: Record<string, unknown> = {};
 const errors: string[] = [];
 let worker = new LoadWorker(ROOT);
 
+/** `--only 5,6`: run just those steps (the others are reported as skipped). */
+const only = args.only === undefined ? null : new Set(args.only.split(',').map((x) => x.trim()));
 async function step<T>(name: string, body: () => Promise<T>): Promise<T | null> {
+  if (only !== null && !only.has(name.split(' ')[0]!.replace(/[a-z]$/, ''))) {
+    log(`step ${name} skipped (--only)`);
+    return null;
+  }
   log(`step ${name}`);
   try {
     return await body();
@@ -149,10 +171,12 @@ async function cycleStep(relay: Server, reference: Server, cadence: boolean): Pr
   return { relay: r, reference: ref };
 }
 
-interface MemorySide { rssStartMb: number; rssAfterFloodMb: number; rssAfterExpiryMb: number; rssTraceAfterExpiryMb: number[]; settleSeconds: number; flood: Record<string, unknown>; heldAfterFlood?: Record<string, number | null>; heldAfterExpiry?: Record<string, number | null> }
+interface MemorySide { parts?: Record<string, MemoryParts>; rssStartMb: number; rssAfterFloodMb: number; rssAfterExpiryMb: number; rssTraceAfterExpiryMb: number[]; settleSeconds: number; flood: Record<string, unknown>; heldAfterFlood?: Record<string, number | null>; heldAfterExpiry?: Record<string, number | null> }
 
 async function memoryStep(): Promise<Pair<MemorySide>> {
   const ttl = String(P.floodTtlS);
+  const probeDir = mkdtempSync(join(tmpdir(), 'bench-mem-'));
+  const probeFile = join(probeDir, 'memory.json');
   const relay = await startRelay('memory', {
     TOKENPLACE_RELAY_MAX_QUEUED: String(P.flood * 2),
     TOKENPLACE_RELAY_MAX_RESPONSES: String(P.flood * 2),
@@ -163,11 +187,12 @@ async function memoryStep(): Promise<Pair<MemorySide>> {
     TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS: ttl,
     TOKENPLACE_RELAY_SINK_HOLD_MS: '0', // nodes only announce themselves; nothing is claimed
     TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300', // the flood's nodes stay known throughout
-  });
+    ...floodShares(P.flood),
+  }, { memProbe: probeFile });
   const reference = await startReference({ REF_HOLD_MS: '0', REF_REQUEST_TTL_MS: String(P.floodTtlS * 1000), REF_RESPONSE_TTL_MS: String(P.floodTtlS * 1000) });
   try {
     await sleep(1000);
-    const side = { relay: { rssStartMb: rssMb(relay.pid) }, reference: { rssStartMb: rssMb(reference.pid) } } as Record<'relay' | 'reference', Partial<MemorySide>>;
+    const side = { relay: { rssStartMb: rssMb(relay.pid), parts: { start: await memoryParts(relay.pid, probeFile) } }, reference: { rssStartMb: rssMb(reference.pid) } } as Record<'relay' | 'reference', Partial<MemorySide>>;
     const floodJob = (url: string) => ({ kind: 'flood', url, nodes: 10, requests: P.flood, responses: P.flood, connections: 32, cipherChars: CIPHER_CHARS, timeLimitMs: P.floodTtlS * 1000 - 5000 });
     const held = async (): Promise<Record<string, number | null>> => ({
       queuedRequests: await metricValue(relay.url, 'tokenplace_relay_queued_requests'),
@@ -179,6 +204,7 @@ async function memoryStep(): Promise<Pair<MemorySide>> {
     side.relay.flood = await worker.run(floodJob(relay.url), P.floodTtlS * 1000 + 30_000);
     side.relay.rssAfterFloodMb = rssMb(relay.pid);
     side.relay.heldAfterFlood = await held();
+    side.relay.parts!.afterFlood = await memoryParts(relay.pid, probeFile);
     log(`  relay flood ${JSON.stringify(side.relay.flood)} rss ${side.relay.rssStartMb} → ${side.relay.rssAfterFloodMb} MB`);
     const refFloodStart = Date.now();
     side.reference.flood = await worker.run(floodJob(reference.url), P.floodTtlS * 1000 + 30_000);
@@ -205,12 +231,15 @@ async function memoryStep(): Promise<Pair<MemorySide>> {
       settle(relay, relayFloodStart, Number(side.relay.flood?.seconds), side.relay),
       settle(reference, refFloodStart, Number(side.reference.flood?.seconds), side.reference),
     ]);
+    side.relay.parts!.afterExpiry = await memoryParts(relay.pid, probeFile);
+    log(`  relay memory parts ${JSON.stringify(side.relay.parts)}`);
     log(`  relay after expiry ${side.relay.rssAfterExpiryMb} MB after ${side.relay.settleSeconds} s (${JSON.stringify(side.relay.heldAfterExpiry)})`);
     log(`  reference after expiry ${side.reference.rssAfterExpiryMb} MB after ${side.reference.settleSeconds} s`);
     return side as Pair<MemorySide>;
   } finally {
     await relay.stop();
     await reference.stop();
+    rmSync(probeDir, { recursive: true, force: true });
   }
 }
 
@@ -223,31 +252,14 @@ async function idleStep(relay: Server, reference: Server): Promise<Pair<Record<s
   return { relay: r, reference: ref };
 }
 
-async function redisStep(): Promise<Record<string, unknown>> {
-  if (!existsSync(join(ROOT, 'src/protocols/legacy/redis.ts')) || !existsSync(join(ROOT, 'dist/src/protocols/legacy/redis.js'))) {
-    return { skipped: 'redis store not available (src/protocols/legacy/redis.ts is not in this build)' };
-  }
-  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) return { skipped: 'redis-server not installed' };
-  const redisPort = await freePort();
-  const redis = spawnPinned(pinning?.server ?? null, ['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH });
-  try {
-    await sleep(500);
-    let relay: Server;
-    try {
-      relay = await startRelay('redis', { ...CYCLE_ENV, TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: `redis://127.0.0.1:${redisPort}` });
-    } catch (e) {
-      return { skipped: `redis store not available: ${(e as Error).message}` };
-    }
-    try {
-      const r = await worker.run<CycleResult>(cycleJob(relay.url, false), cycleLimit(false));
-      log(`  relay+redis ${r.roundTripsPerS} rt/s`);
-      return { relay: r };
-    } finally {
-      await relay.stop();
-    }
-  } finally {
-    redis.kill('SIGTERM');
-  }
+const haveRedisStore = (): boolean => existsSync(join(ROOT, 'src/store/redis.ts')) && existsSync(join(ROOT, 'dist/src/store/redis.js'));
+
+async function redisCostStep(): Promise<Record<string, unknown>> {
+  return costStep({ worker, startRelay: (name, env) => startRelay(name, env), metricValue, log, cycleEnv: CYCLE_ENV, windowMs: P.redisMs, warmupMs: P.redisWarm, cipherChars: CIPHER_CHARS, floodEntries: P.redisFlood }, haveRedisStore());
+}
+
+async function heldPollsStep(): Promise<Record<string, unknown>> {
+  return heldStep({ root: ROOT, worker, startRelay: (name, env) => startRelay(name, env, { production: true }), metricValue, log, total: P.held, windowMs: P.heldMs, rampLimitMs: P.heldRampMs, cipherChars: CIPHER_CHARS, fdLimit: FD_LIMIT }, haveRedisStore() && redisInstalled());
 }
 
 // ---------- main ----------
@@ -268,14 +280,16 @@ async function main(): Promise<number> {
     await reference.stop();
   }
   results.memory = externalUrl !== undefined ? { skipped: 'needs to own the relay process (--url given)' } : await step('3 memory', memoryStep);
-  results.redis = externalUrl !== undefined ? { skipped: 'needs to own the relay process (--url given)' } : await step('5 redis store', redisStep);
+  const owned = (name: string, body: () => Promise<Record<string, unknown>>) => (externalUrl !== undefined ? Promise.resolve({ skipped: 'needs to own the relay process (--url given)' }) : step(name, body));
+  results.redisCost = await owned('5 cost per round trip, memory and redis stores', redisCostStep);
+  results.held = await owned('6 held long-polls at scale', heldPollsStep);
   worker.close();
 
   machine.loadavgAfter = loadavg().map((x) => Math.round(x * 100) / 100);
   const date = new Date().toISOString().slice(0, 10);
   const seconds = Math.round((Date.now() - started) / 1000);
   const targets = evaluate(results);
-  const report = { date, quick, externalUrl: externalUrl ?? null, seconds, machine, params: P, targets, results, errors };
+  const report = { date, quick, externalUrl: externalUrl ?? null, seconds, machine: { ...machine, fdLimit: FD_LIMIT }, params: P, targets, results, errors };
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const base = join(dir, quick ? `${date}-quick` : date);
