@@ -27,12 +27,6 @@ export function stringField(body: JsonObject, name: string, maxChars: number, co
   return value;
 }
 
-/** Like stringField, but absent or null gives undefined. */
-export function optionalStringField(body: JsonObject, name: string, maxChars: number): string | undefined {
-  if (body[name] === undefined || body[name] === null) return undefined;
-  return stringField(body, name, maxChars);
-}
-
 /** Python truthiness of a JSON value, as relay.py applies it to flags such as `stream`. */
 export function pyTruthy(value: unknown): boolean {
   if (value === null || value === undefined || value === false || value === 0 || value === '') return false;

@@ -1,5 +1,5 @@
 // The API v1 part of the store contract: every backend runs it unchanged (memory in
-// memory-store.test.ts; Redis once it implements the v1 transitions). Time is passed to each
+// memory-store.test.ts, Redis in redis-store.test.ts). Time is passed to each
 // transition explicitly, so leases, deadlines and tombstones are tested without waiting.
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
