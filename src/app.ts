@@ -17,6 +17,7 @@ import { createMetrics } from './ops/metrics.js';
 import { diagnosticsRoutes } from './ops/diagnostics.js';
 import { legacyProtocol } from './protocols/legacy/plugin.js';
 import { opsRoutes } from './ops/routes.js';
+import { opsPage } from './ops/page.js';
 import { v1Protocol } from './protocols/v1/plugin.js';
 import { heldPollsPlugin } from './http/held-polls.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
@@ -78,6 +79,7 @@ export const relayApp = fp(
     await app.register(heldPollsPlugin); // after it: reads the resolved client address
     await app.register(opsRoutes);
     await app.register(diagnosticsRoutes);
+    await app.register(opsPage);
     await app.register(legacyProtocol);
     await app.register(v1Protocol);
     for (const plugin of opts.plugins ?? []) await app.register(plugin);

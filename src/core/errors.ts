@@ -38,6 +38,8 @@ export const ERROR_CATALOGUE = {
   // Auth
   invalid_server_token: { status: 401, message: 'Missing or invalid relay server token', shape: 'object' },
   metrics_unauthorized: { status: 401, message: 'Missing or invalid metrics bearer token' },
+  ops_unauthorized: { status: 401, message: 'Missing or invalid operator bearer token (the TOKENPLACE_METRICS_TOKEN value)' },
+  ops_forbidden: { status: 403, message: 'The operator view answers cluster-internal addresses only (no TOKENPLACE_METRICS_TOKEN is set for other addresses)' },
   // Capacity
   node_queue_full: { status: 503, message: "The compute node's queue is full", retryAfter: 5 },
   client_queue_full: { status: 429, message: 'Too many queued requests for this client key', retryAfter: 5 },

@@ -32,7 +32,7 @@ const TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-interface Asset {
+export interface Asset {
   body: Buffer;
   type: string;
   etag: string;
@@ -61,7 +61,7 @@ function load(file: string, cacheControl: string): Asset {
   };
 }
 
-function loadSite(root: string): { index: Asset; assets: Map<string, Asset> } {
+export function loadSite(root: string): { index: Asset; assets: Map<string, Asset> } {
   const index = load(join(root, 'index.html'), 'no-cache');
   const assets = new Map<string, Asset>();
   const dir = join(root, 'assets');
@@ -74,7 +74,7 @@ function loadSite(root: string): { index: Asset; assets: Map<string, Asset> } {
   return { index, assets };
 }
 
-function securityHeaders(reply: FastifyReply): void {
+export function securityHeaders(reply: FastifyReply): void {
   reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
   reply.header('x-content-type-options', 'nosniff');
   reply.header('referrer-policy', 'no-referrer');
@@ -83,7 +83,7 @@ function securityHeaders(reply: FastifyReply): void {
   reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
 }
 
-function send(request: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
+export function send(request: FastifyRequest, reply: FastifyReply, asset: Asset): FastifyReply {
   securityHeaders(reply);
   reply.header('cache-control', asset.cacheControl);
   reply.header('etag', asset.etag);
