@@ -172,7 +172,8 @@ function drawSummary(s: OpsState): void {
     $('queued-total').textContent = int.format(q.legacy.queued + q.v1.queued);
     $('queued-split').textContent = `legacy ${q.legacy.queued} · v1 ${q.v1.queued} · cap ${int.format(q.maxQueued)}`;
     $('oldest-age').textContent = q.legacy.queued + q.v1.queued === 0 ? 'none' : seconds(Math.max(q.legacy.oldestAgeSeconds, q.v1.oldestAgeSeconds));
-    $('oldest-split').textContent = `legacy ${seconds(q.legacy.queued > 0 ? q.legacy.oldestAgeSeconds : null)} · v1 ${seconds(q.v1.queued > 0 ? q.v1.oldestAgeSeconds : null)}`;
+    $('oldest-split').textContent =
+      q.legacy.queued + q.v1.queued === 0 ? 'nothing waiting' : `legacy ${seconds(q.legacy.queued > 0 ? q.legacy.oldestAgeSeconds : null)} · v1 ${seconds(q.v1.queued > 0 ? q.v1.oldestAgeSeconds : null)}`;
     $('inflight-total').textContent = int.format(q.legacy.inflight + q.v1.inflight);
     $('inflight-split').textContent = `legacy ${q.legacy.inflight} · v1 ${q.v1.inflight} · answers waiting ${q.legacy.responses + q.v1.responses}`;
   }
@@ -197,7 +198,7 @@ function drawNodes(s: OpsState): void {
     const models = node.models.length > 0 ? node.models.join(', ') : node.protocol === 'legacy' ? 'any (legacy)' : 'none';
     const tier = node.contextTier ? ` · ${node.contextTier}` : '';
     const concurrency = node.maxConcurrency !== null ? ` · ×${node.maxConcurrency}` : '';
-    cell(tr, 'Models', `${models}${tier}${concurrency}`);
+    cell(tr, 'Models', `${models}${tier}${concurrency}`).classList.add('wrap');
     cell(tr, 'Queue', int.format(node.queueDepth), { num: true }).dataset.field = 'queue';
     cell(tr, 'In flight', int.format(node.inflight), { num: true }).dataset.field = 'inflight';
     cell(tr, 'Served', node.served === undefined ? '–' : int.format(node.served), { num: true });
@@ -265,18 +266,18 @@ function drawCounters(s: OpsState, sample: Sample): void {
 function drawLatency(s: OpsState): void {
   const tbody = $<HTMLTableElement>('latency').tBodies[0]!;
   tbody.replaceChildren();
-  const rows: [string, string, Latency | null][] = [
-    ['pickup', 'Pickup (queued → on a node)', s.latency.pickup],
-    ['turnaround', 'Turnaround (accepted → answer fetched)', s.latency.turnaround],
-    ...s.latency.routes.sort((a, b) => b.count - a.count).map((r): [string, string, Latency] => [`route:${r.route}`, `Route ${r.route}`, r]),
+  const rows: [string, string, Latency | null, boolean][] = [
+    ['pickup', 'Pickup', s.latency.pickup, false],
+    ['turnaround', 'Turnaround', s.latency.turnaround, false],
+    ...s.latency.routes.sort((a, b) => b.count - a.count).map((r): [string, string, Latency, boolean] => [`route:${r.route}`, r.route, r, true]),
   ];
-  for (const [key, what, l] of rows) {
+  for (const [key, what, l, route] of rows) {
     const tr = document.createElement('tr');
     tr.dataset.measure = key;
-    cell(tr, 'Measure', what, { header: true });
+    cell(tr, 'Measure', what, { header: true, code: route });
     cell(tr, 'Count', l === null ? '–' : int.format(l.count), { num: true });
     for (const q of ['p50', 'p90', 'p99'] as const) cell(tr, q, seconds(l?.[q], l?.maxBoundSeconds), { num: true }).dataset.field = q;
-    cell(tr, 'Mean', seconds(l?.mean), { num: true });
+    cell(tr, 'Mean', seconds(l?.mean), { num: true }).classList.add('mean');
     tbody.append(tr);
   }
 }
