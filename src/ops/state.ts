@@ -173,6 +173,9 @@ export interface OpsNode {
   leaseSeconds: number | null;
   served?: number;
   failed?: number;
+  /** Seconds until the lease lapses, and since the node registered, where the backend knows them. */
+  leaseLeftSeconds?: number;
+  registeredSeconds?: number;
   models: string[];
   contextTier: string | null;
   maxConcurrency: number | null;
@@ -180,11 +183,12 @@ export interface OpsNode {
 }
 
 /** Fields a node may carry beside NodeView's own (an operator label, per-node counters), read only when present. */
-type NodeExtras = { label?: unknown; served?: unknown; failed?: unknown };
+type NodeExtras = { label?: unknown; served?: unknown; failed?: unknown; leaseLeftMs?: unknown; registeredAgoMs?: unknown };
 
 const LABEL_CHARS = 64;
 
-function opsNode(view: NodeView): OpsNode {
+/** One node as the page shows it: the key reduced to its fingerprint, extras only when present. */
+export function opsNode(view: NodeView): OpsNode {
   const extra = view as NodeView & NodeExtras;
   const caps = view.capabilities as (NodeView['capabilities'] & NodeExtras) | undefined;
   const node: OpsNode = {
@@ -205,6 +209,8 @@ function opsNode(view: NodeView): OpsNode {
   if (typeof served === 'number' && Number.isFinite(served)) node.served = served;
   const failed = extra.failed ?? caps?.failed;
   if (typeof failed === 'number' && Number.isFinite(failed)) node.failed = failed;
+  if (typeof extra.leaseLeftMs === 'number' && Number.isFinite(extra.leaseLeftMs)) node.leaseLeftSeconds = Math.round(extra.leaseLeftMs) / 1000;
+  if (typeof extra.registeredAgoMs === 'number' && Number.isFinite(extra.registeredAgoMs)) node.registeredSeconds = Math.round(extra.registeredAgoMs) / 1000;
   return node;
 }
 

@@ -6,7 +6,7 @@ import { Histogram, Registry } from 'prom-client';
 import { generateKeyPair } from '../../src/crypto/index.js';
 import { keyFingerprint } from '../../src/core/fingerprint.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/page/routes.js';
-import { bucketQuantile, summariseHistogram } from '../../src/ops/state.js';
+import { bucketQuantile, opsNode, summariseHistogram } from '../../src/ops/state.js';
 import { ensureBuilt } from '../node/harness.js';
 import { testRelay, type TestRelay } from '../support/relay-app.js';
 import { CAPS } from '../support/v1-capabilities.js';
@@ -166,6 +166,24 @@ describe('/ops/state content', () => {
     assert.ok(sink.some((x) => x.status === '200' && x.count === 1), JSON.stringify(sink));
     assert.ok(sink.some((x) => x.status === '400'), 'the refused /sink is counted by status');
     for (const row of s.counters.requests as { method?: string }[]) assert.equal(row.method, undefined, 'methods are summed');
+  });
+
+  it("a node's label and served/failed counters show when the store reports them, and only then", async () => {
+    const key = (await generateKeyPair()).publicKeyWire;
+    const base = { protocol: 'v1' as const, key, ageMs: 1234, queueDepth: 2, inflight: 1, leaseSeconds: 30 };
+    const plain = opsNode(base);
+    assert.equal(plain.fingerprint, keyFingerprint(key));
+    assert.equal('label' in plain || 'served' in plain || 'failed' in plain, false);
+    const labelled = opsNode({ ...base, label: 'kitchen-gpu', served: 12, failed: 1, leaseLeftMs: 12_500 } as typeof base);
+    assert.deepEqual([labelled.label, labelled.served, labelled.failed, labelled.leaseLeftSeconds], ['kitchen-gpu', 12, 1, 12.5]);
+    // API v1 keeps the label in the capabilities it stores.
+    const v1Labelled = opsNode({ ...base, capabilities: { supportedModelIds: ['m'], contextTier: '8k-fast', maxContextTokens: 8192, defaultOutputReservation: 1024, maxOutputTokens: 2048, maxConcurrency: 2, backendClass: 'gpu', label: 'attic' } } as typeof base);
+    assert.equal(v1Labelled.label, 'attic');
+    assert.equal(v1Labelled.maxConcurrency, 2);
+    const long = opsNode({ ...base, label: 'x'.repeat(500), served: 'many' } as unknown as typeof base);
+    assert.equal(long.label!.length, 64);
+    assert.equal(long.served, undefined, 'a counter that is not a number is left out');
+    assert.ok(!JSON.stringify(labelled).includes(key.slice(0, 40)));
   });
 
   it('the release comes from the variables the chart sets; draining shows', async (t) => {

@@ -26,6 +26,8 @@ interface OpsNode {
   leaseSeconds: number | null;
   served?: number;
   failed?: number;
+  leaseLeftSeconds?: number;
+  registeredSeconds?: number;
   models: string[];
   contextTier: string | null;
   maxConcurrency: number | null;
@@ -204,7 +206,8 @@ function drawNodes(s: OpsState): void {
     cell(tr, 'Served', node.served === undefined ? '–' : int.format(node.served), { num: true });
     cell(tr, 'Failed', node.failed === undefined ? '–' : int.format(node.failed), { num: true });
     cell(tr, 'Last seen', `${seconds(node.ageSeconds)} ago`, { num: true });
-    cell(tr, 'Lease', node.leaseSeconds === null ? '–' : seconds(node.leaseSeconds), { num: true });
+    const lease = node.leaseLeftSeconds !== undefined ? `${seconds(node.leaseLeftSeconds)} left` : node.leaseSeconds === null ? '–' : seconds(node.leaseSeconds);
+    cell(tr, 'Lease', lease, { num: true });
     tbody.append(tr);
   }
   const note = $('nodes-note');
