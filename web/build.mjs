@@ -14,71 +14,50 @@ const out = join(here, '..', 'dist', 'web');
 const assets = join(out, 'assets');
 
 await rm(out, { recursive: true, force: true });
-await mkdir(assets, { recursive: true });
 
-const result = await build({
-  entryPoints: { app: join(src, 'main.ts'), style: join(src, 'style.css') },
-  bundle: true,
-  format: 'esm',
-  splitting: true,
-  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
-  platform: 'browser',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  entryNames: '[name]-[hash]',
-  chunkNames: 'chunk-[hash]',
-  outdir: assets,
-  metafile: true,
-  logLevel: 'warning',
-});
+const TARGET = ['es2020', 'chrome100', 'firefox100', 'safari15'];
 
-const outputs = Object.entries(result.metafile.outputs);
-const entry = (suffix) => {
-  const found = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith(suffix));
-  if (!found) throw new Error(`no output for ${suffix}`);
-  return basename(found[0]);
-};
-const appJs = entry('main.ts');
-const appCss = entry('style.css');
+/**
+ * Bundles one page: its script and stylesheet content-hashed into `assetDir`, the favicon beside
+ * them, and its HTML with the placeholder asset URLs replaced, written to `htmlOut`.
+ */
+async function bundlePage({ name, script, style, html, assetDir, urlBase, htmlOut, splitting = false }) {
+  await mkdir(assetDir, { recursive: true });
+  const result = await build({
+    entryPoints: { [name]: script, [`${name}-style`]: style },
+    bundle: true,
+    format: 'esm',
+    splitting,
+    target: TARGET,
+    platform: 'browser',
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    entryNames: '[name]-[hash]',
+    chunkNames: 'chunk-[hash]',
+    outdir: assetDir,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const outputs = Object.entries(result.metafile.outputs);
+  const entry = (source) => {
+    const found = outputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith(basename(source)));
+    if (!found) throw new Error(`no output for ${source}`);
+    return basename(found[0]);
+  };
+  const js = entry(script);
+  const css = entry(style);
+  await copyFile(join(src, 'favicon.svg'), join(assetDir, 'favicon.svg'));
+  let text = await readFile(html, 'utf8');
+  text = text.replace(`${urlBase}/${name}.js`, `${urlBase}/${js}`).replace(`${urlBase}/${name}.css`, `${urlBase}/${css}`);
+  if (!text.includes(js) || !text.includes(css)) throw new Error(`${basename(html)} must reference ${urlBase}/${name}.js and ${urlBase}/${name}.css`);
+  await writeFile(htmlOut, text);
+  console.log(`web: ${htmlOut.slice(htmlOut.indexOf('dist/'))}, assets/${js}, assets/${css}`);
+}
 
-await copyFile(join(src, 'favicon.svg'), join(assets, 'favicon.svg'));
-let html = await readFile(join(src, 'index.html'), 'utf8');
-html = html.replace('/assets/app.js', `/assets/${appJs}`).replace('/assets/app.css', `/assets/${appCss}`);
-if (!html.includes(appJs) || !html.includes(appCss)) throw new Error('index.html must reference /assets/app.js and /assets/app.css');
-await writeFile(join(out, 'index.html'), html);
-console.log(`web: dist/web/index.html, assets/${appJs}, assets/${appCss}`);
+await bundlePage({ name: 'app', script: join(src, 'main.ts'), style: join(src, 'style.css'), html: join(src, 'index.html'), assetDir: assets, urlBase: '/assets', htmlOut: join(out, 'index.html'), splitting: true });
 
 // The operator page: its own script and stylesheet, nothing shared with the chat page.
 const opsSrc = join(here, 'ops');
 const opsOut = join(out, 'ops');
-const opsAssets = join(opsOut, 'assets');
-await mkdir(opsAssets, { recursive: true });
-const ops = await build({
-  entryPoints: { ops: join(opsSrc, 'ops.ts'), 'ops-style': join(opsSrc, 'ops.css') },
-  bundle: true,
-  format: 'esm',
-  target: ['es2020', 'chrome100', 'firefox100', 'safari15'],
-  platform: 'browser',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  entryNames: '[name]-[hash]',
-  outdir: opsAssets,
-  metafile: true,
-  logLevel: 'warning',
-});
-const opsOutputs = Object.entries(ops.metafile.outputs);
-const opsEntry = (suffix) => {
-  const found = opsOutputs.find(([, o]) => o.entryPoint && o.entryPoint.endsWith(suffix));
-  if (!found) throw new Error(`no output for ${suffix}`);
-  return basename(found[0]);
-};
-const opsJs = opsEntry('ops.ts');
-const opsCss = opsEntry('ops.css');
-await copyFile(join(src, 'favicon.svg'), join(opsAssets, 'favicon.svg'));
-let opsHtml = await readFile(join(opsSrc, 'ops.html'), 'utf8');
-opsHtml = opsHtml.replace('/ops/assets/ops.js', `/ops/assets/${opsJs}`).replace('/ops/assets/ops.css', `/ops/assets/${opsCss}`);
-if (!opsHtml.includes(opsJs) || !opsHtml.includes(opsCss)) throw new Error('ops.html must reference /ops/assets/ops.js and /ops/assets/ops.css');
-await writeFile(join(opsOut, 'index.html'), opsHtml);
-console.log(`web: dist/web/ops/index.html, assets/${opsJs}, assets/${opsCss}`);
+await bundlePage({ name: 'ops', script: join(opsSrc, 'ops.ts'), style: join(opsSrc, 'ops.css'), html: join(opsSrc, 'ops.html'), assetDir: join(opsOut, 'assets'), urlBase: '/ops/assets', htmlOut: join(opsOut, 'index.html') });

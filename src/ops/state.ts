@@ -20,6 +20,7 @@ import { makeServerTokenCheck } from '../http/server-token.js';
 import type { RelayContext } from '../context.js';
 import { releaseMetadata } from '../protocols/v1/meta.js';
 import type { NodeView } from '../store/types.js';
+import type { CounterRow, LatencySummary, OpsNode, OpsState } from './state-wire.js';
 
 /** At most this many nodes of each protocol are listed (`truncated` says when there are more). */
 export const OPS_NODES_PER_PROTOCOL = 200;
@@ -112,16 +113,6 @@ export function bucketQuantile(buckets: readonly Bucket[], q: number): number | 
   return lowerBound;
 }
 
-export interface LatencySummary {
-  count: number;
-  /** Mean in seconds (sum / count), null without observations. */
-  mean: number | null;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  /** The highest finite bucket bound: a percentile equal to it may be larger. */
-  maxBoundSeconds: number;
-}
 
 const round6 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1e6) / 1e6);
 
@@ -163,24 +154,6 @@ export function summariseHistogram(metric: MetricObjectWithValues<MetricValueWit
 
 // ---- The document ---------------------------------------------------------------------------
 
-export interface OpsNode {
-  protocol: 'legacy' | 'v1';
-  fingerprint: string;
-  label?: string;
-  ageSeconds: number;
-  queueDepth: number;
-  inflight: number;
-  leaseSeconds: number | null;
-  served?: number;
-  failed?: number;
-  /** Seconds until the lease lapses, and since the node registered, where the backend knows them. */
-  leaseLeftSeconds?: number;
-  registeredSeconds?: number;
-  models: string[];
-  contextTier: string | null;
-  maxConcurrency: number | null;
-  backendClass: string | null;
-}
 
 /** Fields a node may carry beside NodeView's own (an operator label, per-node counters), read only when present. */
 type NodeExtras = { label?: unknown; served?: unknown; failed?: unknown; leaseLeftMs?: unknown; registeredAgoMs?: unknown };
@@ -227,7 +200,7 @@ async function histogram(registry: Registry, name: string): Promise<MetricObject
 }
 
 /** Sums a counter's values over all labels but `keep`, dropping zero rows. */
-async function counterRows<K extends string>(registry: Registry, name: string, keep: readonly K[]): Promise<(Record<K, string> & { count: number })[]> {
+async function counterRows<K extends string>(registry: Registry, name: string, keep: readonly K[]): Promise<CounterRow<K>[]> {
   const rows = new Map<string, Record<K, string> & { count: number }>();
   for (const v of await metricValues(registry, name)) {
     const labels = v.labels as Record<string, unknown>;
@@ -243,7 +216,7 @@ async function counterRows<K extends string>(registry: Registry, name: string, k
   return [...rows.values()].filter((r) => r.count > 0);
 }
 
-export async function opsState(relay: RelayContext, host: string | undefined): Promise<Record<string, unknown>> {
+export async function opsState(relay: RelayContext, host: string | undefined): Promise<OpsState> {
   const { config, store, clock, drain, metrics } = relay;
   const now = clock.now();
   const health = await store.health().catch((err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.name : 'error' }));
@@ -314,7 +287,6 @@ export async function opsState(relay: RelayContext, host: string | undefined): P
       truncated: listing !== null && total !== null && nodes.length < total,
       list: nodes,
     },
-    // Running totals of this replica since it started; the page takes rates between two polls.
     counters: { requests, rejections, rateLimited, refused, evictions, outcomes },
     latency: {
       window: 'since_start',

@@ -7,67 +7,7 @@ const TOKEN_KEY = 'tokenplace.ops.token';
 const EVERY_MS = 3000;
 const TIMEOUT_MS = 5000;
 
-interface Latency {
-  count: number;
-  mean: number | null;
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  maxBoundSeconds: number;
-}
-
-interface OpsNode {
-  protocol: 'legacy' | 'v1';
-  fingerprint: string;
-  label?: string;
-  ageSeconds: number;
-  queueDepth: number;
-  inflight: number;
-  leaseSeconds: number | null;
-  served?: number;
-  failed?: number;
-  leaseLeftSeconds?: number;
-  registeredSeconds?: number;
-  models: string[];
-  contextTier: string | null;
-  maxConcurrency: number | null;
-  backendClass: string | null;
-}
-
-type Row<K extends string> = Record<K, string> & { count: number };
-
-interface OpsState {
-  generatedAt: string;
-  status: 'ok' | 'draining' | 'degraded';
-  draining: boolean;
-  build: {
-    name: string;
-    packageVersion: string;
-    release: string;
-    environment: string;
-    label: string;
-    ref?: string;
-    node: string;
-    replica: string;
-    startedAt: string;
-    uptimeSeconds: number;
-  };
-  store: { kind: string; ok: boolean; reason?: string; sharedAcrossReplicas: boolean; storedBytes: number | null; maxStoredBytes: number };
-  queues: null | {
-    legacy: { queued: number; oldestAgeSeconds: number; inflight: number; responses: number; streams: number };
-    v1: { queued: number; oldestAgeSeconds: number; inflight: number; responses: number; tombstones: number };
-    maxQueued: number;
-  };
-  nodes: { live: number | null; total: number | null; legacyTotal: number | null; v1Total: number | null; v1Healthy: number | null; truncated: boolean; list: OpsNode[] };
-  counters: {
-    requests: Row<'endpoint' | 'status'>[];
-    rejections: Row<'reason'>[];
-    rateLimited: Row<'budget' | 'reason'>[];
-    refused: Row<'kind'>[];
-    evictions: Row<'reason'>[];
-  };
-  latency: { window: string; pickup: Latency | null; turnaround: Latency | null; routes: (Latency & { route: string })[] };
-}
+import type { CounterRow as Row, LatencySummary as Latency, OpsNode, OpsState } from '../../src/ops/state-wire.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
