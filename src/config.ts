@@ -2,6 +2,7 @@
 // A bad value stops the process with a message that names the variable (ConfigError).
 import { isIP } from 'node:net';
 import { BUDGET_NAMES, DEFAULT_BUDGETS, type BudgetName } from './limits/budgets.js';
+import { DEFAULT_MODEL_CATALOGUE, parseModelCatalogue, type CatalogueModel } from './protocols/v1/models.js';
 
 export class ConfigError extends Error {
   constructor(readonly variable: string, message: string) {
@@ -111,6 +112,17 @@ function rateBudgets(env: Env): Record<BudgetName, { perMinute: number; burst: n
     });
   }
   return Object.freeze(out);
+}
+
+/** TOKENPLACE_MODEL_CATALOGUE (format: src/protocols/v1/models.ts parseModelCatalogue). */
+function modelCatalogue(env: Env): readonly CatalogueModel[] {
+  const value = raw(env, 'TOKENPLACE_MODEL_CATALOGUE');
+  if (value === undefined) return DEFAULT_MODEL_CATALOGUE;
+  try {
+    return parseModelCatalogue(value);
+  } catch (err) {
+    throw new ConfigError('TOKENPLACE_MODEL_CATALOGUE', (err as Error).message);
+  }
 }
 
 /** Command-line flags that override the environment (`--host`, `--port`). */
@@ -231,6 +243,10 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     deployEnvironment: raw(env, 'TOKENPLACE_DEPLOY_ENV') ?? null,
     gitSha: raw(env, 'TOKENPLACE_GIT_SHA') ?? null,
     imageTag: raw(env, 'TOKENPLACE_IMAGE_TAG') ?? null,
+    /** The source revision for tokenplace_build_info (else TOKENPLACE_GIT_SHA, else a sha-<hex> image tag). */
+    buildRevision: raw(env, 'TOKENPLACE_BUILD_REVISION') ?? null,
+    /** What GET /api/v1/models lists besides the models live nodes advertise. */
+    modelCatalogue: modelCatalogue(env),
 
     // Connections (src/http/connection-guard.ts explains the defaults).
     /**
