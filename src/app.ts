@@ -14,6 +14,8 @@ import { requestIdFor } from './http/request-id.js';
 import './http/fastify-types.js';
 import { createLogger, loggedHeader } from './core/logger.js';
 import { createMetrics } from './ops/metrics.js';
+import { buildInfo } from './ops/build-info.js';
+import { nodeEventLogger } from './ops/node-log.js';
 import { diagnosticsRoutes } from './ops/diagnostics.js';
 import { legacyProtocol } from './protocols/legacy/plugin.js';
 import { opsRoutes } from './ops/routes.js';
@@ -41,7 +43,7 @@ export interface AppOptions {
 export const relayApp = fp(
   async (app: FastifyInstance, opts: Required<Pick<AppOptions, 'config' | 'store' | 'clock' | 'logger' | 'drain'>> & Pick<AppOptions, 'plugins'>) => {
     const { config, store, clock, logger, drain } = opts;
-    const metrics = createMetrics(store, clock, store.limits);
+    const metrics = createMetrics(store, clock, store.limits, { onNodeEvent: nodeEventLogger(logger), build: buildInfo(config) });
     app.decorate('relay', createRelayContext({ config, store, clock, drain, metrics, logger, reclaimer: backendOf(store).reclaimer() }));
     drain.signal.addEventListener('abort', () => metrics.setDraining(true), { once: true });
 

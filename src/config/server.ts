@@ -53,5 +53,7 @@ export function readServer(env: Env, cli: CliOverrides) {
     deployEnvironment: raw(env, 'TOKENPLACE_DEPLOY_ENV') ?? null,
     gitSha: raw(env, 'TOKENPLACE_GIT_SHA') ?? null,
     imageTag: raw(env, 'TOKENPLACE_IMAGE_TAG') ?? null,
+    /** The source revision for tokenplace_build_info (else TOKENPLACE_GIT_SHA, else a sha-<hex> image tag). */
+    buildRevision: raw(env, 'TOKENPLACE_BUILD_REVISION') ?? null,
   };
 }

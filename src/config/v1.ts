@@ -1,7 +1,8 @@
 // The API v1 relay protocol's settings (protocol.md §E.3): upstream's variable names where it
 // has one. These are the only defaults of the v1 limits (src/protocols/v1/limits.ts derives its
 // own from them).
-import { readInts, type Env, type IntSettings } from './env.js';
+import { DEFAULT_MODEL_CATALOGUE, parseModelCatalogue, type CatalogueModel } from '../protocols/v1/models.js';
+import { ConfigError, raw, readInts, type Env, type IntSettings } from './env.js';
 
 export const V1_SETTINGS = {
   /** Registration lease: register and poll renew it; a node that lets it lapse is evicted. */
@@ -24,6 +25,21 @@ export const V1_SETTINGS = {
   v1MaxRequestsPerSource: { env: 'TOKENPLACE_API_V1_MAX_REQUESTS_PER_SOURCE', fallback: 100, min: 1, max: 10_000_000 },
 } as const satisfies IntSettings;
 
+/** TOKENPLACE_MODEL_CATALOGUE (format: src/protocols/v1/models.ts parseModelCatalogue). */
+function modelCatalogue(env: Env): readonly CatalogueModel[] {
+  const value = raw(env, 'TOKENPLACE_MODEL_CATALOGUE');
+  if (value === undefined) return DEFAULT_MODEL_CATALOGUE;
+  try {
+    return parseModelCatalogue(value);
+  } catch (err) {
+    throw new ConfigError('TOKENPLACE_MODEL_CATALOGUE', (err as Error).message);
+  }
+}
+
 export function readV1(env: Env) {
-  return readInts(env, V1_SETTINGS);
+  return {
+    ...readInts(env, V1_SETTINGS),
+    /** What GET /api/v1/models lists besides the models live nodes advertise. */
+    modelCatalogue: modelCatalogue(env),
+  };
 }

@@ -69,6 +69,7 @@ export const ERROR_CATALOGUE = {
   legacy_relay_endpoint_deprecated: { status: 410, message: 'Legacy relay endpoints are disabled on this relay' },
   // API v1 relay protocol (protocol.md §E.3)
   invalid_capabilities: { status: 400, message: 'The compute node capabilities are invalid' },
+  invalid_node_label: { status: 400, message: 'node_label must be text of 1-60 printable characters (no control or formatting characters)' },
   invalid_context_tier: { status: 400, message: 'Unsupported context_tier' },
   plaintext_fields_forbidden: { status: 400, message: 'Plaintext relay payload fields are forbidden; send the ciphertext envelope only' },
   unexpected_fields_forbidden: { status: 400, message: 'Unexpected relay payload fields are forbidden; send the ciphertext envelope only' },

@@ -4,7 +4,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { ErrorCode } from '../core/errors.js';
-import type { RelayObserver } from '../core/observer.js';
+import { NODE_EVENTS, type NodeEvent, type RelayObserver } from '../core/observer.js';
+import type { BuildInfo } from './build-info.js';
 import { CONTROL_STATES, EVICTION_REASONS, type V1Observer } from '../protocols/v1/observer.js';
 import { SHARE_CAPS, type ExpiryCounts, type RelayStore, type StoreLimits, type StoreStats } from '../store/types.js';
 import { V1_TERMINAL_REASONS, endedFor } from '../protocols/v1/types.js';
@@ -22,9 +23,24 @@ export interface RelayMetrics {
   setDraining(draining: boolean): void;
 }
 
-export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimits): RelayMetrics {
+export interface MetricsOptions {
+  /** Where compute-node lifecycle events go besides their counter (the log: src/ops/node-log.ts). */
+  onNodeEvent?: (event: NodeEvent) => void;
+  /** The labels of tokenplace_build_info ('unknown' each when not given). */
+  build?: BuildInfo;
+}
+
+export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimits, options: MetricsOptions = {}): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+
+  const build = new Gauge({
+    name: 'tokenplace_build_info',
+    help: 'Always 1; the labels say which release and source revision this process runs.',
+    labelNames: ['version', 'revision'] as const,
+    registers: [registry],
+  });
+  build.set({ version: options.build?.version ?? 'unknown', revision: options.build?.revision ?? 'unknown' }, 1);
 
   const requests = new Counter({
     name: 'tokenplace_relay_requests_total',
@@ -171,6 +187,15 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
   });
   for (const reason of EVICTION_REASONS) evictions.inc({ reason }, 0);
 
+  const nodeEvents = new Counter({
+    name: 'tokenplace_relay_node_events_total',
+    help: 'Compute-node lifecycle events (registered, renewed after a silence, evicted, unregistered, expired), by protocol.',
+    labelNames: ['protocol', 'event'] as const,
+    registers: [registry],
+  });
+  for (const protocol of ['legacy', 'v1'] as const) for (const event of NODE_EVENTS) nodeEvents.inc({ protocol, event }, 0);
+  const onNodeEvent = options.onNodeEvent;
+
   const requestChildren = new Map<string, { inc(): void }>();
   const durationChildren = new Map<string, { observe(value: number): void }>();
 
@@ -179,7 +204,11 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
     turnaround: (ms) => turnaround.observe(ms / 1000),
     rejected: (reason: ErrorCode) => rejections.inc({ reason }),
     expired: (counts: ExpiryCounts) => {
-      for (const [kind, n] of Object.entries(counts)) if (n > 0) expirations.inc({ kind }, n);
+      for (const kind of ['nodes', 'requests', 'responses', 'streams'] as const) if (counts[kind] > 0) expirations.inc({ kind }, counts[kind]);
+    },
+    node: (event) => {
+      nodeEvents.inc({ protocol: event.protocol, event: event.event }, event.count);
+      onNodeEvent?.(event);
     },
   };
 

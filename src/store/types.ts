@@ -100,6 +100,15 @@ export interface NodeView {
   /** v1 only */
   leaseSeconds?: number;
   capabilities?: V1Capabilities;
+  // Detail a backend gives where it has it cheaply (memory); absent means "not known here".
+  /** ms since the node registered (this registration). */
+  registeredAgoMs?: number;
+  /** ms until its lease lapses (0 when only in-flight work keeps it). */
+  leaseLeftMs?: number;
+  /** Answers it delivered during this registration. */
+  served?: number;
+  /** Requests it claimed and dropped: its in-flight lease lapsed, or the deadline passed while it held them. */
+  failed?: number;
 }
 
 export interface NodeListing {

@@ -827,6 +827,47 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.equal((await store.stats(T0 + 200_000)).storedBytes, empty.storedBytes, 'everything released');
       });
 
+      it("a node's label rides in its capabilities: stored, listed, replaced by a poll's capabilities", async () => {
+        await register('n1', T0, { ...caps(['m']), label: 'lab GPU 2' });
+        await register('n2');
+        const listed = await store.listNodes(T0 + 1000, 10);
+        assert.equal(listed.v1.find((v) => v.key === 'n1')?.capabilities?.label, 'lab GPU 2');
+        assert.equal(listed.v1.find((v) => v.key === 'n2')?.capabilities?.label, undefined, 'no label, none listed');
+        assert.deepEqual((await store.v1.selectNode({ model: 'm', contextTier: '8k-fast' }, T0 + 1000)).ok, true);
+        // A poll without capabilities keeps them (label included); with capabilities it replaces them.
+        assert.deepEqual(await store.v1.renewLease('n1', null, T0 + 2000, 0), { ok: true });
+        assert.equal((await store.listNodes(T0 + 2000, 10)).v1.find((v) => v.key === 'n1')?.capabilities?.label, 'lab GPU 2');
+        assert.deepEqual(await store.v1.renewLease('n1', { ...caps(['m']), label: 'renamed' }, T0 + 3000, 0), { ok: true });
+        assert.equal((await store.listNodes(T0 + 3000, 10)).v1.find((v) => v.key === 'n1')?.capabilities?.label, 'renamed');
+        assert.deepEqual(await store.v1.renewLease('n1', caps(['m']), T0 + 4000, 0), { ok: true });
+        assert.equal((await store.listNodes(T0 + 4000, 10)).v1.find((v) => v.key === 'n1')?.capabilities?.label, undefined);
+        // What a backend reports about evicted nodes and per-node detail is optional, but right when given.
+        const report = await store.v1.expire(T0 + 60_000);
+        assert.equal(report.evictedNodes, 2);
+        if (report.evicted !== undefined) assert.deepEqual(report.evicted.map((n) => n.key).sort(), ['n1', 'n2']);
+      });
+
+      it('per-node detail, where a backend lists it, counts served and dropped work', async () => {
+        await register('n1', T0, caps(['m'], '8k-fast', 2));
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c1', 'r2');
+        await claim('n1', T0 + 1000);
+        await claim('n1', T0 + 1000);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2000);
+        // r2's in-flight lease (20 s) lapses: back to the queue, a drop for n1.
+        await store.v1.renewLease('n1', null, T0 + 20_000, 0);
+        await store.v1.expire(T0 + 22_000);
+        const view = (await store.listNodes(T0 + 22_000, 10)).v1[0]!;
+        if (view.served !== undefined) {
+          assert.equal(view.served, 1);
+          assert.equal(view.failed, 1);
+          assert.equal(view.registeredAgoMs, 22_000);
+          assert.equal(view.leaseLeftMs, 28_000);
+        }
+        const info = await store.v1.nodeInfo?.('n1');
+        if (info !== undefined) assert.deepEqual({ ...info, lastSeen: undefined }, { key: 'n1', label: null, source: '-', lastSeen: undefined });
+      });
+
       it('snapshot is stable at rest and changes with every transition', async () => {
         const a = await store.snapshot();
         await register('n1');

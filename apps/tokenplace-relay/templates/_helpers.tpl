@@ -96,6 +96,17 @@ so the pod never gets two entries for one variable.
 {{- end -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_METRICS_PORT" "value" (toString (int .Values.metrics.port)) "from" "metrics.port") -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_LOG_LEVEL" "value" .Values.logLevel "from" "logLevel") -}}
+{{- /* Release metadata for /api/v1/version, /api/v1/meta and tokenplace_build_info. */ -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_IMAGE_TAG" "value" (include "tokenplace-relay.imageTag" .) "from" "image.tag") -}}
+{{- if .Values.release.environment -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_DEPLOY_ENV" "value" .Values.release.environment "from" "release.environment") -}}
+{{- end -}}
+{{- if .Values.release.version -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_RELEASE_VERSION" "value" (toString .Values.release.version) "from" "release.version") -}}
+{{- end -}}
+{{- if .Values.release.revision -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_BUILD_REVISION" "value" (toString .Values.release.revision) "from" "release.revision") -}}
+{{- end -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_RELAY_DRAIN_SECONDS" "value" (toString (int .Values.drainSeconds)) "from" "drainSeconds") -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_RELAY_STORE" "value" .Values.store.type "from" "store.type") -}}
 {{- if eq .Values.store.type "redis" -}}

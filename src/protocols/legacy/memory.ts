@@ -17,6 +17,7 @@ import {
   type EncryptedResponse,
   type EnqueueOutcome,
   type ExpiryCounts,
+  type LegacyNodeInfo,
   type LegacyTransitions,
   type QueuedRequest,
   type RegisterOutcome,
@@ -26,6 +27,8 @@ import {
 
 interface NodeEntry {
   lastSeen: number;
+  /** When this registration began (diagnostics). */
+  registeredAt: number;
   /** The address that registered the key: its node share and bytes. */
   source: string;
   bytes: number;
@@ -150,7 +153,7 @@ export class LegacyMemory implements LegacyTransitions {
     }
     // A key stays charged to the address that first registered it (a refresh from elsewhere,
     // e.g. a node whose address changed, is not a new registration).
-    const entry = existing ?? { lastSeen: now, source, bytes: nodeKey.length + NODE_RECORD_BYTES, inflight: new Set<InflightEntry>() };
+    const entry = existing ?? { lastSeen: now, registeredAt: now, source, bytes: nodeKey.length + NODE_RECORD_BYTES, inflight: new Set<InflightEntry>() };
     entry.lastSeen = now;
     this.#nodes.delete(nodeKey);
     this.#nodes.set(nodeKey, entry);
@@ -447,22 +450,28 @@ export class LegacyMemory implements LegacyTransitions {
     entry.delivered = 0;
   }
 
-  #expireNodes(now: number): number {
-    let removed = 0;
+  #expireNodes(now: number, removed: LegacyNodeInfo[] = []): number {
     for (const [key, node] of this.#nodes) {
       for (const job of node.inflight) if (job.expiresAt <= now) node.inflight.delete(job);
       if (!this.#alive(node, now)) {
         this.#nodes.delete(key);
         this.#nodeLedger.add(node.source, -1);
         this.#charge(node.source, -node.bytes);
-        removed += 1;
+        removed.push({ key, source: node.source, lastSeen: node.lastSeen });
       }
     }
-    return removed;
+    return removed.length;
+  }
+
+  async nodeInfo(nodeKey: string): Promise<LegacyNodeInfo | null> {
+    const node = this.#nodes.get(nodeKey);
+    return node === undefined ? null : { key: nodeKey, source: node.source, lastSeen: node.lastSeen };
   }
 
   async expire(now: number): Promise<ExpiryCounts> {
-    const counts: ExpiryCounts = { nodes: this.#expireNodes(now), requests: 0, responses: 0, streams: 0 };
+    const expiredNodes: LegacyNodeInfo[] = [];
+    const counts: ExpiryCounts = { nodes: this.#expireNodes(now, expiredNodes), requests: 0, responses: 0, streams: 0 };
+    if (expiredNodes.length > 0) counts.expiredNodes = expiredNodes;
     for (const [key, queue] of this.#queues) {
       counts.requests += this.#dropExpiredHead(key, queue, now);
       if (queue.length === 0) this.#queues.delete(key);
@@ -507,7 +516,15 @@ export class LegacyMemory implements LegacyTransitions {
       if (!this.#alive(node, now)) continue;
       total += 1;
       if (views.length < limit) {
-        views.push({ protocol: 'legacy', key, ageMs: Math.max(0, now - node.lastSeen), queueDepth: this.#queues.get(key)?.length ?? 0, inflight: node.inflight.size });
+        views.push({
+          protocol: 'legacy',
+          key,
+          ageMs: Math.max(0, now - node.lastSeen),
+          queueDepth: this.#queues.get(key)?.length ?? 0,
+          inflight: node.inflight.size,
+          registeredAgoMs: Math.max(0, now - node.registeredAt),
+          leaseLeftMs: Math.max(0, node.lastSeen + this.limits.nodeTtlMs - now),
+        });
       }
     }
     return { views, total };

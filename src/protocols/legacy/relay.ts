@@ -5,6 +5,7 @@ import { RelayError } from '../../core/errors.js';
 import type { ClaimedRequest, EncryptedResponse, QueuedRequest, RelayStore, StoredResponse, StreamBatch, WakeChannel } from '../../store/types.js';
 import { holdUntil } from '../../core/hold.js';
 import type { RelayObserver } from '../../core/observer.js';
+import { keyFingerprint } from '../../core/fingerprint.js';
 
 export interface LegacyRelayOptions {
   /** How long an idle /sink is held open waiting for work (0 = answer at once). */
@@ -53,8 +54,11 @@ export class LegacyRelay {
    * goes away (signal) or the relay drains. Never claims work for a node that has gone away.
    */
   async sink(nodeKey: string, maxBatch: number, signal: AbortSignal, source: string): Promise<SinkResult> {
-    const registered = await this.store.legacy.register(nodeKey, this.clock.now(), source);
+    const before = this.store.legacy.nodeInfo === undefined ? null : await this.store.legacy.nodeInfo(nodeKey);
+    const seenAt = this.clock.now();
+    const registered = await this.store.legacy.register(nodeKey, seenAt, source);
     if (!registered.ok) throw this.#reject(registered.reason);
+    this.#lifecycle(registered.created, before, nodeKey, source, seenAt);
     const items = await this.#holdFor('work', nodeKey, this.options.sinkHoldMs, signal, async () => {
       const claimed = await this.store.legacy.claim(nodeKey, maxBatch, this.clock.now());
       return claimed.length > 0 ? claimed : null;
@@ -92,7 +96,29 @@ export class LegacyRelay {
   async sweep(): Promise<number> {
     const counts = await this.store.legacy.expire(this.clock.now());
     this.observer.expired(counts);
+    // Which nodes, where the backend says; otherwise how many (Redis reports counts).
+    for (const node of counts.expiredNodes ?? []) {
+      this.observer.node({ event: 'expired', reason: 'silent', protocol: 'legacy', fingerprint: keyFingerprint(node.key), label: null, source: node.source, count: 1 });
+    }
+    if (counts.expiredNodes === undefined && counts.nodes > 0) {
+      this.observer.node({ event: 'expired', reason: 'silent', protocol: 'legacy', fingerprint: null, label: null, source: null, count: counts.nodes });
+    }
     return counts.nodes + counts.requests + counts.responses + counts.streams;
+  }
+
+  /**
+   * A new node, or a known one back after a silence of more than half the node TTL (it was close
+   * to expiring), is worth a log line; a routine /sink is not. Legacy nodes have no label.
+   */
+  #lifecycle(created: boolean, before: { source: string; lastSeen: number } | null, nodeKey: string, source: string, now: number): void {
+    const base = { protocol: 'legacy', fingerprint: keyFingerprint(nodeKey), label: null, count: 1 } as const;
+    if (created) {
+      this.observer.node({ ...base, event: 'registered', source });
+      return;
+    }
+    if (before === null) return;
+    const silentMs = now - before.lastSeen;
+    if (silentMs > this.store.limits.nodeTtlMs / 2) this.observer.node({ ...base, event: 'renewed', source: before.source, silentMs });
   }
 
   #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {

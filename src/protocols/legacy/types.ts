@@ -60,6 +60,16 @@ export interface ExpiryCounts {
   requests: number;
   responses: number;
   streams: number;
+  /** Which nodes expired, where the backend can say so cheaply (memory); else left out. */
+  expiredNodes?: LegacyNodeInfo[];
+}
+
+/** What the lifecycle log says about a legacy node: its key and the address that registered it. */
+export interface LegacyNodeInfo {
+  key: string;
+  source: string;
+  /** Its last /sink (ms epoch). */
+  lastSeen: number;
 }
 
 
@@ -99,4 +109,9 @@ export interface LegacyTransitions {
   drainStream(clientKey: string, now: number): Promise<StreamBatch | null>;
   /** Remove everything past its time-to-live; counts what went. */
   expire(now: number): Promise<ExpiryCounts>;
+  /**
+   * Optional, for the lifecycle log only: the node's source and last /sink, or null. A backend
+   * that cannot answer cheaply leaves it out.
+   */
+  nodeInfo?(nodeKey: string): Promise<LegacyNodeInfo | null>;
 }

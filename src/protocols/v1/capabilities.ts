@@ -9,6 +9,17 @@ export const MAX_MODEL_IDS = 64;
 export const MAX_MODEL_ID_CHARS = 128;
 export const MAX_CONCURRENCY = 128;
 const MAX_TOKENS = 1_000_000;
+/**
+ * A label is for a table cell and a log field: 60 UTF-16 units, the longest the chat page shows
+ * (web/src/nodes.ts), so every accepted label is displayed as sent.
+ */
+export const MAX_NODE_LABEL_CHARS = 60;
+/**
+ * Refused in labels: control characters, format characters (bidi overrides, zero-width joiners
+ * that could make two labels look alike or reorder a log line), surrogates, private-use and
+ * unassigned code points, line and paragraph separators.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\u2028\u2029]/u;
 const BACKEND_CLASSES = new Set(['cpu', 'cuda', 'metal', 'vulkan', 'gpu', 'unknown']);
 
 /**
@@ -21,6 +32,31 @@ const MODEL_ALIASES: Readonly<Record<string, string>> = {
   'gpt-3.5-turbo': DEFAULT_MODEL_ID,
   'gpt-5-chat-latest': DEFAULT_MODEL_ID,
 };
+
+/**
+ * The operator-chosen label a node sends (`node_label`). Absent, null or blank: no label.
+ * Otherwise it must be a string that, trimmed, has at most MAX_NODE_LABEL_CHARS printable
+ * characters; anything else is refused (400 invalid_node_label) rather than silently altered, so
+ * the operator learns why the name they chose does not show.
+ */
+export function normaliseNodeLabel(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new RelayError('invalid_node_label', { field: 'node_label' });
+  const label = value.trim();
+  if (label === '') return undefined;
+  if (label.length > MAX_NODE_LABEL_CHARS || UNPRINTABLE.test(label)) throw new RelayError('invalid_node_label', { field: 'node_label' });
+  return label;
+}
+
+/** Capabilities with the node's label (when it sent one). */
+export function withLabel(caps: V1Capabilities, label: string | undefined): V1Capabilities {
+  return label === undefined ? caps : { ...caps, label };
+}
+
+/** Model ids clients may name for the canonical model (aliases), for the model listing. */
+export function modelAliases(): Readonly<Record<string, string>> {
+  return MODEL_ALIASES;
+}
 
 /** Lower-cased, trimmed, aliases resolved. */
 export function resolveModelId(requested: string): string {

@@ -37,6 +37,7 @@ import {
   type V1ExpiryReport,
   type V1LeaseOutcome,
   type V1NewRequest,
+  type V1NodeInfo,
   type V1ProgressOutcome,
   type V1RegisterOutcome,
   type V1RetrieveOutcome,
@@ -62,6 +63,11 @@ interface NodeRec {
   bytes: number;
   leaseUntil: number;
   lastSeen: number;
+  registeredAt: number;
+  /** Answers delivered during this registration (diagnostics). */
+  served: number;
+  /** Claims dropped: in-flight lease lapsed, or the deadline passed while in flight (diagnostics). */
+  failed: number;
   /** Queued requests by request id, oldest first. */
   queue: Map<string, ReqRec>;
   /** Queued requests per submitting source (the per-node queue share). */
@@ -281,6 +287,7 @@ export class V1Memory implements V1Transitions {
   #end(rec: ReqRec, status: V1TerminalStatus, reason: V1TerminalReason, now: number, ended: V1Ended[]): void {
     const node = this.#nodes.get(rec.nodeKey);
     const wasInflight = rec.state === 'inflight';
+    if (wasInflight && node !== undefined && (reason === 'provider_timeout' || reason === 'claimer_lost')) node.failed += 1;
     if (rec.state === 'held') {
       this.#held.delete(rec.key);
     } else {
@@ -338,6 +345,7 @@ export class V1Memory implements V1Transitions {
     rec.state = 'queued';
     rec.leaseUntil = 0;
     rec.lapses += 1;
+    node.failed += 1;
     rec.progress = null;
     this.#setBytes(rec, this.#recordBytes(rec, rec.payload));
     this.hub.notify('work', v1WorkWakeKey(node.key));
@@ -386,6 +394,9 @@ export class V1Memory implements V1Transitions {
       bytes: 0,
       leaseUntil: now + this.limits.v1LeaseMs,
       lastSeen: now,
+      registeredAt: now,
+      served: 0,
+      failed: 0,
       queue: new Map(),
       queueBySource: new SourceLedger(this.limits.v1MaxQueuePerNode, this.limits.v1MaxQueuePerNodePerSource),
       inflight: new Map(),
@@ -608,6 +619,7 @@ export class V1Memory implements V1Transitions {
         }
         // An accepted answer proves the node (selection ranks it first from now on).
         node.proven = true;
+        node.served += 1;
       }
       this.#active.delete(key);
       this.#clientDelta(clientKey, -1);
@@ -758,16 +770,28 @@ export class V1Memory implements V1Transitions {
         }
       }
     }
+    const evicted: V1NodeInfo[] = [];
     for (const node of [...this.#nodes.values()]) {
       if (this.#healthy(node, now)) continue;
+      evicted.push(this.#info(node));
       this.#removeNode(node, now, report.ended);
       report.evictedNodes += 1;
     }
+    if (evicted.length > 0) report.evicted = evicted;
     for (let tomb = first(this.#tombs); tomb !== undefined && Math.max(tomb.clientUntil, tomb.nodeUntil) <= now; tomb = first(this.#tombs)) {
       this.#dropTomb(tomb);
       report.prunedTombstones += 1;
     }
     return report;
+  }
+
+  #info(node: NodeRec): V1NodeInfo {
+    return { key: node.key, label: node.capabilities.label ?? null, source: node.source, lastSeen: node.lastSeen };
+  }
+
+  async nodeInfo(nodeKey: string): Promise<V1NodeInfo | null> {
+    const node = this.#nodes.get(nodeKey);
+    return node === undefined ? null : this.#info(node);
   }
 
   stats(now: number): { nodes: number; healthy: number; queued: number; inflight: number; held: number; tombstones: number; oldestQueuedAgeMs: number } {
@@ -805,6 +829,10 @@ export class V1Memory implements V1Transitions {
         inflight: this.#liveInflight(node, now),
         leaseSeconds: this.limits.v1LeaseMs / 1000,
         capabilities: { ...node.capabilities, supportedModelIds: [...node.capabilities.supportedModelIds] },
+        registeredAgoMs: Math.max(0, now - node.registeredAt),
+        leaseLeftMs: Math.max(0, node.leaseUntil - now),
+        served: node.served,
+        failed: node.failed,
       });
     }
     return { views, total };

@@ -21,10 +21,13 @@ import {
   type V1StoredResponse,
   type V1TerminalReason,
   type V1TerminalStatus,
+  type V1NodeInfo,
 } from './types.js';
 import { SELECTION_POLICY } from './selection.js';
-import { DEFAULT_CONTEXT_TIER, DEFAULT_MODEL_ID, normaliseCapabilities, resolveModelId } from './capabilities.js';
+import { DEFAULT_CONTEXT_TIER, DEFAULT_MODEL_ID, normaliseCapabilities, normaliseNodeLabel, resolveModelId, withLabel } from './capabilities.js';
 import { holdUntil } from '../../core/hold.js';
+import { keyFingerprint } from '../../core/fingerprint.js';
+import type { NodeEvent } from '../../core/observer.js';
 import type { ControlState, V1Observer } from './observer.js';
 
 export { API_V1_PROTOCOL } from './wire.js';
@@ -126,11 +129,20 @@ export class V1Relay {
 
   // ------------------------------------------------------------------ compute nodes
 
-  async register(nodeKey: string, rawCapabilities: unknown, proof: NodeProof = {}): Promise<RegisterResult> {
-    const capabilities = normaliseCapabilities(rawCapabilities);
+  /**
+   * `rawLabel` is the node's `node_label` (src/protocols/v1/capabilities.ts normaliseNodeLabel): it
+   * is stored with the capabilities, so a later poll that sends capabilities replaces it too.
+   */
+  async register(nodeKey: string, rawCapabilities: unknown, proof: NodeProof = {}, rawLabel?: unknown): Promise<RegisterResult> {
+    const label = normaliseNodeLabel(rawLabel);
+    const capabilities = withLabel(normaliseCapabilities(rawCapabilities), label);
     const credential = randomBytes(32).toString('base64url');
-    const outcome = await this.store.v1.registerNode(nodeKey, capabilities, sha256Hex(credential), this.clock.now(), callOptions(proof));
+    const before = await this.#nodeInfo(nodeKey);
+    const now = this.clock.now();
+    const outcome = await this.store.v1.registerNode(nodeKey, capabilities, sha256Hex(credential), now, callOptions(proof));
     if (!outcome.ok) throw this.#reject(outcome.reason);
+    if (outcome.created) this.#nodeEvent({ event: 'registered' }, nodeKey, label ?? null, proof.source ?? null);
+    else this.#renewed(before, nodeKey, label ?? before?.label ?? null, now);
     return { leaseSeconds: this.options.leaseSeconds, pollWaitSeconds: this.options.pollWaitSeconds, credential: outcome.credentialIssued ? credential : null };
   }
 
@@ -139,12 +151,17 @@ export class V1Relay {
    * poll wait for one to arrive. Never claims for a node whose connection has gone (signal).
    * Work answers say "poll again now" (next_ping_in_x_seconds 0).
    */
-  async poll(nodeKey: string, rawCapabilities: unknown, signal: AbortSignal, proof: NodeProof = {}): Promise<PollResult> {
-    const capabilities = rawCapabilities === undefined || rawCapabilities === null ? null : normaliseCapabilities(rawCapabilities);
+  async poll(nodeKey: string, rawCapabilities: unknown, signal: AbortSignal, proof: NodeProof = {}, rawLabel?: unknown): Promise<PollResult> {
+    // A label travels with capabilities: without them the stored ones (label included) stay.
+    const label = normaliseNodeLabel(rawLabel);
+    const capabilities = rawCapabilities === undefined || rawCapabilities === null ? null : withLabel(normaliseCapabilities(rawCapabilities), label);
     const holdMs = this.drainSignal.aborted ? 0 : this.options.pollWaitSeconds * 1000;
     const options = callOptions(proof);
-    const lease = await this.store.v1.renewLease(nodeKey, capabilities, this.clock.now(), holdMs, options);
+    const before = await this.#nodeInfo(nodeKey);
+    const renewedAt = this.clock.now();
+    const lease = await this.store.v1.renewLease(nodeKey, capabilities, renewedAt, holdMs, options);
     if (!lease.ok) throw this.#reject(lease.reason);
+    this.#renewed(before, nodeKey, capabilities === null ? (before?.label ?? null) : (label ?? null), renewedAt);
     const work = await this.#hold('work', v1WorkWakeKey(nodeKey), holdMs, signal, async () => {
       const now = this.clock.now();
       // The claim re-checks ownership: the node may have bound itself while this poll waited.
@@ -208,11 +225,16 @@ export class V1Relay {
     throw this.#reject(outcome.reason);
   }
 
-  async unregister(nodeKey: string, credential: string | null): Promise<{ removed: boolean }> {
+  /** `source`: the caller's address, logged when the backend does not remember the node's own. */
+  async unregister(nodeKey: string, credential: string | null, source?: string): Promise<{ removed: boolean }> {
+    const before = await this.#nodeInfo(nodeKey);
     const outcome = await this.store.v1.unregisterNode(nodeKey, credential === null ? null : sha256Hex(credential), this.clock.now());
     if (!outcome.ok) throw this.#reject('invalid_control_credential');
     this.#ended(outcome.ended);
-    if (outcome.removed) this.observer.evicted('unregistered', 1);
+    if (outcome.removed) {
+      this.observer.evicted('unregistered', 1);
+      this.#nodeEvent({ event: 'unregistered' }, nodeKey, before?.label ?? null, before?.source ?? source ?? null);
+    }
     return { removed: outcome.removed };
   }
 
@@ -319,11 +341,35 @@ export class V1Relay {
   async sweep(): Promise<number> {
     const report = await this.store.v1.expire(this.clock.now());
     this.#ended(report.ended);
-    if (report.evictedNodes > 0) this.observer.evicted('stale_lease', report.evictedNodes);
+    if (report.evictedNodes > 0) {
+      this.observer.evicted('stale_lease', report.evictedNodes);
+      // Which nodes, where the backend says; otherwise how many (Redis reports counts).
+      for (const node of report.evicted ?? []) this.#nodeEvent({ event: 'evicted', reason: 'stale_lease' }, node.key, node.label, node.source);
+      if (report.evicted === undefined) this.observer.node({ event: 'evicted', reason: 'stale_lease', protocol: 'v1', fingerprint: null, label: null, source: null, count: report.evictedNodes });
+    }
     return report.ended.length + report.evictedNodes + report.expiredResponses + report.prunedTombstones;
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** The node as the backend knows it before a transition, if it can say (memory). */
+  async #nodeInfo(nodeKey: string): Promise<V1NodeInfo | null> {
+    return this.store.v1.nodeInfo === undefined ? null : this.store.v1.nodeInfo(nodeKey);
+  }
+
+  /**
+   * A known node heard from after a silence of more than half its lease (it was close to being
+   * evicted): worth a log line. Routine re-registers and polls are not.
+   */
+  #renewed(before: V1NodeInfo | null, nodeKey: string, label: string | null, now: number): void {
+    if (before === null) return;
+    const silentMs = now - before.lastSeen;
+    if (silentMs > (this.options.leaseSeconds * 1000) / 2) this.#nodeEvent({ event: 'renewed', silentMs }, nodeKey, label, before.source);
+  }
+
+  #nodeEvent(event: Pick<NodeEvent, 'event' | 'reason' | 'silentMs'>, nodeKey: string, label: string | null, source: string | null): void {
+    this.observer.node({ ...event, protocol: 'v1', fingerprint: keyFingerprint(nodeKey), label, source, count: 1 });
+  }
 
   #ended(events: readonly V1Ended[]): void {
     for (const event of events) this.observer.ended(event);

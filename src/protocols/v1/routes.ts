@@ -8,6 +8,7 @@ import { makeServerTokenCheck } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
 import { PLANS } from '../../limits/budgets.js';
 import { releaseMetadata } from './meta.js';
+import { modelRoutes } from './models.js';
 import { API_V1_PROTOCOL, API_V1_VERSION, type AnswerWire, type DeadlineWire, type IdlePollWire, type PendingWire, type WorkItemWire } from './wire.js';
 import { SELECTION_POLICY } from './selection.js';
 import { RelayError } from '../../core/errors.js';
@@ -43,7 +44,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     // A node that presents its credential on re-register binds itself to it (sticky).
-    const result = await v1.register(nodeKey, body.capabilities, { credential: secret(body, 'control_credential'), source: sourceOf(request) });
+    const result = await v1.register(nodeKey, body.capabilities, { credential: secret(body, 'control_credential'), source: sourceOf(request) }, body.node_label);
     const answer: Record<string, unknown> = {
       next_ping_in_x_seconds: result.leaseSeconds,
       poll_wait_seconds: result.pollWaitSeconds,
@@ -56,10 +57,13 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   app.post(`${P}/servers/poll`, { config: { name: 'v1_servers_poll', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request, reply) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
-    const { work, nextPingSeconds, pollWaitSeconds } = await v1.poll(nodeKey, body.capabilities, clientGoneSignal(reply), {
-      credential: secret(body, 'control_credential'),
-      source: sourceOf(request),
-    });
+    const { work, nextPingSeconds, pollWaitSeconds } = await v1.poll(
+      nodeKey,
+      body.capabilities,
+      clientGoneSignal(reply),
+      { credential: secret(body, 'control_credential'), source: sourceOf(request) },
+      body.node_label,
+    );
     if (work === null) return { message: 'No requests available', next_ping_in_x_seconds: nextPingSeconds, poll_wait_seconds: pollWaitSeconds } satisfies IdlePollWire;
     // The work item: the client's envelope (never its cancel token), its deadline, and "poll
     // again now" so the node does not sleep a lease after every job.
@@ -105,7 +109,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
       handler: async (request: FastifyRequest) => {
         const body = requireObject(request.body);
         const nodeKey = publicKey(body, 'server_public_key', limits);
-        const { removed } = await v1.unregister(nodeKey, secret(body, 'control_credential'));
+        const { removed } = await v1.unregister(nodeKey, secret(body, 'control_credential'), sourceOf(request));
         return { message: 'Server unregistered', removed };
       },
     }) as const;
@@ -181,7 +185,9 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     } satisfies AnswerWire;
   });
 
-  // ---------------------------------------------------------------- release metadata
+  // ---------------------------------------------------------------- models and release metadata
+
+  await modelRoutes(app);
 
   const meta = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');

@@ -22,6 +22,12 @@ export interface V1Capabilities {
   maxOutputTokens: number;
   maxConcurrency: number;
   backendClass: string;
+  /**
+   * The operator's name for the node (register or poll `node_label`), already checked: printable,
+   * trimmed, at most MAX_NODE_LABEL_CHARS. It rides in the capabilities because both backends
+   * store those verbatim and hand them back in listings.
+   */
+  label?: string;
 }
 
 /** The three ciphertext fields of the hybrid scheme (protocol.md §D), opaque to the relay. */
@@ -210,6 +216,21 @@ export interface V1ExpiryReport {
   prunedTombstones: number;
   /** Claimed requests whose in-flight lease lapsed and went back to their node's queue. */
   requeued?: number;
+  /**
+   * Which nodes were evicted, where the backend can say so cheaply (memory); a backend that
+   * reports counts only leaves it out.
+   */
+  evicted?: V1NodeInfo[];
+}
+
+/** What the lifecycle log says about a node: never more than its key, label and address. */
+export interface V1NodeInfo {
+  key: string;
+  label: string | null;
+  /** The address that registered it (addressLimitKey). */
+  source: string;
+  /** When it last renewed its lease, polled or answered (ms epoch). */
+  lastSeen: number;
 }
 
 /** Wake-up keys of the v1 protocol, distinct from the legacy ones (which are bare keys). */
@@ -327,4 +348,10 @@ export interface V1Transitions {
    * evicted (their work cancelled/server_unregistered), old tombstones are pruned.
    */
   expire(now: number): Promise<V1ExpiryReport>;
+  /**
+   * Optional, for the lifecycle log only (not part of any transition): the node's label, source
+   * and last sign of life, or null when unknown. A backend that cannot answer cheaply leaves it
+   * out (the log then says less: no "renewed after a gap", no label on unregistration).
+   */
+  nodeInfo?(nodeKey: string): Promise<V1NodeInfo | null>;
 }

@@ -2,6 +2,7 @@
 // codes as the HEAD-era peers use them, driven through the real app with a fake clock.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { keyFingerprint } from '../../../src/core/fingerprint.js';
 import { faucetBody, NODE_KEY } from '../../support/relay-app.js';
 import {
   CAPS,
@@ -440,6 +441,8 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
     assert.equal(body.status, 'ok');
     assert.deepEqual(body.api_v1_registered_compute_nodes[0], {
       server_public_key: NODE_A,
+      fingerprint: keyFingerprint(NODE_A),
+      label: null,
       protocol: 'v1',
       age_seconds: 0,
       next_ping_in_x_seconds: 30,
