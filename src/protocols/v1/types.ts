@@ -22,6 +22,9 @@ export interface V1Capabilities {
   maxOutputTokens: number;
   maxConcurrency: number;
   backendClass: string;
+  /** End-to-end extensions the node offers its clients (README "Signed answers and streaming"); the relay only lists them. */
+  answerSigning?: string;
+  streaming?: string;
 }
 
 /** The three ciphertext fields of the hybrid scheme (protocol.md §D), opaque to the relay. */
