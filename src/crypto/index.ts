@@ -1,1 +1,3 @@
 export * from './hybrid.js';
+export * from './signed-answer.js';
+export * from './stream-snapshot.js';

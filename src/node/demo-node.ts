@@ -5,7 +5,10 @@
 //    next_ping_in_x_seconds, answer with POST /source, or in chunks with POST /stream/source
 //    when the work item carries a stream_session_id;
 //  * API v1: register a lease, long-poll /servers/poll, check /servers/control before
-//    answering, POST /responses, unregister on stop.
+//    answering, POST /responses, unregister on stop. It advertises two end-to-end extensions
+//    (README "Signed answers and streaming"): it signs its answers with its key
+//    (answer_signing) and, for a client that asks, streams the text as it is generated as
+//    encrypted snapshot records over the progress channel (streaming: snapshots-v1).
 // Requests and answers are end-to-end encrypted (src/crypto); the relay only carries
 // ciphertext. Log lines never contain payloads or keys (only a short key fingerprint).
 // Bad relay answers are logged and retried with exponential backoff and jitter; after a relay
@@ -13,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import pino from 'pino';
-import { decryptJson, encryptJson, generateKeyPair, importPublicKey, StreamEncryptor, type KeyPair } from '../crypto/index.js';
+import { decryptJson, encryptJson, generateKeyPair, importPublicKey, signText, SnapshotPacer, snapshotEnvelope, STREAM_FORMAT, StreamEncryptor, type KeyPair, type SigningScheme } from '../crypto/index.js';
 import { keyFingerprint } from '../core/fingerprint.js';
 import { Backoff } from './backoff.js';
 import { DEMO_MODEL_ID, demoReply, demoReplyChunks, isChatHistory, type ChatMessage } from './model.js';
@@ -32,7 +35,21 @@ export interface DemoNodeOptions {
   thinkMs?: number;
   /** API v1 test hook: the answer (and its finish reason) instead of the demo model's. */
   reply?: (messages: ChatMessage[]) => { content: string; finishReason?: string };
+  /** API v1: sign answers and snapshots with the node key and advertise it (default true). */
+  signAnswers?: boolean;
+  /** API v1: advertise streaming and stream to clients that ask (default true). */
+  stream?: boolean;
+  /** API v1: time to "generate" each token (a word and its spacing); 0 (default) answers at once, without streaming. */
+  tokenDelayMs?: number;
+  /** API v1: at most one streamed record per this many ms (default 100). */
+  snapshotIntervalMs?: number;
 }
+
+/** The signing scheme the demo node uses. */
+export const DEMO_SIGNING_SCHEME: SigningScheme = 'rsa-pss-sha256';
+const DEFAULT_SNAPSHOT_INTERVAL_MS = 100;
+/** Plain progress records (for clients that did not ask for the text) while generating. */
+const PROGRESS_INTERVAL_MS = 250;
 
 export interface DemoNode {
   /** Wire form of the node's public key (base64 of PEM). */
@@ -41,6 +58,8 @@ export interface DemoNode {
   ready: Promise<void>;
   /** How many requests this node has answered. */
   readonly answered: number;
+  /** Streamed snapshot records posted, and the bytes of their request bodies. */
+  readonly streamed: { records: number; bytes: number };
   stop(): Promise<void>;
 }
 
@@ -86,6 +105,9 @@ export async function startDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
     get answered() {
       return node.answered;
     },
+    get streamed() {
+      return { ...node.streamed };
+    },
     stop: () => node.stop(),
   };
 }
@@ -93,6 +115,7 @@ export async function startDemoNode(opts: DemoNodeOptions): Promise<DemoNode> {
 class DemoNodeRunner {
   readonly ready: Promise<void>;
   answered = 0;
+  readonly streamed = { records: 0, bytes: 0 };
   private markReady!: () => void;
   private readonly abort = new AbortController();
   private readonly log: pino.Logger;
@@ -302,12 +325,24 @@ class DemoNodeRunner {
     return this.controlCredential === undefined ? {} : { control_credential: this.controlCredential };
   }
 
+  private get signs(): boolean {
+    return this.opts.signAnswers !== false;
+  }
+
+  private get capabilities(): Record<string, unknown> {
+    return {
+      ...DEMO_CAPABILITIES,
+      ...(this.signs ? { answer_signing: DEMO_SIGNING_SCHEME } : {}),
+      ...(this.opts.stream !== false ? { streaming: STREAM_FORMAT } : {}),
+    };
+  }
+
   private async register(): Promise<boolean> {
     let answer: RelayAnswer;
     try {
       answer = await this.post('/api/v1/relay/servers/register', {
         server_public_key: this.keys.publicKeyWire,
-        capabilities: DEMO_CAPABILITIES,
+        capabilities: this.capabilities,
         ...this.ownerProof(),
       });
     } catch (err) {
@@ -356,7 +391,7 @@ class DemoNodeRunner {
       try {
         answer = await this.post(
           '/api/v1/relay/servers/poll',
-          { server_public_key: this.keys.publicKeyWire, capabilities: DEMO_CAPABILITIES, ...this.ownerProof() },
+          { server_public_key: this.keys.publicKeyWire, capabilities: this.capabilities, ...this.ownerProof() },
           Math.max(HTTP_TIMEOUT_MS, this.pollWaitS * 1000 + 5000),
         );
       } catch (err) {
@@ -432,9 +467,14 @@ class DemoNodeRunner {
     }
     const messages = ((envelope as Record<string, unknown>).api_v1_request as { messages: ChatMessage[] }).messages;
     const { content, finishReason = 'stop' } = this.opts.reply?.(messages) ?? { content: demoReply(messages) };
-    await this.think(clientKey, requestId, content);
+    // The client asks for the text as it is generated; only a node that advertises it does so.
+    const stream = (envelope as Record<string, unknown>).api_v1_stream;
+    const wantsStream = this.opts.stream !== false && isObject(stream) && stream.format === STREAM_FORMAT;
+    const sequence = { n: 0 };
+    await this.think(clientKey, requestId, content, sequence);
+    const wanted = await this.generate(clientKey, requestId, content, wantsStream, sequence);
     // Before answering, ask the relay whether the request is still wanted.
-    const status = await this.controlStatus(requestId);
+    const status = wanted ? await this.controlStatus(requestId) : 'cancelled';
     if (status === 'cancelled' || status === 'expired') {
       this.log.info({ event: 'work.dropped', reason: status }, 'request was cancelled or expired before the answer was ready');
       await this.controlStatus(requestId, true);
@@ -452,12 +492,13 @@ class DemoNodeRunner {
    * (api_v1_progress: phase, token counts, monotonic sequence), encrypted for the client.
    * Progress is best effort: a refused record is not retried.
    */
-  private async think(clientKey: string, requestId: string, content: string): Promise<void> {
+  private async think(clientKey: string, requestId: string, content: string, seq: { n: number }): Promise<void> {
     const total = this.opts.thinkMs ?? 0;
     if (total <= 0 || !this.controlCredential) return;
     const started = Date.now();
     const tokens = Math.max(1, Math.ceil(content.length / 4));
-    for (let sequence = 1; ; sequence++) {
+    for (;;) {
+      const sequence = ++seq.n;
       const elapsed = Date.now() - started;
       const generated = Math.min(tokens, Math.floor((tokens * elapsed) / total));
       const enc = encryptJson(
@@ -475,6 +516,68 @@ class DemoNodeRunner {
       if (elapsed >= total) return;
       await this.sleep(Math.min(250, total - elapsed));
     }
+  }
+
+  /**
+   * "Generates" the answer a token (a word with its spacing) every tokenDelayMs. A client that
+   * asked for the stream gets snapshot records (the whole text so far, signed when the node
+   * signs) at most one per snapshotIntervalMs; any other client gets plain progress records
+   * (token counts) every 250 ms. Records share one increasing sequence per request. Resolves
+   * false when the relay refuses a record because the request is no longer active (cancelled):
+   * the node stops generating.
+   */
+  private async generate(clientKey: string, requestId: string, content: string, wantsStream: boolean, seq: { n: number }): Promise<boolean> {
+    const delay = this.opts.tokenDelayMs ?? 0;
+    if (delay <= 0 || !this.controlCredential) return true;
+    const pieces = content.match(/\S+\s*|\s+/g) ?? [];
+    const started = Date.now();
+    const fields = { server_public_key: this.keys.publicKeyWire, client_public_key: clientKey, request_id: requestId, control_credential: this.controlCredential, protocol: API_V1_PROTOCOL, version: 1 };
+    const ctx = {
+      protocol: API_V1_PROTOCOL,
+      requestId,
+      clientPublicKey: clientKey,
+      serverPublicKey: this.keys.publicKeyWire,
+      ...(this.signs ? { signer: { privateKeyPem: this.keys.privateKeyPem, alg: DEMO_SIGNING_SCHEME } } : {}),
+    };
+    let tokens = 0;
+    const post = async (text: string): Promise<boolean> => {
+      const plain = wantsStream
+        ? snapshotEnvelope(ctx, ++seq.n, text)
+        : {
+            protocol: API_V1_PROTOCOL,
+            version: 1,
+            request_id: requestId,
+            client_public_key: clientKey,
+            api_v1_progress: { schema_version: 1, sequence: ++seq.n, phase: 'generating', total_prompt_tokens: 0, cached_prompt_tokens: 0, processed_prompt_tokens: 0, generated_tokens: tokens, elapsed_ms: Date.now() - started },
+          };
+      const enc = encryptJson(plain, clientKey);
+      const body = { ...fields, ciphertext: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv };
+      if (wantsStream) {
+        this.streamed.records += 1;
+        this.streamed.bytes += Buffer.byteLength(JSON.stringify(body));
+      }
+      try {
+        const answer = await this.post('/api/v1/relay/progress', body);
+        return !(answer.status === 410 || answer.status === 403 || answer.status === 404);
+      } catch (err) {
+        if (err instanceof RelayUnreachableError) return true; // the next record carries everything
+        throw err;
+      }
+    };
+    const pacer = new SnapshotPacer(wantsStream ? (this.opts.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS) : PROGRESS_INTERVAL_MS, post);
+    let text = '';
+    try {
+      for (const piece of pieces) {
+        await this.sleep(delay);
+        if (pacer.refused) return false;
+        text += piece;
+        tokens += 1;
+        pacer.offer(text);
+      }
+    } finally {
+      await pacer.close();
+    }
+    return !pacer.refused;
   }
 
   private checkV1Envelope(envelope: unknown, clientKey: string, requestId: string): string | null {
@@ -510,10 +613,17 @@ class DemoNodeRunner {
   }
 
   private async respondV1(clientKey: string, requestId: string, apiV1Response: Record<string, unknown>): Promise<boolean> {
-    const enc = encryptJson(
-      { protocol: API_V1_PROTOCOL, version: 1, request_id: requestId, client_public_key: clientKey, api_v1_response: apiV1Response },
-      clientKey,
-    );
+    const envelope: Record<string, unknown> = { protocol: API_V1_PROTOCOL, version: 1, request_id: requestId, client_public_key: clientKey, api_v1_response: apiV1Response };
+    const message = apiV1Response.message as { content?: unknown } | undefined;
+    if (this.signs && typeof message?.content === 'string') {
+      const finish = typeof apiV1Response.finish_reason === 'string' ? apiV1Response.finish_reason : '';
+      envelope.api_v1_signature = signText(
+        { protocol: API_V1_PROTOCOL, purpose: 'answer', requestId, clientPublicKey: clientKey, serverPublicKey: this.keys.publicKeyWire, sequence: 0, finishReason: finish, text: message.content },
+        this.keys.privateKeyPem,
+        DEMO_SIGNING_SCHEME,
+      );
+    }
+    const enc = encryptJson(envelope, clientKey);
     return this.deliver('/api/v1/relay/responses', {
       server_public_key: this.keys.publicKeyWire,
       ...this.ownerProof(),

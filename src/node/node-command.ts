@@ -5,6 +5,7 @@ import { keyFingerprint } from '../core/fingerprint.js';
 import { startDemoNode } from './demo-node.js';
 
 export const NODE_USAGE = `Usage: tokenplace-relay node --relay URL [--token TOKEN] [--protocol legacy|v1] [--name NAME]
+                             [--token-delay-ms MS] [--no-sign] [--no-stream]
 
 Runs a demo compute node (a deterministic stand-in for a model, no GPU needed) against a relay,
 to check a deployment end to end. Requests and answers are end-to-end encrypted.
@@ -14,6 +15,10 @@ to check a deployment end to end. Requests and answers are end-to-end encrypted.
                      (env TOKEN_PLACE_RELAY_SERVER_TOKEN)
   --protocol P       v1 (API v1 relay routes, default) or legacy (/sink, /source)
   --name NAME        name shown in log lines (default: demo)
+  --token-delay-ms MS  API v1: time to generate each word of the answer (default 30;
+                     env TOKENPLACE_DEMO_TOKEN_DELAY_MS); 0 answers at once
+  --no-sign          API v1: do not sign answers (and do not advertise answer_signing)
+  --no-stream        API v1: do not stream answers (and do not advertise streaming)
   -h, --help         show this help
 
 Stops cleanly on SIGINT or SIGTERM (an API v1 node unregisters first).`;
@@ -23,12 +28,25 @@ interface ParsedArgs {
   token?: string;
   protocol: 'legacy' | 'v1';
   name?: string;
+  tokenDelayMs: number;
+  sign: boolean;
+  stream: boolean;
   help: boolean;
+}
+
+const DEFAULT_TOKEN_DELAY_MS = 30;
+
+function delayMs(v: string, what: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n > 60_000) throw new Error(`${what} must be a whole number of milliseconds (0-60000), not ${v}`);
+  return n;
 }
 
 export function parseNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
   const args = argv[0] === 'node' ? argv.slice(1) : [...argv];
-  const out: ParsedArgs = { protocol: 'v1', help: false };
+  const out: ParsedArgs = { protocol: 'v1', help: false, tokenDelayMs: DEFAULT_TOKEN_DELAY_MS, sign: true, stream: true };
+  const envDelay = env.TOKENPLACE_DEMO_TOKEN_DELAY_MS?.trim();
+  if (envDelay) out.tokenDelayMs = delayMs(envDelay, 'TOKENPLACE_DEMO_TOKEN_DELAY_MS');
   const envRelay = env.TOKENPLACE_RELAY_URL?.trim();
   const envToken = env.TOKEN_PLACE_RELAY_SERVER_TOKEN?.trim();
   if (envRelay) out.relay = envRelay;
@@ -62,6 +80,15 @@ export function parseNodeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       case '--name':
         out.name = value();
         break;
+      case '--token-delay-ms':
+        out.tokenDelayMs = delayMs(value(), '--token-delay-ms');
+        break;
+      case '--no-sign':
+        out.sign = false;
+        break;
+      case '--no-stream':
+        out.stream = false;
+        break;
       default:
         throw new Error(`unknown argument: ${arg}`);
     }
@@ -94,7 +121,16 @@ export async function runNodeCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = pino({ name: 'tokenplace-demo-node', level: process.env.LOG_LEVEL ?? 'info' });
-  const node = await startDemoNode({ relayUrl: args.relay, token: args.token, protocol: args.protocol, logger, name: args.name });
+  const node = await startDemoNode({
+    relayUrl: args.relay,
+    token: args.token,
+    protocol: args.protocol,
+    logger,
+    name: args.name,
+    tokenDelayMs: args.tokenDelayMs,
+    signAnswers: args.sign,
+    stream: args.stream,
+  });
   logger.info({ event: 'node.ready_to_serve', key_fingerprint: keyFingerprint(node.publicKey) }, 'demo node running; stop with Ctrl-C');
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

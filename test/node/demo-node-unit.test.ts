@@ -41,7 +41,16 @@ test('node command arguments', async () => {
     help: false,
     relay: 'http://r:1',
     token: 't',
+    tokenDelayMs: 30,
+    sign: true,
+    stream: true,
   });
+  const streaming = parseNodeArgs(['--token-delay-ms', '5', '--no-sign', '--no-stream'], {});
+  assert.deepEqual([streaming.tokenDelayMs, streaming.sign, streaming.stream], [5, false, false]);
+  assert.equal(parseNodeArgs([], { TOKENPLACE_DEMO_TOKEN_DELAY_MS: '0' }).tokenDelayMs, 0);
+  assert.equal(parseNodeArgs(['--token-delay-ms=7'], { TOKENPLACE_DEMO_TOKEN_DELAY_MS: '0' }).tokenDelayMs, 7, 'the flag wins over the environment');
+  assert.throws(() => parseNodeArgs(['--token-delay-ms', '-1'], {}), /whole number of milliseconds/);
+  assert.throws(() => parseNodeArgs([], { TOKENPLACE_DEMO_TOKEN_DELAY_MS: 'fast' }), /TOKENPLACE_DEMO_TOKEN_DELAY_MS must be/);
   assert.equal(parseNodeArgs(['node', '--relay=http://x'], {}).relay, 'http://x');
   assert.equal(parseNodeArgs([], { TOKENPLACE_RELAY_URL: 'http://env', TOKEN_PLACE_RELAY_SERVER_TOKEN: 'tok' }).token, 'tok');
   assert.equal(parseNodeArgs([], {}).protocol, 'v1');

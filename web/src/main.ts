@@ -2,10 +2,12 @@
 // Conversations are kept in this browser (IndexedDB, transcripts only); the key pair is made
 // anew on every load and never stored.
 import { decryptWith, encryptFor, generateClientKeys, importNodeKey, type ClientKeys } from './e2ee.js';
-import { fingerprint, labelOf, loadModels } from './nodes.js';
+import { fingerprint, loadModels, nodeInfoFor } from './nodes.js';
 import { describeProgress, newer, readProgress, type Progress } from './progress.js';
 import { cancel, pickNode, PROTOCOL, randomId, relayStatus, submit, UserFacingError, waitForReply, type EncryptedReply } from './relay.js';
+import { verifySignedText } from './signing.js';
 import { deleteConversation, listConversations, saveConversation, titleFor, type Conversation, type StoredTurn } from './store.js';
+import { describeRefusals, readSnapshot, SnapshotStream, STREAM_FORMAT } from './stream.js';
 
 /** The answer length the page asks nodes for. */
 const MAX_TOKENS = 512;
@@ -44,6 +46,8 @@ const markdownReady = import('./markdown.js').then(
 );
 
 let keys: ClientKeys | null = null;
+/** The answer streaming in right now, if any. */
+let streamView: AnswerView | null = null;
 let busy: { controller: AbortController; conversation: Conversation } | null = null;
 let conversations: Conversation[] = [];
 let current: Conversation = blankConversation();
@@ -180,7 +184,11 @@ function renderConversation(): void {
   for (const turn of current.turns) {
     if (turn.role === 'user') {
       const el = addMessage('user', turn.content);
-      if (turn.stopped) markStopped(el);
+      if (turn.stopped && turn.partial) {
+        const view = new AnswerView();
+        view.showPartial(turn.partial);
+        markStopped(el, view.el);
+      } else if (turn.stopped) markStopped(el);
     } else {
       new AnswerView().show(turn);
     }
@@ -205,8 +213,8 @@ function addMessage(kind: 'user' | 'error' | 'pending', text: string): HTMLEleme
   return item;
 }
 
-/** The user stopped waiting: a normal state, said plainly after the message it belongs to. */
-function markStopped(userEl: HTMLElement): void {
+/** The user stopped waiting: a normal state, said plainly after the message (or the partial answer) it belongs to. */
+function markStopped(userEl: HTMLElement, after: HTMLElement = userEl): void {
   userEl.classList.add('stopped-turn');
   const note = document.createElement('article');
   note.className = 'msg stopped';
@@ -215,10 +223,15 @@ function markStopped(userEl: HTMLElement): void {
   who.textContent = 'Stopped';
   const body = document.createElement('div');
   body.className = 'body';
-  body.textContent = 'You stopped waiting for this answer. Send again to ask anew.';
+  body.textContent = after === userEl ? 'You stopped waiting for this answer. Send again to ask anew.' : 'You stopped this answer part way; what came so far is above. Send again to ask anew.';
   note.append(who, body);
-  userEl.after(note);
+  after.after(note);
 }
+
+const BADGES = {
+  verified: { text: 'Verified', title: 'Signed by the key of the compute node this page chose and encrypted to: nobody else wrote this answer.' },
+  unverified: { text: 'Unverified', title: 'This compute node does not sign its answers, so nothing but the relay ties this answer to it.' },
+} as const;
 
 async function copyText(text: string): Promise<boolean> {
   try {
@@ -254,6 +267,10 @@ class AnswerView {
   private text = '';
   private frame = 0;
 
+  get currentText(): string {
+    return this.text;
+  }
+
   constructor() {
     intro.remove();
     this.el.className = 'msg assistant';
@@ -264,6 +281,40 @@ class AnswerView {
     this.meta.className = 'meta';
     this.el.append(who, this.body, this.meta);
     log.append(this.el);
+  }
+
+  /** Streaming: the text so far (state 'streaming'), with the count of refused updates if any. */
+  stream(text: string, sequence: number): void {
+    this.el.dataset.state = 'streaming';
+    this.el.setAttribute('aria-busy', 'true');
+    this.el.dataset.sequence = String(sequence);
+    this.setText(text);
+  }
+
+  refusedUpdates(note: string, count: number): void {
+    this.el.dataset.refused = String(count);
+    let el = this.el.querySelector<HTMLElement>('.notice.refused');
+    if (!el) {
+      el = document.createElement('p');
+      el.className = 'notice refused';
+      el.setAttribute('role', 'note');
+      this.meta.before(el);
+    }
+    el.textContent = note;
+  }
+
+  /** What came before the user stopped: kept, marked as partial. */
+  showPartial(text: string): void {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.text = text;
+    this.render();
+    this.el.dataset.state = 'stopped';
+    this.el.removeAttribute('aria-busy');
+    const note = document.createElement('span');
+    note.className = 'source';
+    note.textContent = 'Partial answer (stopped)';
+    this.meta.replaceChildren(note);
   }
 
   setText(text: string): void {
@@ -292,6 +343,8 @@ class AnswerView {
     this.frame = 0;
     this.text = turn.content;
     this.render();
+    this.el.dataset.state = 'done';
+    this.el.removeAttribute('aria-busy');
     this.el.dataset.finish = turn.finishReason ?? '';
     if (turn.finishReason === 'length') {
       const notice = document.createElement('p');
@@ -322,7 +375,21 @@ class AnswerView {
       copy.textContent = ok ? 'Copied' : 'Copy failed';
       window.setTimeout(() => (copy.textContent = 'Copy'), 2000);
     });
-    this.meta.replaceChildren(source, copy);
+    const items: HTMLElement[] = [];
+    if (turn.verification) {
+      const badge = document.createElement('span');
+      badge.className = `badge ${turn.verification}`;
+      badge.dataset.verification = turn.verification;
+      badge.textContent = BADGES[turn.verification].text;
+      badge.title = BADGES[turn.verification].title;
+      items.push(badge);
+    }
+    items.push(source);
+    const left = document.createElement('span');
+    left.className = 'origin';
+    left.append(...items);
+    this.el.dataset.verification = turn.verification ?? '';
+    this.meta.replaceChildren(left, copy);
     scrollToEnd();
   }
 }
@@ -362,13 +429,21 @@ async function ask(text: string): Promise<void> {
     const messages = conv.turns.map((t) => ({ role: t.role, content: t.content }));
     let node = await pickNode(conv.model, controller.signal);
     let nodeKey = await importNodeKey(node.serverPublicKey);
-    const envelope = {
+    // What the node advertises decides whether its answer must be signed and whether to ask
+    // for the stream (only a node that offers it is asked: others may refuse unknown fields).
+    let info = await nodeInfoFor(node.serverPublicKey);
+    const envelope: Record<string, unknown> & { api_v1_request: { model: string; messages: unknown; options: unknown } } = {
       protocol: PROTOCOL,
       version: 1,
       request_id: requestId,
       client_public_key: clientKey,
       api_v1_request: { model: node.model, messages, options: { max_tokens: MAX_TOKENS } },
     };
+    const askStream = () => {
+      if (info.streaming === STREAM_FORMAT) envelope.api_v1_stream = { format: STREAM_FORMAT };
+      else delete envelope.api_v1_stream;
+    };
+    askStream();
     let enc = await encryptFor(nodeKey, JSON.stringify(envelope));
     const payload = () => ({
       server_public_key: node.serverPublicKey,
@@ -387,60 +462,108 @@ async function ask(text: string): Promise<void> {
       if (!(err instanceof UserFacingError) || err.kind !== 'no_node') throw err;
       node = await pickNode(conv.model, controller.signal);
       nodeKey = await importNodeKey(node.serverPublicKey);
+      info = await nodeInfoFor(node.serverPublicKey);
+      askStream();
       envelope.api_v1_request.model = node.model;
       enc = await encryptFor(nodeKey, JSON.stringify(envelope));
       admitted = await submit(payload(), controller.signal);
     }
     submitted = true;
-    // Asked while the node works, so naming it costs the answer no extra round trip.
-    const label = labelOf(node.serverPublicKey);
     const nodeFingerprint = await fingerprint(node.serverPublicKey);
     pending.dataset.fingerprint = nodeFingerprint;
     pendingBody.textContent = `Waiting for compute node ${nodeFingerprint} to answer…`;
+    const serverPublicKey = node.serverPublicKey;
+    const signs = info.signing !== undefined;
+    const signed = (purpose: 'answer' | 'snapshot', sequence: number, finishReason: string, text: string) => ({ protocol: PROTOCOL, purpose, requestId, clientPublicKey: clientKey, serverPublicKey, sequence, finishReason, text });
     let progress: Progress | null = null;
-    // Progress records are decrypted one at a time, newest wins; a bad one is ignored.
-    let decrypting = false;
-    const onProgress = (encrypted: EncryptedReply) => {
-      if (decrypting) return;
-      decrypting = true;
-      decryptWith(k, { ciphertext: encrypted.chat_history, cipherkey: encrypted.cipherkey, iv: encrypted.iv })
-        .then((pt) => {
-          const next = newer(progress, readProgress(pt, requestId, clientKey));
-          if (next && next !== progress && !controller.signal.aborted) {
-            progress = next;
-            pendingBody.textContent = `${describeProgress(next)}`;
-            pending.dataset.phase = next.phase;
-            pending.dataset.generated = String(next.generatedTokens);
+    // Streamed text: a snapshot must carry a valid signature from a signing node; one that
+    // carries a signature is checked whatever the node advertised (fail closed).
+    const stream = new SnapshotStream((snap) => (snap.signature === null ? Promise.resolve(!signs) : verifySignedText(signed('snapshot', snap.sequence, '', snap.text), snap.signature)));
+    streamView = null;
+    let finished = false;
+    // Records are handled one at a time in arrival order, so every stale one is seen and counted.
+    let records: Promise<void> = Promise.resolve();
+    const handleRecord = async (encrypted: EncryptedReply): Promise<void> => {
+      const pt = await decryptWith(k, { ciphertext: encrypted.chat_history, cipherkey: encrypted.cipherkey, iv: encrypted.iv });
+      if (finished || controller.signal.aborted) return;
+      const snap = readSnapshot(pt, requestId, clientKey);
+      if (snap) {
+        const verdict = await stream.offer(snap);
+        if (finished || controller.signal.aborted || !onScreen()) return;
+        if (verdict.accepted) {
+          if (!streamView) {
+            pending.remove();
+            streamView = new AnswerView();
+            streamView.el.dataset.fingerprint = nodeFingerprint;
           }
-        })
-        .catch(() => undefined)
-        .finally(() => (decrypting = false));
+          streamView.stream(verdict.text, snap.sequence);
+        } else {
+          console.warn(`streamed record ${snap.sequence} refused: ${verdict.reason}`);
+          const note = describeRefusals(stream.refused);
+          if (streamView) streamView.refusedUpdates(note, stream.refused.length);
+          else pending.dataset.refused = String(stream.refused.length);
+        }
+        return;
+      }
+      const next = newer(progress, readProgress(pt, requestId, clientKey));
+      if (next && next !== progress && !streamView) {
+        progress = next;
+        pendingBody.textContent = `${describeProgress(next)}`;
+        pending.dataset.phase = next.phase;
+        pending.dataset.generated = String(next.generatedTokens);
+      }
+    };
+    const onProgress = (encrypted: EncryptedReply) => {
+      records = records.then(() => handleRecord(encrypted)).catch(() => undefined);
     };
     const reply = await waitForReply(clientKey, requestId, admitted.deadline, controller.signal, onProgress);
+    finished = true;
     const plaintext = await decryptWith(k, { ciphertext: reply.chat_history, cipherkey: reply.cipherkey, iv: reply.iv });
-    const { content, finishReason } = readEnvelope(plaintext, requestId, clientKey);
-    const nodeLabel = await label;
+    const { content, finishReason, signature } = readEnvelope(plaintext, requestId, clientKey, signs);
+    let verification: 'verified' | 'unverified' = 'unverified';
+    if (signature !== undefined) {
+      if (!(await verifySignedText(signed('answer', 0, finishReason ?? '', content), signature))) {
+        throw new UserFacingError('refused', `The answer was refused: its signature does not match compute node ${nodeFingerprint}, the node this page chose, so someone else may have written it.`);
+      }
+      verification = 'verified';
+    } else if (signs) {
+      throw new UserFacingError('refused', `The answer was refused: compute node ${nodeFingerprint} signs its answers, but this one carried no signature, so someone else may have written it.`);
+    }
     const answer: StoredTurn = {
       role: 'assistant',
       content,
-      node: { fingerprint: nodeFingerprint, model: node.model, ...(nodeLabel ? { label: nodeLabel } : {}) },
+      node: { fingerprint: nodeFingerprint, model: node.model, ...(info.label ? { label: info.label } : {}) },
       ...(finishReason ? { finishReason } : {}),
+      verification,
     };
     if (controller.signal.aborted) throw new UserFacingError('cancelled', 'Stopped.');
     pending.remove();
     conv.turns.push(answer);
     void persist(conv);
-    if (onScreen()) new AnswerView().show(answer);
+    if (onScreen()) {
+      const view = streamView ?? new AnswerView();
+      view.show(answer);
+      if (stream.refused.length > 0) view.refusedUpdates(describeRefusals(stream.refused), stream.refused.length);
+    }
+    streamView = null;
   } catch (err) {
     pending.remove();
     const stopped = controller.signal.aborted;
+    const partial = streamView;
+    streamView = null;
     if (submitted && (stopped || (err instanceof UserFacingError && err.kind === 'timeout'))) void cancel(clientKey, requestId, cancelToken);
     if (stopped) {
-      // Stopping is the user's choice, not a failure: the message stays, marked as stopped.
+      // Stopping is the user's choice, not a failure: the message stays, marked as stopped,
+      // with whatever of the answer had streamed in.
       turn.stopped = true;
+      const text = partial?.currentText ?? '';
+      if (text) turn.partial = text;
       void persist(conv);
-      if (onScreen() && userEl.isConnected) markStopped(userEl);
+      if (partial && text) partial.showPartial(text);
+      else partial?.el.remove();
+      if (onScreen() && userEl.isConnected) markStopped(userEl, partial && text ? partial.el : userEl);
     } else {
+      partial?.el.remove(); // a streamed preview of an answer that failed or was refused is not kept
       conv.turns.splice(conv.turns.indexOf(turn), 1); // this turn did not happen; the text goes back into the box
       if (conv.turns.length === 0) {
         conversations = conversations.filter((c) => c !== conv);
@@ -464,14 +587,14 @@ async function ask(text: string): Promise<void> {
   }
 }
 
-function readEnvelope(plaintext: string, requestId: string, clientKey: string): { content: string; finishReason: string | undefined } {
+function readEnvelope(plaintext: string, requestId: string, clientKey: string, signs: boolean): { content: string; finishReason: string | undefined; signature: unknown } {
   let env: unknown;
   try {
     env = JSON.parse(plaintext);
   } catch {
     throw new UserFacingError('protocol', 'The answer could not be read (it was not valid JSON after decryption).');
   }
-  const e = env as { protocol?: unknown; version?: unknown; request_id?: unknown; client_public_key?: unknown; api_v1_response?: unknown };
+  const e = env as { protocol?: unknown; version?: unknown; request_id?: unknown; client_public_key?: unknown; api_v1_response?: unknown; api_v1_signature?: unknown };
   if (!e || e.protocol !== PROTOCOL || e.version !== 1 || e.request_id !== requestId) {
     throw new UserFacingError('protocol', 'The answer does not belong to this message, so it was ignored.');
   }
@@ -480,13 +603,15 @@ function readEnvelope(plaintext: string, requestId: string, clientKey: string): 
   }
   const r = e.api_v1_response as { message?: { content?: unknown }; error?: { message?: unknown; code?: unknown }; finish_reason?: unknown } | undefined;
   if (r?.error) {
-    const detail = typeof r.error.message === 'string' ? ` It said: ${r.error.message}` : '';
+    // Error answers are not signed: from a signing node, the words are not shown (anyone with
+    // the request could have written them); the failure is.
+    const detail = typeof r.error.message === 'string' && !signs ? ` It said: ${r.error.message}` : '';
     throw new UserFacingError('node_error', `The compute node could not answer this message.${detail}`);
   }
   const content = r?.message?.content;
   if (typeof content !== 'string') throw new UserFacingError('protocol', 'The answer had no text in it.');
   const finishReason = typeof r?.finish_reason === 'string' ? r.finish_reason : undefined;
-  return { content, finishReason };
+  return { content, finishReason, signature: e.api_v1_signature };
 }
 
 // ---- model picker ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ md.core.ruler.push('align_classes', (state) => {
     const style = token.attrGet('style');
     if (style === null) continue;
     token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
-    const align = /^text-align:(left|right|center)$/.exec(style.trim());
+    const align = /^text-align:(left|right|center)$/.exec(String(style).trim());
     if (align) token.attrSet('class', `align-${align[1]}`);
   }
   return true;

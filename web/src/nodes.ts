@@ -92,13 +92,49 @@ export async function loadModels(): Promise<ModelListing | null> {
   }
 }
 
-/** The label the relay lists for a node key, if any. */
-export async function labelOf(key: string): Promise<string | undefined> {
+/**
+ * What the page knows of a node from the relay's listing: its label and the end-to-end
+ * extensions it advertises (README "Signed answers and streaming"). The relay could hide an
+ * extension (the answer then shows as unverified, never as verified); it cannot fake a signature.
+ */
+export interface NodeInfo {
+  label?: string;
+  /** The signing scheme the node advertises; its answers must then carry a valid signature. */
+  signing?: string;
+  /** The streaming format the node offers. */
+  streaming?: string;
+}
+
+export function nodeInfo(body: unknown, key: string): NodeInfo | null {
+  const node = v1Nodes(body).find((n) => n.server_public_key === key);
+  if (!node) return null;
+  const caps = isObject(node.capabilities) ? node.capabilities : {};
+  const label = nodeLabel(body, key);
+  return {
+    ...(label ? { label } : {}),
+    ...(typeof caps.answer_signing === 'string' ? { signing: caps.answer_signing } : {}),
+    ...(typeof caps.streaming === 'string' ? { streaming: caps.streaming } : {}),
+  };
+}
+
+let lastListing: { at: number; body: unknown } | null = null;
+
+/** Keeps the listing the status poll fetched, so a send usually needs no extra round trip. */
+export function noteDiagnostics(body: unknown): void {
+  lastListing = { at: Date.now(), body };
+}
+
+/** The node's info from a listing at most 10 s old, else from a fresh one; {} if not listed. */
+export async function nodeInfoFor(key: string): Promise<NodeInfo> {
+  const cached = lastListing && Date.now() - lastListing.at < 10_000 ? nodeInfo(lastListing.body, key) : null;
+  if (cached) return cached;
   try {
     const d = await getJson('/relay/diagnostics');
-    return d.status === 200 ? nodeLabel(d.body, key) : undefined;
+    if (d.status !== 200) return {};
+    noteDiagnostics(d.body);
+    return nodeInfo(d.body, key) ?? {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 

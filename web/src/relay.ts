@@ -1,4 +1,5 @@
 // The relay's API v1 routes as the chat page uses them. The relay only ever sees ciphertext.
+import { noteDiagnostics } from './nodes.js';
 
 export { API_V1_PROTOCOL as PROTOCOL } from '../../src/protocols/v1/wire.js';
 import { API_V1_PROTOCOL as PROTOCOL } from '../../src/protocols/v1/wire.js';
@@ -6,7 +7,7 @@ import { API_V1_PROTOCOL as PROTOCOL } from '../../src/protocols/v1/wire.js';
 /** An error with a message meant for a person, plus a machine-readable kind. */
 export class UserFacingError extends Error {
   constructor(
-    readonly kind: 'no_node' | 'draining' | 'unavailable' | 'timeout' | 'network' | 'cancelled' | 'node_error' | 'protocol' | 'rate_limited',
+    readonly kind: 'no_node' | 'draining' | 'unavailable' | 'timeout' | 'network' | 'cancelled' | 'node_error' | 'protocol' | 'rate_limited' | 'refused',
     message: string,
   ) {
     super(message);
@@ -164,10 +165,11 @@ export async function waitForReply(
     networkFailures = 0;
     if (a.status === 202) {
       const p = isObject(a.body) && isObject(a.body.encrypted_progress) ? a.body.encrypted_progress : null;
-      if (p && onProgress && typeof p.ciphertext === 'string' && typeof p.cipherkey === 'string' && typeof p.iv === 'string') {
-        onProgress({ chat_history: p.ciphertext, cipherkey: p.cipherkey, iv: p.iv });
-      }
-      if (Date.now() - started < 150) await sleep(400, signal);
+      const news = p !== null && typeof p.ciphertext === 'string' && typeof p.cipherkey === 'string' && typeof p.iv === 'string';
+      if (news && onProgress) onProgress({ chat_history: p.ciphertext as string, cipherkey: p.cipherkey as string, iv: p.iv as string });
+      // A record is news: ask again at once (a streamed answer's next words may be waiting).
+      // Only a relay that answers 202 at once with nothing new gets a pause.
+      if (!news && Date.now() - started < 150) await sleep(400, signal);
       continue;
     }
     if (a.status === 200 && isObject(a.body)) {
@@ -238,7 +240,10 @@ export async function relayStatus(): Promise<RelayStatus | null> {
   try {
     const a = await call('/relay/diagnostics', { timeoutMs: 5000 });
     if (a.status === 503 && /drain/.test(errorCode(a.body).toLowerCase())) return { nodes: null, queue: null, draining: true };
-    if (a.status === 200) return parseDiagnostics(a.body);
+    if (a.status === 200) {
+      noteDiagnostics(a.body);
+      return parseDiagnostics(a.body);
+    }
     // A relay without diagnostics: its health check still says whether it is up or draining.
     const h = await call('/healthz', { timeoutMs: 5000 });
     const body = isObject(h.body) ? h.body : {};

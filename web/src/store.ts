@@ -10,6 +10,10 @@ export interface StoredTurn {
   finishReason?: string;
   /** A user turn whose wait was stopped: shown as such, still part of the conversation. */
   stopped?: boolean;
+  /** For a stopped turn: the text that had streamed in by then (shown, never sent again). */
+  partial?: string;
+  /** For answers: signed by the chosen node's key and checked, or from a node that does not sign. */
+  verification?: 'verified' | 'unverified';
 }
 
 export interface Conversation {

@@ -21,6 +21,9 @@ export const MAX_NODE_LABEL_CHARS = 60;
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\u2028\u2029]/u;
 const BACKEND_CLASSES = new Set(['cpu', 'cuda', 'metal', 'vulkan', 'gpu', 'unknown']);
+/** End-to-end extensions a node may advertise; the relay carries them to clients and needs nothing else. */
+export const ANSWER_SIGNING_SCHEMES = ['rsa-pss-sha256', 'rsassa-pkcs1v15-sha256'] as const;
+export const STREAMING_FORMATS = ['snapshots-v1'] as const;
 
 /**
  * Model names clients use that the token.place catalogue serves with its canonical model
@@ -139,7 +142,21 @@ export function normaliseCapabilities(value: unknown): V1Capabilities {
     maxOutputTokens,
     maxConcurrency,
     backendClass: BACKEND_CLASSES.has(backend) ? backend : 'unknown',
+    ...extension(caps, 'answer_signing', ANSWER_SIGNING_SCHEMES, 'answerSigning'),
+    ...extension(caps, 'streaming', STREAMING_FORMATS, 'streaming'),
   };
+}
+
+/**
+ * An optional extension flag: absent stays absent, a known value is kept, a value this relay
+ * does not know (a newer scheme) is dropped rather than refused, so newer nodes still register;
+ * only a non-string is malformed.
+ */
+function extension<K extends 'answerSigning' | 'streaming'>(caps: Record<string, unknown>, field: string, known: readonly string[], key: K): Partial<Record<K, string>> {
+  const value = caps[field];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'string') throw invalid(`capabilities.${field} must be a string`);
+  return known.includes(value) ? ({ [key]: value } as Partial<Record<K, string>>) : {};
 }
 
 /** The wire form (upstream field names) of normalised capabilities. */
@@ -153,5 +170,7 @@ export function capabilitiesWire(caps: V1Capabilities): Record<string, unknown> 
     maximum_output_tokens: caps.maxOutputTokens,
     max_concurrency: caps.maxConcurrency,
     backend_class: caps.backendClass,
+    ...(caps.answerSigning === undefined ? {} : { answer_signing: caps.answerSigning }),
+    ...(caps.streaming === undefined ? {} : { streaming: caps.streaming }),
   };
 }

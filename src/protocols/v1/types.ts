@@ -28,6 +28,9 @@ export interface V1Capabilities {
    * store those verbatim and hand them back in listings.
    */
   label?: string;
+  /** End-to-end extensions the node offers its clients (README "Signed answers and streaming"); the relay only lists them. */
+  answerSigning?: string;
+  streaming?: string;
 }
 
 /** The three ciphertext fields of the hybrid scheme (protocol.md §D), opaque to the relay. */
