@@ -36,6 +36,8 @@ test('progress records: only well-formed ones for this request, newest sequence 
 test('models: the OpenAI-style listing first, node capabilities as the fallback', () => {
   assert.deepEqual(modelsFromList({ object: 'list', data: [{ id: 'qwen3-8b-instruct', owned_by: 'token.place' }, { id: 'tokenplace-demo' }, { id: 'qwen3-8b-instruct' }] }), ['qwen3-8b-instruct', 'tokenplace-demo']);
   assert.deepEqual(modelsFromList({ object: 'list', data: [] }), []);
+  // With the relay's `live` flags only the models live nodes serve are offered.
+  assert.deepEqual(modelsFromList({ object: 'list', data: [{ id: 'qwen3-8b-instruct', live: false }, { id: 'tokenplace-demo', live: true }] }), ['tokenplace-demo']);
   assert.equal(modelsFromList({ error: { code: 'not_found' } }), null);
   assert.deepEqual(modelsFromList({ data: [{ id: '<script>' }, { id: 42 }, null, { id: 'ok-1' }] }), ['ok-1'], 'odd ids are dropped');
   const diag = {

@@ -14,10 +14,16 @@ function uniq(ids: Iterable<unknown>): string[] {
   return out.slice(0, 64);
 }
 
-/** Ids from `{object: 'list', data: [{id, ...}]}`; null when the body is not such a list. */
+/**
+ * Ids from `{object: 'list', data: [{id, ...}]}`; null when the body is not such a list. Where the
+ * relay says which models live nodes serve (`live`), only those are offered: a model nobody serves
+ * right now could only end in "no matching compute node".
+ */
 export function modelsFromList(body: unknown): string[] | null {
   if (!isObject(body) || !Array.isArray(body.data)) return null;
-  return uniq(body.data.map((m) => (isObject(m) ? m.id : undefined)));
+  const entries = body.data.filter(isObject);
+  const live = entries.some((m) => typeof m.live === 'boolean') ? entries.filter((m) => m.live === true) : entries;
+  return uniq(live.map((m) => m.id));
 }
 
 function v1Nodes(body: unknown): Record<string, unknown>[] {
