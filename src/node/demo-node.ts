@@ -29,6 +29,8 @@ export interface DemoNodeOptions {
   name?: string;
   /** API v1: work this long on each request before answering, sending encrypted progress records meanwhile (about 4 a second). */
   thinkMs?: number;
+  /** API v1: the model ids it registers for (default DEMO_SUPPORTED_MODEL_IDS). */
+  modelIds?: readonly string[];
   /** API v1 test hook: the answer (and its finish reason) instead of the demo model's. */
   reply?: (messages: ChatMessage[]) => { content: string; finishReason?: string };
 }
@@ -105,12 +107,14 @@ class DemoNodeRunner {
   private pollWaitS = 10;
   private controlCredential: string | undefined;
   private unknownInARow = 0;
+  private readonly capabilities: Record<string, unknown>;
 
   constructor(
     private readonly opts: DemoNodeOptions,
     private readonly keys: KeyPair,
   ) {
     this.relay = opts.relayUrl.replace(/\/+$/, '');
+    this.capabilities = opts.modelIds === undefined ? DEMO_CAPABILITIES : { ...DEMO_CAPABILITIES, supported_model_ids: [...opts.modelIds] };
     this.log = (opts.logger ?? pino({ name: 'tokenplace-demo-node' })).child({
       component: 'demo-node',
       node: opts.name ?? 'demo',
@@ -306,7 +310,7 @@ class DemoNodeRunner {
     try {
       answer = await this.post('/api/v1/relay/servers/register', {
         server_public_key: this.keys.publicKeyWire,
-        capabilities: DEMO_CAPABILITIES,
+        capabilities: this.capabilities,
         ...this.ownerProof(),
       });
     } catch (err) {
@@ -355,7 +359,7 @@ class DemoNodeRunner {
       try {
         answer = await this.post(
           '/api/v1/relay/servers/poll',
-          { server_public_key: this.keys.publicKeyWire, capabilities: DEMO_CAPABILITIES, ...this.ownerProof() },
+          { server_public_key: this.keys.publicKeyWire, capabilities: this.capabilities, ...this.ownerProof() },
           Math.max(HTTP_TIMEOUT_MS, this.pollWaitS * 1000 + 5000),
         );
       } catch (err) {
