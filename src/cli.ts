@@ -5,6 +5,7 @@
 // Help goes to stdout with exit 0; a usage mistake is one line plus the usage on stderr, exit 2;
 // a port or host that cannot be listened on is one line naming the flag and variable, exit 1.
 import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './core/logger.js';
 import { webRoutes } from './page/routes.js';
@@ -65,6 +66,15 @@ function listenFailure(err: ListenError, cliPort: string | undefined, cliHost: s
     return `cannot listen on ${err.host}: no such address on this machine (${err.code}); choose another with ${how}, e.g. 127.0.0.1 or 0.0.0.0`;
   }
   return `cannot listen on ${where} (${err.code}): ${err.message}`;
+}
+
+/**
+ * Writes through the logger's own stream, so the text comes after every line logged before it:
+ * pino writes asynchronously, and a direct process.stdout.write can overtake its queued lines.
+ */
+function writeAfterLogs(logger: Logger, text: string): void {
+  const stream = (logger as unknown as Record<symbol, { write(chunk: string): unknown } | undefined>)[pino.symbols.streamSym];
+  (stream ?? process.stdout).write(text);
 }
 
 async function serve(argv: string[]): Promise<number | 'running'> {
@@ -128,7 +138,7 @@ async function serve(argv: string[]): Promise<number | 'running'> {
     ]);
     clearTimeout(waited);
     const note = registered ? '' : '  (the demo node has not registered yet: see the log lines above)\n';
-    process.stdout.write(`\n  token.place relay with a demo compute node is running. Ctrl-C stops it.\n${note}  Open ${relay.url}/ in your browser to chat.\n\n`);
+    writeAfterLogs(logger, `\n  token.place relay with a demo compute node is running. Ctrl-C stops it.\n${note}  Open ${relay.url}/ in your browser to chat.\n\n`);
     return 'running';
   }
   exitOnSignals(relay, logger, () => stopDemo());
