@@ -174,6 +174,56 @@ describe('serve --demo-node (what npm start runs)', () => {
   });
 });
 
+describe('the demo node against a real relay', () => {
+  /** Runs `node --relay URL ...args` until stopped; resolves its exit code. */
+  function demoNode(relayUrl: string, args: string[], env: Record<string, string> = {}) {
+    const child = spawn(process.execPath, [CLI, 'node', '--relay', relayUrl, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    return { child, output: () => out, exited };
+  }
+  const next = async (relay: RelayProcess, model?: string): Promise<number> => {
+    const res = await fetch(`${relay.url}/api/v1/relay/servers/next${model === undefined ? '' : `?model=${model}`}`);
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  it('registers only for the demo model unless told otherwise, so clients of the default model never reach it', async () => {
+    const relay = await startRelayProcess();
+    const node = demoNode(relay.url, []);
+    try {
+      await until('the demo node registered', async () => (await next(relay, 'tokenplace-demo')) === 200);
+      assert.notEqual(await next(relay), 200, 'a client asking for the default model is routed to the demo node');
+      assert.notEqual(await next(relay, 'qwen3-8b-instruct'), 200);
+      const ready = jsonLines(node.output()).find((l) => l.event === 'node.ready_to_serve');
+      assert.deepEqual(ready?.model_ids, ['tokenplace-demo']);
+    } finally {
+      node.child.kill('SIGTERM');
+      assert.equal(await node.exited, 0, node.output());
+      await stop(relay);
+    }
+  });
+
+  it('--model and TOKENPLACE_NODE_MODELS choose the models it serves', async () => {
+    const relay = await startRelayProcess();
+    const byFlag = demoNode(relay.url, ['--model', 'qwen3-8b-instruct']);
+    const byEnv = demoNode(relay.url, [], { TOKENPLACE_NODE_MODELS: 'llama-test-1, llama-test-2' });
+    try {
+      await until('the --model node', async () => (await next(relay)) === 200);
+      await until('the env node', async () => (await next(relay, 'llama-test-2')) === 200);
+      assert.notEqual(await next(relay, 'tokenplace-demo'), 200);
+    } finally {
+      byFlag.child.kill('SIGTERM');
+      byEnv.child.kill('SIGTERM');
+      assert.equal(await byFlag.exited, 0, byFlag.output());
+      assert.equal(await byEnv.exited, 0, byEnv.output());
+      await stop(relay);
+    }
+  });
+});
+
 describe('process warnings', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tp-first-contact-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
