@@ -22,6 +22,7 @@ import { opsRoutes } from './ops/routes.js';
 import { opsPage } from './ops/page.js';
 import { v1Protocol } from './protocols/v1/plugin.js';
 import { heldPollsPlugin } from './http/held-polls.js';
+import { isIdle } from './http/idle-answer.js';
 import { rateLimitPlugin } from './http/rate-limit-plugin.js';
 import { routeConfigPlugin } from './http/route-config.js';
 import { storeLimits } from './store/limits.js';
@@ -56,22 +57,26 @@ export const relayApp = fp(
     });
 
     const logRequests = logger.isLevelEnabled('info');
+    const logIdle = logger.isLevelEnabled('debug');
     app.addHook('onResponse', (request, reply, done) => {
       const routeConfig = request.routeOptions.config;
       const name = routeConfig?.name ?? 'unknown';
       metrics.httpRequest(request.method, name, reply.statusCode, reply.elapsedTime / 1000);
-      if (logRequests && !(routeConfig?.quiet && reply.statusCode < 400)) {
-        logger.info(
-          {
-            http_method: request.method,
-            http_route: name,
-            http_status: reply.statusCode,
-            duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-            request_id: request.id,
-            user_agent: loggedHeader(request.headers['user-agent']),
-          },
-          'http.request',
-        );
+      // Errors and real work at info; quiet routes (health, metrics) only when they fail; a poll
+      // answered with nothing yet (src/http/idle-answer.ts) at debug.
+      const ok = reply.statusCode < 400;
+      const idle = ok && isIdle(reply);
+      if (idle ? logIdle : logRequests && !(routeConfig?.quiet && ok)) {
+        const fields = {
+          http_method: request.method,
+          http_route: name,
+          http_status: reply.statusCode,
+          duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+          request_id: request.id,
+          user_agent: loggedHeader(request.headers['user-agent']),
+        };
+        if (idle) logger.debug({ ...fields, idle: true }, 'http.request');
+        else logger.info(fields, 'http.request');
       }
       done();
     });

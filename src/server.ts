@@ -16,6 +16,37 @@ import { createLogger } from './core/logger.js';
 import { metricsRoute } from './ops/routes.js';
 import { createStore } from './store/registry.js';
 
+/**
+ * A listener could not be opened (port taken, no permission, no such address). The CLI turns it
+ * into one line naming the flag or variable to change; embedders get the fields.
+ */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(
+    /** `relay`: the main port (RELAY_PORT / --port); `metrics`: TOKENPLACE_METRICS_PORT. */
+    readonly listener: 'relay' | 'metrics',
+    readonly host: string,
+    readonly port: number,
+    /** Node's error code: EADDRINUSE, EACCES, EADDRNOTAVAIL, ... */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function listenOn(app: FastifyInstance, listener: 'relay' | 'metrics', host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code) && !code.startsWith('ERR_')) {
+      throw new ListenError(listener, host, port, code, (err as Error).message);
+    }
+    throw err;
+  }
+}
+
 export interface RunningRelay {
   readonly url: string;
   readonly app: FastifyInstance;
@@ -87,7 +118,12 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
   });
   guard.attach(server);
 
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await listenOn(app, 'relay', config.host, config.port);
+  } catch (err) {
+    await app.close(); // the store's connections would keep the process alive
+    throw err;
+  }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -101,7 +137,13 @@ export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<R
     metricsApp = Fastify({ logger: false, return503OnClosing: false });
     installErrorHandling(metricsApp);
     metricsRoute(metricsApp, app.relay);
-    await metricsApp.listen({ host: config.host, port: config.metricsPort });
+    try {
+      await listenOn(metricsApp, 'metrics', config.host, config.metricsPort);
+    } catch (err) {
+      await metricsApp.close();
+      await app.close();
+      throw err;
+    }
     const metricsAddress = metricsApp.server.address();
     metricsUrl = `${url.replace(/:\d+$/, '')}:${typeof metricsAddress === 'object' && metricsAddress !== null ? metricsAddress.port : config.metricsPort}`;
   }

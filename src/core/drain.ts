@@ -1,15 +1,9 @@
 // Process-wide draining state: set once on SIGTERM/SIGINT. Readiness reads `draining`;
 // held long-polls listen to `signal` and answer at once.
-import { setMaxListeners } from 'node:events';
-
+// Held polls do not add a listener each: src/core/hold.ts fans one listener out to all of them,
+// so Node's warning after 10 listeners on this signal still means a leak.
 export class Drain {
   readonly #controller = new AbortController();
-
-  constructor() {
-    // Every held poll listens here (up to the held-poll shares times the sources): that many
-    // listeners is the design, not a leak, so Node's warning after 10 is off for this signal.
-    setMaxListeners(0, this.#controller.signal);
-  }
 
   get draining(): boolean {
     return this.#controller.signal.aborted;

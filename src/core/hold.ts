@@ -15,6 +15,34 @@ export interface Hold<T> {
   settled: (value: T) => boolean;
 }
 
+/**
+ * The holds waiting on each drain signal. The signal carries one abort listener that fans out to
+ * them, instead of one listener per held poll: a busy relay holds hundreds, and Node's
+ * MaxListenersExceededWarning after 10 stays a real leak alarm for that process-long signal.
+ */
+const drainWaiters = new WeakMap<AbortSignal, Set<() => void>>();
+
+function onDrain(drainSignal: AbortSignal, listener: () => void): () => void {
+  let waiters = drainWaiters.get(drainSignal);
+  if (waiters === undefined) {
+    const created = new Set<() => void>();
+    drainWaiters.set(drainSignal, created);
+    drainSignal.addEventListener('abort', () => {
+      for (const wake of [...created]) wake();
+      created.clear();
+    }, { once: true });
+    waiters = created;
+  }
+  waiters.add(listener);
+  const registered = waiters;
+  return () => registered.delete(listener);
+}
+
+/** Holds currently waiting on `drainSignal` (for leak tests). */
+export function heldOn(drainSignal: AbortSignal): number {
+  return drainWaiters.get(drainSignal)?.size ?? 0;
+}
+
 export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainSignal, attempt, settled }: Hold<T>): Promise<T> {
   let value = await attempt();
   if (settled(value) || holdMs <= 0 || drainSignal.aborted || signal.aborted) return value;
@@ -26,7 +54,7 @@ export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainS
   const stop = new AbortController();
   const abort = (): void => stop.abort();
   signal.addEventListener('abort', abort);
-  drainSignal.addEventListener('abort', abort);
+  const leaveDrain = onDrain(drainSignal, abort);
   const deadline = Date.now() + holdMs;
   try {
     value = await attempt();
@@ -40,7 +68,7 @@ export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainS
     return value;
   } finally {
     signal.removeEventListener('abort', abort);
-    drainSignal.removeEventListener('abort', abort);
+    leaveDrain();
     waiter.close();
   }
 }

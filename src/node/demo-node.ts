@@ -33,6 +33,8 @@ export interface DemoNodeOptions {
   name?: string;
   /** API v1: work this long on each request before answering, sending encrypted progress records meanwhile (about 4 a second). */
   thinkMs?: number;
+  /** API v1: the model ids it registers for (default DEMO_SUPPORTED_MODEL_IDS). */
+  modelIds?: readonly string[];
   /** API v1 test hook: the answer (and its finish reason) instead of the demo model's. */
   reply?: (messages: ChatMessage[]) => { content: string; finishReason?: string };
   /** API v1: sign answers and snapshots with the node key and advertise it (default true). */
@@ -129,12 +131,14 @@ class DemoNodeRunner {
   private pollWaitS = 10;
   private controlCredential: string | undefined;
   private unknownInARow = 0;
+  private readonly capabilities: Record<string, unknown>;
 
   constructor(
     private readonly opts: DemoNodeOptions,
     private readonly keys: KeyPair,
   ) {
     this.relay = opts.relayUrl.replace(/\/+$/, '');
+    this.capabilities = opts.modelIds === undefined ? DEMO_CAPABILITIES : { ...DEMO_CAPABILITIES, supported_model_ids: [...opts.modelIds] };
     this.log = (opts.logger ?? pino({ name: 'tokenplace-demo-node' })).child({
       component: 'demo-node',
       node: opts.name ?? 'demo',

@@ -19,6 +19,10 @@ describe('first run: serve --demo-node', () => {
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
       assert.match(await page.text(), /<html/i);
+      // The URL is printed once the node has registered, a moment after the relay knows it.
+      for (let i = 0; i < 50 && !relay.output().includes(`Open ${relay.url}/ in your browser`); i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       assert.ok(relay.output().includes(`Open ${relay.url}/ in your browser`), relay.output());
     } finally {
       relay.child.kill('SIGTERM');

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RelayError } from '../../core/errors.js';
 import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
+import { markIdle } from '../../http/idle-answer.js';
 import { chunkText } from './chunk.js';
 import { makeServerTokenCheck } from '../../http/server-token.js';
 import { PLANS } from '../../limits/budgets.js';
@@ -96,7 +97,10 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     requirePresent(body, ['client_public_key']);
     const clientKey = stringField(body, 'client_public_key', keyMax);
     const found = await legacy.retrieve(clientKey, clientGoneSignal(reply));
-    if (found === null) return { error: 'No response available for the given public key' };
+    if (found === null) {
+      markIdle(reply);
+      return { error: 'No response available for the given public key' };
+    }
     return { chat_history: found.chatHistory, cipherkey: found.cipherkey, iv: found.iv };
   });
 
@@ -105,6 +109,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     requirePresent(body, ['client_public_key']);
     const batch = await legacy.streamRetrieve(stringField(body, 'client_public_key', keyMax));
     if (batch === null) return { error: 'No active stream for the given public key' };
+    if (batch.chunks.length === 0 && !batch.final) markIdle(reply);
     // Chunks are stored as JSON text (bounded at the door) and sent back verbatim.
     const head = `{"stream":true,"session_id":${JSON.stringify(batch.sessionId)},"chunks":[${batch.chunks.join(',')}]`;
     return reply.type('application/json; charset=utf-8').send(batch.final ? `${head},"final":true}` : `${head}}`);
@@ -118,7 +123,8 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     const { items, nextPingSeconds } = await legacy.sink(nodeKey, batchSize, clientGoneSignal(reply), addressLimitKey(request.clientAddress));
     const answer: Record<string, unknown> = { next_ping_in_x_seconds: nextPingSeconds };
     const [first] = items;
-    if (first !== undefined) {
+    if (first === undefined) markIdle(reply);
+    else {
       Object.assign(answer, {
         client_public_key: first.clientKey,
         chat_history: first.chatHistory,

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
+import { markIdle } from '../../http/idle-answer.js';
 import { makeServerTokenCheck } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
 import { PLANS } from '../../limits/budgets.js';
@@ -64,7 +65,10 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
       { credential: secret(body, 'control_credential'), source: sourceOf(request) },
       body.node_label,
     );
-    if (work === null) return { message: 'No requests available', next_ping_in_x_seconds: nextPingSeconds, poll_wait_seconds: pollWaitSeconds } satisfies IdlePollWire;
+    if (work === null) {
+      markIdle(reply);
+      return { message: 'No requests available', next_ping_in_x_seconds: nextPingSeconds, poll_wait_seconds: pollWaitSeconds } satisfies IdlePollWire;
+    }
     // The work item: the client's envelope (never its cancel token), its deadline, and "poll
     // again now" so the node does not sleep a lease after every job.
     return {
@@ -167,7 +171,8 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     const result = await v1.retrieve(clientKey, id, clientGoneSignal(reply), body.ack === true || body.acknowledge === true);
     if (result.kind === 'pending') {
       const answer: PendingWire = { status: 'pending', ...deadlineFields(result.deadlineRemainingSeconds) };
-      if (result.progress !== null) {
+      if (result.progress === null) markIdle(reply);
+      else {
         answer.encrypted_progress = { client_public_key: clientKey, request_id: id, protocol: API_V1_PROTOCOL, version: API_V1_VERSION, ...result.progress };
       }
       return reply.code(202).send(answer);
