@@ -131,14 +131,15 @@ class DemoNodeRunner {
   private pollWaitS = 10;
   private controlCredential: string | undefined;
   private unknownInARow = 0;
-  private readonly capabilities: Record<string, unknown>;
+  /** The capabilities before the end-to-end extensions: the models it registers for. */
+  private readonly baseCapabilities: Record<string, unknown>;
 
   constructor(
     private readonly opts: DemoNodeOptions,
     private readonly keys: KeyPair,
   ) {
     this.relay = opts.relayUrl.replace(/\/+$/, '');
-    this.capabilities = opts.modelIds === undefined ? DEMO_CAPABILITIES : { ...DEMO_CAPABILITIES, supported_model_ids: [...opts.modelIds] };
+    this.baseCapabilities = opts.modelIds === undefined ? DEMO_CAPABILITIES : { ...DEMO_CAPABILITIES, supported_model_ids: [...opts.modelIds] };
     this.log = (opts.logger ?? pino({ name: 'tokenplace-demo-node' })).child({
       component: 'demo-node',
       node: opts.name ?? 'demo',
@@ -335,7 +336,7 @@ class DemoNodeRunner {
 
   private get capabilities(): Record<string, unknown> {
     return {
-      ...DEMO_CAPABILITIES,
+      ...this.baseCapabilities,
       ...(this.signs ? { answer_signing: DEMO_SIGNING_SCHEME } : {}),
       ...(this.opts.stream !== false ? { streaming: STREAM_FORMAT } : {}),
     };
