@@ -119,6 +119,20 @@ export interface CliOverrides {
   port?: string;
 }
 
+/** "host:port,host:port" (Sentinel addresses, Cluster seed nodes), or null when unset. */
+function endpoints(env: Env, name: string): readonly Readonly<{ host: string; port: number }>[] | null {
+  const value = raw(env, name);
+  if (value === undefined) return null;
+  const out = value.split(',').map((part) => {
+    const entry = part.trim();
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(entry);
+    if (match === null) throw new ConfigError(name, `must be a comma-separated list of host:port, got ${JSON.stringify(entry)}`);
+    return Object.freeze({ host: match[1]!.replace(/^\[|\]$/g, ''), port: port(name, match[2]!) });
+  });
+  if (out.length > 32) throw new ConfigError(name, 'at most 32 addresses');
+  return Object.freeze(out);
+}
+
 export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
   // Upstream GPU host (protocol.md §B.1): only reported by /healthz and optionally resolved.
   const upstreamRaw = raw(env, 'TOKENPLACE_RELAY_UPSTREAM_URL');
@@ -140,10 +154,25 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
 
   const storeType = oneOf(env, 'TOKENPLACE_RELAY_STORE', 'memory', ['memory', 'redis'] as const);
   const redisUrlRaw = raw(env, 'TOKENPLACE_REDIS_URL');
-  if (storeType === 'redis' && redisUrlRaw === undefined) {
-    throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis');
-  }
   const redisUrl = redisUrlRaw === undefined ? null : url('TOKENPLACE_REDIS_URL', redisUrlRaw, ['redis', 'rediss']).toString();
+  // Exactly one way to reach Redis: a URL (one server), Sentinel addresses, or Cluster seed nodes.
+  const redisSentinels = endpoints(env, 'TOKENPLACE_REDIS_SENTINELS');
+  const redisClusterNodes = endpoints(env, 'TOKENPLACE_REDIS_CLUSTER_NODES');
+  const redisModes = [redisUrl !== null, redisSentinels !== null, redisClusterNodes !== null].filter(Boolean).length;
+  if (redisModes > 1) {
+    throw new ConfigError(redisSentinels !== null ? 'TOKENPLACE_REDIS_SENTINELS' : 'TOKENPLACE_REDIS_CLUSTER_NODES', 'set only one of TOKENPLACE_REDIS_URL, TOKENPLACE_REDIS_SENTINELS, TOKENPLACE_REDIS_CLUSTER_NODES');
+  }
+  if (storeType === 'redis' && redisModes === 0) {
+    throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis (or TOKENPLACE_REDIS_SENTINELS, or TOKENPLACE_REDIS_CLUSTER_NODES)');
+  }
+  const redisMode = redisSentinels !== null ? 'sentinel' : redisClusterNodes !== null ? 'cluster' : 'standalone';
+  const redisSentinelMaster = raw(env, 'TOKENPLACE_REDIS_SENTINEL_MASTER') ?? 'mymaster';
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(redisSentinelMaster)) throw new ConfigError('TOKENPLACE_REDIS_SENTINEL_MASTER', 'must be 1-64 of [A-Za-z0-9._-]');
+  const redisWaitReplicas = int(env, 'TOKENPLACE_REDIS_WAIT_REPLICAS', 0, 0, 16);
+  if (redisWaitReplicas > 0 && redisMode === 'cluster') {
+    // WAIT must reach the primary that took the write; the store does not route it per slot.
+    throw new ConfigError('TOKENPLACE_REDIS_WAIT_REPLICAS', 'is for TOKENPLACE_REDIS_URL or TOKENPLACE_REDIS_SENTINELS, not Cluster');
+  }
 
   const sinkHoldMs = int(env, 'TOKENPLACE_RELAY_SINK_HOLD_MS', 5000, 0, 9000);
   const v1LeaseSeconds = int(env, 'TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS', 30, 1, 3600);
@@ -277,6 +306,17 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     redisUrl,
     redisPassword: raw(env, 'TOKENPLACE_REDIS_PASSWORD') ?? null,
     redisPrefix: raw(env, 'TOKENPLACE_REDIS_PREFIX') ?? 'tokenplace:relay:v1:',
+    /** standalone (TOKENPLACE_REDIS_URL), sentinel or cluster: whichever variable is set. */
+    redisMode: redisMode as 'standalone' | 'sentinel' | 'cluster',
+    redisSentinels,
+    redisSentinelMaster,
+    redisSentinelPassword: raw(env, 'TOKENPLACE_REDIS_SENTINEL_PASSWORD') ?? null,
+    redisClusterNodes,
+    /** TLS to Sentinel / Cluster nodes (a standalone URL says it with rediss://). */
+    redisTls: bool(env, 'TOKENPLACE_REDIS_TLS', false),
+    /** v1 admission and answer wait for this many replicas to acknowledge (WAIT); 0 = off. */
+    redisWaitReplicas,
+    redisWaitTimeoutMs: int(env, 'TOKENPLACE_REDIS_WAIT_TIMEOUT_MS', 100, 1, 5000),
     /** Redis store: give up on a connection attempt / a command after this long (fail fast, 503). */
     redisConnectTimeoutMs: int(env, 'TOKENPLACE_REDIS_CONNECT_TIMEOUT_MS', 2000, 100, 60_000),
     redisCommandTimeoutMs: int(env, 'TOKENPLACE_REDIS_COMMAND_TIMEOUT_MS', 2000, 100, 60_000),
