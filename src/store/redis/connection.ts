@@ -5,7 +5,7 @@
 // Three ways to reach Redis (README, "Redis"):
 //   standalone  one server by URL;
 //   sentinel    Sentinel addresses and a master name: ioredis asks the sentinels for the primary,
-//               and after a failover (socket closed, or +switch-master seen) asks again;
+//               and after a failover (socket closed, or READONLY from a demoted one) asks again;
 //   cluster     seed nodes of a Redis Cluster: every relay key carries one hash tag (prefix.ts),
 //               so a deployment lives in one slot and every script runs on the primary that owns it.
 //
@@ -96,9 +96,12 @@ export function connect(options: RedisConnectionOptions, role: 'commands' | 'sub
       ...(options.sentinel.password == null ? {} : { sentinelPassword: options.sentinel.password }),
       ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
       sentinelRetryStrategy: retryStrategy,
-      // Subscribe to the sentinels' +switch-master: reconnect on a promotion even when the old
-      // primary's socket has not closed (a partition rather than a crash).
-      failoverDetector: true,
+      // A crashed primary closes the socket and ioredis asks the sentinels again. A primary that
+      // was demoted while reachable (a partition healed) answers writes with READONLY: reconnect,
+      // which asks the sentinels for the new primary; the refused call itself fails (503), it
+      // was not executed. (ioredis's failoverDetector is not used: its sentinel clients can
+      // outlive a store closed while it starts.)
+      reconnectOnError: (err: Error) => (/^READONLY\b/.test(err.message) ? 1 : false),
     });
   }
   if (options.url == null) throw new Error('the Redis store needs a URL, sentinels or cluster nodes');
