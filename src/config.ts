@@ -35,7 +35,9 @@ export function validateConfig(config: Config): Config {
   if (config.metricsPort !== null && config.metricsPort === config.port && config.port !== 0) {
     throw new ConfigError('TOKENPLACE_METRICS_PORT', `must differ from the relay port ${config.port}`);
   }
-  if (config.store === 'redis' && config.redisUrl === null) throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis');
+  if (config.store === 'redis' && config.redisUrl === null && config.redisSentinels === null && config.redisClusterNodes === null) {
+    throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis (or TOKENPLACE_REDIS_SENTINELS, or TOKENPLACE_REDIS_CLUSTER_NODES)');
+  }
   return config;
 }
 

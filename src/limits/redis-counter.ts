@@ -20,7 +20,8 @@
 // That connection fails fast while Redis is away (no offline queue, bounded command timeout), so
 // a take rejects at once and the plugin lets the request through and counts the error.
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { loadLua } from '../store/redis/lua-loader.js';
 import type { Budget, RateCounter, TakeResult } from './rate-counter.js';
 
 /** Under the store's prefix: `<prefix>rl:<budget>:<key>`. No store key family starts with `rl:`. */
@@ -32,43 +33,8 @@ export const MAX_KEY_CHARS = 128;
 /** Budget names become part of a key name and are split off by the first ':' after the namespace. */
 const BUDGET_NAME = /^[a-z0-9_]{1,32}$/;
 
-// KEYS[1] the bucket; ARGV: perMinute, burst, cost, now (ms).
-// Numbers come in as decimal text (exact for doubles) and leave as '%.17g' text, because Redis
-// truncates a Lua number reply to an integer and '%.14g' (tostring) would round the state.
-// Reply: { allowed 0|1, whole tokens left, retry-after seconds as text ('-1' = never) }.
-const TAKE_SCRIPT = `
-local key = KEYS[1]
-local perMinute, burst, cost, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local rate = perMinute / 60000
-local need = math.min(math.max(cost, 0), burst)
-local saved = redis.call('HMGET', key, 't', 'a')
-local tokens, at
-if saved[1] == false or saved[2] == false then
-  tokens, at = burst, now
-else
-  local st, sa = tonumber(saved[1]), tonumber(saved[2])
-  local elapsed = math.max(0, now - sa)
-  tokens = math.min(burst, st + elapsed * rate)
-  at = math.max(now, sa)
-end
-local allowed, left, wait = 0, tokens, '0'
-if tokens >= need then
-  allowed, left = 1, tokens - need
-elseif rate > 0 then
-  wait = string.format('%.17g', ((need - tokens) / rate) / 1000)
-else
-  wait = '-1'
-end
-redis.call('HSET', key, 't', string.format('%.17g', left), 'a', string.format('%.17g', at))
--- Forgotten when full again: fullAt(state) in token-bucket.ts, relative to this take's now.
-local ttl = math.ceil(at + (burst - left) / rate - now)
-if ttl < 1 then ttl = 1 end
-redis.call('PEXPIRE', key, string.format('%.0f', ttl))
-if allowed == 1 then
-  return { 1, math.floor(left), '0' }
-end
-return { 0, 0, wait }
-`;
+// The take script: ./lua/take.lua (its header names KEYS, ARGV and the reply), read once.
+const TAKE_SCRIPT = new URL('./lua/take.lua', import.meta.url);
 
 const COMMAND = 'tp_rate_take';
 
@@ -76,7 +42,7 @@ type TakeCommand = (key: string, perMinute: string, burst: string, cost: string,
 
 export interface RedisCounterOptions {
   /** The store's command connection; borrowed, never closed here. */
-  redis: Redis;
+  redis: Redis | Cluster;
   /** Full key prefix for buckets: the store's prefix plus REDIS_LIMITS_NAMESPACE. */
   prefix: string;
 }
@@ -91,7 +57,7 @@ export class RedisRateCounter implements RateCounter {
   constructor(options: RedisCounterOptions) {
     this.#prefix = options.prefix;
     // defineCommand: EVALSHA, falling back to EVAL after a Redis restart forgot the script.
-    options.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: TAKE_SCRIPT });
+    options.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: loadLua(TAKE_SCRIPT) });
     const redis = options.redis as unknown as Record<string, TakeCommand>;
     this.#take = redis[COMMAND]!.bind(options.redis);
   }

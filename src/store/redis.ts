@@ -3,28 +3,44 @@
 // connection, the scripts' registration and what spans the protocols; each protocol's half
 // (src/protocols/legacy/redis.ts, src/protocols/v1/redis.ts) encodes its transitions.
 // Failures to reach Redis surface as StoreUnavailableError (HTTP 503 store_unavailable).
-import type { Redis } from 'ioredis';
+//
+// Every script is called the same way (src/store/redis/lua/common.lua): KEYS[1] = <prefix>counts,
+// ARGV[1] = this store's settings (JSON), then the script's own arguments. The scripts are the
+// same text on every replica; the caps travel with each call.
 import { StoreUnavailableError } from '../core/errors.js';
 import { RedisLegacy } from '../protocols/legacy/redis.js';
 import { WAKE_CHANNEL } from '../protocols/legacy/redis-keys.js';
-import { SCRIPT_NAMES, buildScripts, type ScriptName } from '../protocols/legacy/redis-scripts.js';
+import { SCRIPT_NAMES, legacyScripts, type ScriptName } from '../protocols/legacy/redis-scripts.js';
 import { RedisV1 } from '../protocols/v1/redis.js';
-import { V1_SCRIPT_NAMES, buildV1Scripts, type V1ScriptName } from '../protocols/v1/redis-scripts.js';
-import { classify, connect, quit, reasonOf, type RedisConnectionOptions } from './redis/connection.js';
-import { parseShareStats, shareLimits, shareStatsLua } from './redis/share-stats.js';
+import { V1_SCRIPT_NAMES, v1Scripts, type V1ScriptName } from '../protocols/v1/redis-scripts.js';
+import { classify, connect, modeOf, quit, reasonOf, scanAll, type RedisClient, type RedisConnectionOptions, type RedisMode } from './redis/connection.js';
+import { storePrefix } from './redis/prefix.js';
+import { scriptSettings } from './redis/settings.js';
+import { parseShareStats, shareKeys, shareLimits, shareStatsLua } from './redis/share-stats.js';
 import { WakeFanout } from './redis/wake-fanout.js';
 import type { NodeListing, RelayStore, StoreHealth, StoreLimits, StoreStats, WakeChannel, Waiter } from './types.js';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
-  /** Namespace for every key and the wake-up channel. */
+  /** Namespace for every key and the wake-up channel (braced on Cluster: redis/prefix.ts). */
   prefix: string;
+  /**
+   * After a v1 admission or answer, WAIT for this many replicas (0 = off) for at most
+   * waitTimeoutMs; fewer acknowledgements make the call fail as store_unavailable (the client's
+   * retry is idempotent). Not on Cluster (config refuses it).
+   */
+  waitReplicas?: number;
+  waitTimeoutMs?: number;
 }
+
+/** The v1 transitions that must not be lost at a failover when WAIT is on. */
+const DURABLE: ReadonlySet<string> = new Set<V1ScriptName>(['v1Admit', 'v1Accept']);
 
 type ScriptCaller = (...args: (string | number)[]) => Promise<unknown>;
 
 export class RedisStore implements RelayStore {
   readonly kind = 'redis' as const;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
+  readonly mode: RedisMode;
   readonly #fanout: WakeFanout;
   readonly #scripts: Record<ScriptName | V1ScriptName, ScriptCaller>;
   /** Read-only share usage for metrics (src/store/redis/share-stats.ts). */
@@ -35,13 +51,23 @@ export class RedisStore implements RelayStore {
   readonly legacy: RedisLegacy;
   readonly v1: RedisV1;
   readonly #prefix: string;
+  /** KEYS[1] of every relay script (<prefix>counts) and ARGV[1] (the settings). */
+  readonly #head: [string, string];
+  readonly #shareKeys: string[];
+  readonly #waitReplicas: number;
+  readonly #waitTimeoutMs: number;
   /** Key prefixes lent out with the command connection: not relay state, so snapshot() skips them. */
   readonly #lent: string[] = [];
   #lastError = 'connecting';
   #closed = false;
 
   constructor(readonly limits: StoreLimits, options: RedisStoreOptions) {
-    this.#prefix = options.prefix;
+    this.mode = modeOf(options);
+    this.#prefix = storePrefix(options.prefix, this.mode === 'cluster');
+    this.#head = [this.#prefix + 'counts', scriptSettings(limits)];
+    this.#shareKeys = shareKeys(this.#prefix);
+    this.#waitReplicas = options.waitReplicas ?? 0;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? 100;
     this.#redis = connect(options, 'commands');
     // An 'error' listener is required (ioredis prints unhandled ones); the reason feeds health().
     this.#redis.on('error', (err: Error) => {
@@ -50,19 +76,19 @@ export class RedisStore implements RelayStore {
     this.#redis.on('ready', () => {
       this.#lastError = '';
     });
-    this.#fanout = new WakeFanout(connect(options, 'subscriber'), options.prefix + WAKE_CHANNEL);
-    const sources = { ...buildScripts(options.prefix, limits), ...buildV1Scripts(options.prefix, limits) };
+    this.#fanout = new WakeFanout(connect(options, 'subscriber'), this.#prefix + WAKE_CHANNEL);
+    const sources = { ...legacyScripts(), ...v1Scripts() };
     const scripts = {} as Record<ScriptName | V1ScriptName, ScriptCaller>;
+    const commands = this.#redis as unknown as Record<string, ScriptCaller>;
     for (const name of [...SCRIPT_NAMES, ...V1_SCRIPT_NAMES]) {
       const command = `tp_${name}`;
       // defineCommand: EVALSHA with a transparent EVAL fallback after a Redis restart (NOSCRIPT).
-      this.#redis.defineCommand(command, { numberOfKeys: 0, lua: sources[name] });
-      const fn = (this.#redis as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[command]!.bind(this.#redis);
-      scripts[name] = fn;
+      this.#redis.defineCommand(command, { numberOfKeys: 1, lua: sources[name] });
+      scripts[name] = commands[command]!.bind(this.#redis);
     }
     this.#scripts = scripts;
-    this.#redis.defineCommand('tp_shareStats', { numberOfKeys: 0, lua: shareStatsLua(options.prefix) });
-    this.#shareStats = (this.#redis as unknown as Record<string, ScriptCaller>)['tp_shareStats']!.bind(this.#redis);
+    this.#redis.defineCommand('tp_shareStats', { numberOfKeys: this.#shareKeys.length, lua: shareStatsLua() });
+    this.#shareStats = commands['tp_shareStats']!.bind(this.#redis);
     this.#shareLimits = shareLimits(limits);
     this.legacy = new RedisLegacy((name, ...args) => this.#run(name, ...args));
     this.v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
@@ -74,7 +100,7 @@ export class RedisStore implements RelayStore {
    * its keys under the returned prefix, `<prefix><namespace>`; `namespace` must not start like any
    * store key family (src/protocols/legacy/redis-keys.ts). The store still owns the connection and closes it.
    */
-  lendCommands(namespace: string): { redis: Redis; prefix: string } {
+  lendCommands(namespace: string): { redis: RedisClient; prefix: string } {
     const prefix = this.#prefix + namespace;
     this.#lent.push(prefix);
     return { redis: this.#redis, prefix };
@@ -90,11 +116,29 @@ export class RedisStore implements RelayStore {
   }
 
   async #run(name: ScriptName | V1ScriptName, ...args: (string | number)[]): Promise<unknown> {
+    let reply: unknown;
     try {
-      return await this.#scripts[name](...args);
+      reply = await this.#scripts[name](...this.#head, ...args);
     } catch (err) {
       throw classify(err);
     }
+    if (this.#waitReplicas > 0 && DURABLE.has(name)) await this.#replicated();
+    return reply;
+  }
+
+  /**
+   * WAIT on the command connection: it counts this connection's writes so far (the script just
+   * run included). A shortfall fails the call (503): the write is on the primary but could be
+   * lost at a failover, and the client's retry is idempotent (duplicate admission, duplicate answer).
+   */
+  async #replicated(): Promise<void> {
+    let acked: number;
+    try {
+      acked = Number(await (this.#redis as unknown as { wait(n: number, ms: number): Promise<number> }).wait(this.#waitReplicas, this.#waitTimeoutMs));
+    } catch (err) {
+      throw classify(err);
+    }
+    if (acked < this.#waitReplicas) throw new StoreUnavailableError('NOREPLICAS');
   }
 
   async stats(now: number): Promise<StoreStats> {
@@ -115,7 +159,7 @@ export class RedisStore implements RelayStore {
 
   async #runShareStats(): Promise<unknown> {
     try {
-      return await this.#shareStats();
+      return await this.#shareStats(...this.#shareKeys);
     } catch (err) {
       throw classify(err);
     }
@@ -132,13 +176,7 @@ export class RedisStore implements RelayStore {
 
   /** Every key under the prefix, sorted, without TTLs. Test-only: it scans the namespace. */
   async snapshot(): Promise<unknown> {
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', `${globEscape(this.#prefix)}*`, 'COUNT', 1000);
-      keys.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
+    const keys = await scanAll(this.#redis, `${globEscape(this.#prefix)}*`);
     keys.sort();
     const out: [string, unknown][] = [];
     for (const key of keys) {

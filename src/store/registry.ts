@@ -32,13 +32,17 @@ const memory: Backend<MemoryStore> = {
 
 const redis: Backend<RedisStore> = {
   async create(config) {
-    if (config.redisUrl === null) throw new Error('the Redis store needs TOKENPLACE_REDIS_URL');
     const store = new RedisStore(storeLimits(config), {
       url: config.redisUrl,
+      sentinel: config.redisSentinels === null ? null : { sentinels: config.redisSentinels, name: config.redisSentinelMaster, password: config.redisSentinelPassword },
+      cluster: config.redisClusterNodes === null ? null : { nodes: config.redisClusterNodes },
+      tls: config.redisTls,
       password: config.redisPassword,
       prefix: config.redisPrefix,
       connectTimeoutMs: config.redisConnectTimeoutMs,
       commandTimeoutMs: config.redisCommandTimeoutMs,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeoutMs,
     });
     // Redis down at boot is not fatal: the relay starts unready and recovers when Redis returns.
     await store.ready(REDIS_BOOT_WAIT_MS).catch(() => undefined);

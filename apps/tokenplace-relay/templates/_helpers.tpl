@@ -110,7 +110,34 @@ so the pod never gets two entries for one variable.
 {{- $managed = append $managed (dict "name" "TOKENPLACE_RELAY_DRAIN_SECONDS" "value" (toString (int .Values.drainSeconds)) "from" "drainSeconds") -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_RELAY_STORE" "value" .Values.store.type "from" "store.type") -}}
 {{- if eq .Values.store.type "redis" -}}
-{{- if .Values.store.redis.existingSecret -}}
+{{- $r := .Values.store.redis -}}
+{{- if and $r.sentinels $r.clusterNodes -}}
+{{- fail "store.redis: set sentinels or clusterNodes, not both" -}}
+{{- end -}}
+{{- if $r.sentinels -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_SENTINELS" "value" (join "," $r.sentinels) "from" "store.redis.sentinels") -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_SENTINEL_MASTER" "value" $r.sentinelMaster "from" "store.redis.sentinelMaster") -}}
+{{- if and $r.existingSecret $r.sentinelPasswordKey -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_SENTINEL_PASSWORD" "secret" $r.existingSecret "key" $r.sentinelPasswordKey "from" "store.redis.sentinelPasswordKey") -}}
+{{- end -}}
+{{- end -}}
+{{- if $r.clusterNodes -}}
+{{- if gt (int $r.waitReplicas) 0 -}}
+{{- fail "store.redis.waitReplicas is for url or sentinels, not clusterNodes" -}}
+{{- end -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_CLUSTER_NODES" "value" (join "," $r.clusterNodes) "from" "store.redis.clusterNodes") -}}
+{{- end -}}
+{{- if $r.tls -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_TLS" "value" "true" "from" "store.redis.tls") -}}
+{{- end -}}
+{{- if gt (int $r.waitReplicas) 0 -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_WAIT_REPLICAS" "value" (toString (int $r.waitReplicas)) "from" "store.redis.waitReplicas") -}}
+{{- end -}}
+{{- if or $r.sentinels $r.clusterNodes -}}
+{{- if and $r.existingSecret $r.passwordKey -}}
+{{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_PASSWORD" "secret" $r.existingSecret "key" $r.passwordKey "from" "store.redis.passwordKey") -}}
+{{- end -}}
+{{- else if .Values.store.redis.existingSecret -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_URL" "secret" .Values.store.redis.existingSecret "key" .Values.store.redis.urlKey "from" "store.redis.existingSecret") -}}
 {{- if .Values.store.redis.passwordKey -}}
 {{- $managed = append $managed (dict "name" "TOKENPLACE_REDIS_PASSWORD" "secret" .Values.store.redis.existingSecret "key" .Values.store.redis.passwordKey "from" "store.redis.passwordKey") -}}

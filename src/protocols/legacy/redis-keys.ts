@@ -30,8 +30,9 @@
 // Logical expiry compares the caller's `now` with the stored expiry; native PEXPIRE (logical TTL
 // plus a grace) is a safety net so that Redis frees everything even if every replica is gone.
 //
-// Scripts build key names from the prefix at run time, so the store needs one Redis (or Valkey)
-// primary, not Redis Cluster.
+// Scripts are handed <p>counts as KEYS[1] and derive every other name from its prefix
+// (src/store/redis/lua/common.lua). On Redis Cluster the prefix carries a hash tag ({...},
+// src/store/redis/prefix.ts), so every key of a deployment is in KEYS[1]'s slot.
 
 import type { StoreLimits } from '../../store/types.js';
 import { resolveV1Limits } from '../v1/limits.js';
@@ -51,9 +52,4 @@ export function indexTtlMs(limits: StoreLimits): number {
   const legacy = Math.max(limits.nodeTtlMs, limits.requestTtlMs, limits.responseTtlMs, limits.streamTtlMs);
   const api = Math.max(v1.v1LeaseMs, v1.v1InflightLeaseMs, v1.v1DeadlineMs, v1.v1ResponseTtlMs, v1.v1TerminalTtlMs, v1.v1ControlTombstoneTtlMs);
   return Math.max(legacy, api) + NATIVE_GRACE_MS;
-}
-
-/** A Lua string literal for any text: every byte as a decimal escape, so nothing needs quoting. */
-export function luaString(text: string): string {
-  return `"${[...Buffer.from(text, 'utf8')].map((b) => `\\${b}`).join('')}"`;
 }

@@ -10,7 +10,7 @@ import { legacyShares } from '../../protocols/legacy/limits.js';
 import type { ShareCap, StoreLimits, StoreStats } from '../types.js';
 import { SHARE_CAPS } from '../types.js';
 import { resolveV1Limits } from '../../protocols/v1/limits.js';
-import { luaString } from '../../protocols/legacy/redis-keys.js';
+import { loadLua } from './lua-loader.js';
 
 /** The hash (under the prefix) that holds each share's per-source use. */
 export const SHARE_HASHES: Readonly<Record<ShareCap, string>> = Object.freeze({
@@ -23,26 +23,17 @@ export const SHARE_HASHES: Readonly<Record<ShareCap, string>> = Object.freeze({
   v1_requests: 'v1:srcr',
 });
 
-/** Returns, per cap in SHARE_CAPS order, {sources, largest use}. */
-export function shareStatsLua(prefix: string): string {
-  const names = SHARE_CAPS.map((cap) => luaString(SHARE_HASHES[cap])).join(', ');
-  return `
-local P = ${luaString(prefix)}
-local out = {}
-for i, name in ipairs({${names}}) do
-  local k = P .. name
-  local top = 0
-  for _, v in ipairs(redis.call('HVALS', k)) do
-    local x = tonumber(v) or 0
-    if x > top then top = x end
-  end
-  out[i] = {redis.call('HLEN', k), top}
-end
-return out
-`;
+/** The script (./lua/share-stats.lua): KEYS are shareKeys(prefix), the reply one {sources, top} per key. */
+export function shareStatsLua(): string {
+  return loadLua(new URL('./lua/share-stats.lua', import.meta.url));
 }
 
-/** The per-source limits the scripts enforce, by cap (the same values they compile in). */
+/** The hashes the script reads, in SHARE_CAPS order. */
+export function shareKeys(prefix: string): string[] {
+  return SHARE_CAPS.map((cap) => prefix + SHARE_HASHES[cap]);
+}
+
+/** The per-source limits the scripts enforce, by cap (the same values they read from their settings). */
 export function shareLimits(limits: StoreLimits): Record<ShareCap, number> {
   const legacy = legacyShares(limits);
   const v1 = resolveV1Limits(limits);

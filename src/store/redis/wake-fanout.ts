@@ -2,10 +2,14 @@
 // "w<node>" or "r<client>" on one channel; each process holds one subscriber connection and fans
 // the messages out to its local waiters (WaiterHub). After the subscriber reconnects, every local
 // waiter is woken once to re-check, since messages published while it was away are lost.
-import type { Redis } from 'ioredis';
+//
+// On Redis Cluster this is plain PUBLISH/SUBSCRIBE, which the cluster bus broadcasts to every
+// node: the subscriber may sit on any node, and a script's PUBLISH reaches it. Sharded pub/sub
+// (SPUBLISH, Redis 7.0+) would keep messages on the slot's shard, but the relay publishes one
+// channel at a modest rate, so the broadcast costs little and works on every Redis the store runs on.
+import { quit, type RedisClient } from './connection.js';
 import { WaiterHub } from '../../core/wake-hub.js';
 import type { WakeChannel, Waiter } from '../types.js';
-import { quit } from './connection.js';
 
 export class WakeFanout {
   readonly #hub = new WaiterHub();
@@ -13,7 +17,7 @@ export class WakeFanout {
   readonly #watched = new Map<string, { channel: WakeChannel; key: string; count: number }>();
   #subscribed = false;
 
-  constructor(private readonly sub: Redis, private readonly channel: string) {
+  constructor(private readonly sub: RedisClient, private readonly channel: string) {
     sub.on('error', () => {
       // Reconnects on its own; health() reports the command connection's reason.
     });

@@ -1,7 +1,8 @@
-// Lua helpers every API v1 script shares, after the constants of v1-keys.ts: node liveness,
-// tombstones, and ending a request. They mirror src/protocols/v1/memory.ts step for step, so the two
-// backends pass one contract suite.
-export const V1_HELPERS_LUA = `
+--[[
+  API v1 helpers every v1 script shares (after prelude.lua): node liveness, tombstones, and
+  ending a request. They mirror src/protocols/v1/memory.ts step for step, so the two backends
+  pass one contract suite.
+]]
 -- alive-until = max(lease, longest running in-flight lease), recomputed whenever either changes
 -- (a request ending early must not keep its node healthy). Node keys get a native TTL past it.
 local function refreshAlive(node, now)
@@ -145,4 +146,3 @@ local function removeNode(node, now, ended)
   call('ZREM', K1_ALIVE, node)
   wakeWork(node)
 end
-`;
