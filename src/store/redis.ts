@@ -43,6 +43,8 @@ export class RedisStore implements RelayStore {
   readonly mode: RedisMode;
   readonly #fanout: WakeFanout;
   readonly #scripts: Record<ScriptName | V1ScriptName, ScriptCaller>;
+  /** Each script's source, for the EVAL after a NOSCRIPT (#run). */
+  readonly #sources: Record<ScriptName | V1ScriptName, string>;
   /** Read-only share usage for metrics (src/store/redis/share-stats.ts). */
   readonly #shareStats: ScriptCaller;
   readonly #shareLimits: ReturnType<typeof shareLimits>;
@@ -87,6 +89,7 @@ export class RedisStore implements RelayStore {
       scripts[name] = commands[command]!.bind(this.#redis);
     }
     this.#scripts = scripts;
+    this.#sources = sources;
     this.#redis.defineCommand('tp_shareStats', { numberOfKeys: this.#shareKeys.length, lua: shareStatsLua() });
     this.#shareStats = commands['tp_shareStats']!.bind(this.#redis);
     this.#shareLimits = shareLimits(limits);
@@ -120,7 +123,15 @@ export class RedisStore implements RelayStore {
     try {
       reply = await this.#scripts[name](...this.#head, ...args);
     } catch (err) {
-      throw classify(err);
+      if (!isNoScript(err)) throw classify(err);
+      // A primary that restarted (or a replica just promoted) has an empty script cache. ioredis
+      // falls back to EVAL by itself, except for a cluster's auto-pipelined calls: NOSCRIPT means
+      // the script did not run, so one EVAL of its source is safe.
+      try {
+        reply = await (this.#redis as unknown as { eval(...a: (string | number)[]): Promise<unknown> }).eval(this.#sources[name], 1, ...this.#head, ...args);
+      } catch (again) {
+        throw classify(again);
+      }
     }
     if (this.#waitReplicas > 0 && DURABLE.has(name)) await this.#replicated();
     return reply;
@@ -214,6 +225,11 @@ export class RedisStore implements RelayStore {
     await this.#fanout.close();
     await quit(this.#redis);
   }
+}
+
+/** The reply of EVALSHA for a script this server has not cached. */
+function isNoScript(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('NOSCRIPT');
 }
 
 function globEscape(text: string): string {

@@ -47,10 +47,22 @@ async function run(t: TestContext, restart: boolean): Promise<void> {
   console.log(`redis ${summary}`);
   assert.equal(legacy.accepted.size, ROUND_TRIPS);
   assert.equal(v1.accepted.size, ROUND_TRIPS);
-  assert.equal(legacy.delivered.size, ROUND_TRIPS, 'every legacy round trip delivered');
+  if (restart) {
+    // A legacy /retrieve pops the answer: when the primary dies after the pop but before the reply
+    // reaches the relay, that answer is gone (the call fails with 503). API v1 answers stay until
+    // acknowledged, so v1 loses none. A legacy loss needs such a failed call.
+    const failedLegacyCalls = [...legacy.errorStatuses.values()].reduce((a, b) => a + b, 0);
+    assert.ok(legacy.delivered.size >= ROUND_TRIPS - failedLegacyCalls, `legacy delivered ${legacy.delivered.size} with ${failedLegacyCalls} failed calls`);
+  } else {
+    assert.equal(legacy.delivered.size, ROUND_TRIPS, 'every legacy round trip delivered');
+  }
   assert.equal(v1.delivered.size, ROUND_TRIPS, 'every v1 round trip delivered');
   assert.ok([...legacy.delivered.values(), ...v1.delivered.values()].every((n) => n === 1), 'exactly once');
   assert.equal(legacy.wrongAnswers + v1.wrongAnswers, 0);
+  // Refusals while the slot's primary is away are 503 store_unavailable, never a 500 (a restarted
+  // primary has no scripts cached: the store falls back to EVAL).
+  const fiveHundreds = [...legacy.errorStatuses, ...v1.statuses].filter(([status]) => status.startsWith('500'));
+  assert.deepEqual(fiveHundreds, [], 'no 500 during the restart');
 }
 
 test('redis cluster: 3 relay replicas, 2,000 round trips of each protocol, exactly once', { timeout: 90_000 }, (t) => run(t, false));
