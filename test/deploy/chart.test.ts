@@ -213,7 +213,7 @@ describe('rendered objects', () => {
     assert.equal(c.securityContext.runAsGroup, 1000);
     assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'] });
     assert.deepEqual(c.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
-    assert.equal(c.image, 'ghcr.io/futuroptimist/tokenplace-relay:' + deploy.metadata.labels['app.kubernetes.io/version']);
+    assert.equal(c.image, 'ghcr.io/futuroptimist/tokenplace-relay:' + deploy.metadata.labels?.['app.kubernetes.io/version']);
     assert.equal(c.command, undefined, 'the image CMD (node dist/src/cli.js serve) must run');
     assert.equal(c.args, undefined);
   });
