@@ -38,7 +38,7 @@ async function serve(argv: string[]): Promise<void> {
   if (values['demo-node']) {
     const { startDemoNode } = await import('./node/demo-node.js');
     const node = await startDemoNode({ relayUrl: relay.url, token: config.serverTokens[0], protocol: 'v1', logger });
-    stopDemo = node.stop;
+    stopDemo = () => node.stop();
     process.stdout.write(`\n  token.place relay with a demo compute node is running.\n  Open ${relay.url}/ in your browser to chat. Ctrl-C stops it.\n\n`);
   }
   exitOnSignals(relay, logger, () => stopDemo());
@@ -61,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
   process.exit(command === '--help' || command === '-h' ? 0 : 2);
 }
 
-main(process.argv.slice(2)).catch((err: Error) => {
-  process.stderr.write(`tokenplace-relay: ${err.stack ?? err.message}\n`);
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`tokenplace-relay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
