@@ -67,7 +67,7 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
   draining.set(0);
 
   const limit = new Gauge({ name: 'tokenplace_relay_limit', help: 'Configured caps and time-to-lives (ms for *_ttl_ms).', labelNames: ['name'] as const, registers: [registry] });
-  for (const [name, value] of Object.entries(limits)) limit.set({ name: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
+  for (const [name, value] of Object.entries(limits) as [string, number][]) limit.set({ name: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
 
   // State gauges are read from the store at scrape time, so they are right on every replica.
   // One store round trip serves every gauge of a scrape (they collect concurrently).
@@ -179,7 +179,7 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
     turnaround: (ms) => turnaround.observe(ms / 1000),
     rejected: (reason: ErrorCode) => rejections.inc({ reason }),
     expired: (counts: ExpiryCounts) => {
-      for (const [kind, n] of Object.entries(counts)) if (n > 0) expirations.inc({ kind }, n);
+      for (const [kind, n] of Object.entries(counts) as [string, number][]) if (n > 0) expirations.inc({ kind }, n);
     },
   };
 
