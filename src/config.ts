@@ -157,7 +157,7 @@ export function loadConfig(env: Env = process.env, cli: CliOverrides = {}) {
     serverTokens: tokens(env),
     metricsToken: raw(env, 'TOKENPLACE_METRICS_TOKEN') ?? null,
     /** null: /metrics is served on the relay port; a number: only there, and 404 on the relay port. */
-    metricsPort: metricsPort as number | null,
+    metricsPort: metricsPort,
     logLevel: oneOf(env, 'TOKENPLACE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     drainSeconds: int(env, 'TOKENPLACE_RELAY_DRAIN_SECONDS', 20, 0, 600),
     /** After SIGTERM, keep answering (readiness 503) this long before closing the listener. */
