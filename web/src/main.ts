@@ -11,6 +11,8 @@ import { deleteConversation, listConversations, saveConversation, titleFor, type
 const MAX_TOKENS = 512;
 const CURRENT_KEY = 'tokenplace-current-conversation';
 
+// The caller names the element type it expects behind the id.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`missing #${id}`);
@@ -232,8 +234,10 @@ async function copyText(text: string): Promise<boolean> {
     area.className = 'copy-buffer';
     document.body.append(area);
     area.select();
-    let ok = false;
+    let ok: boolean;
     try {
+      // The fallback for browsers without the async clipboard; deprecated, still implemented.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated
       ok = document.execCommand('copy');
     } catch {
       ok = false;
@@ -317,10 +321,12 @@ class AnswerView {
     copy.className = 'copy secondary';
     copy.textContent = 'Copy';
     copy.setAttribute('aria-label', 'Copy this answer');
-    copy.addEventListener('click', async () => {
-      const ok = await copyText(turn.content);
-      copy.textContent = ok ? 'Copied' : 'Copy failed';
-      window.setTimeout(() => (copy.textContent = 'Copy'), 2000);
+    // copyText settles to a boolean and never rejects.
+    copy.addEventListener('click', () => {
+      void copyText(turn.content).then((ok) => {
+        copy.textContent = ok ? 'Copied' : 'Copy failed';
+        window.setTimeout(() => (copy.textContent = 'Copy'), 2000);
+      });
     });
     this.meta.replaceChildren(source, copy);
     scrollToEnd();
@@ -350,7 +356,7 @@ async function ask(text: string): Promise<void> {
   void persist(conv);
   const userEl = addMessage('user', text);
   const pending = addMessage('pending', 'Encrypting and looking for a compute node…');
-  const pendingBody = pending.querySelector('.body') as HTMLElement;
+  const pendingBody = pending.querySelector('.body')!;
   const onScreen = () => conv === current;
   const requestId = randomId();
   const cancelToken = randomId();
@@ -408,7 +414,7 @@ async function ask(text: string): Promise<void> {
           const next = newer(progress, readProgress(pt, requestId, clientKey));
           if (next && next !== progress && !controller.signal.aborted) {
             progress = next;
-            pendingBody.textContent = `${describeProgress(next)}`;
+            pendingBody.textContent = describeProgress(next);
             pending.dataset.phase = next.phase;
             pending.dataset.generated = String(next.generatedTokens);
           }
@@ -558,7 +564,7 @@ chatsToggle.addEventListener('click', () => {
   const open = !sidebar.classList.contains('open');
   sidebar.classList.toggle('open', open);
   chatsToggle.setAttribute('aria-expanded', String(open));
-  if (open) (list.querySelector('button') as HTMLButtonElement | null)?.focus();
+  if (open) list.querySelector('button')?.focus();
 });
 
 // ---- wiring ----------------------------------------------------------------------------------
