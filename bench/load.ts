@@ -17,7 +17,7 @@ function b64ish(chars: number, seed: number): string {
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < chars; i += 1) {
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out += B64[x & 63];
+    out += B64.charAt(x & 63);
   }
   return out;
 }
@@ -218,7 +218,6 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
   const statuses: Record<string, Record<string, number>> = { faucet: {}, source: {} };
   const run = async (route: 'faucet' | 'source', total: number): Promise<number> => {
     let next = 0;
-    let ok = 0;
     const t = now();
     await Promise.all(conns.map(async (conn) => {
       while (next < total && now() < deadline) {
@@ -231,7 +230,6 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
           status = String((await conn.request('POST', `/${route}`, body, 10_000)).status);
         } catch { /* counted as failed */ }
         statuses[route]![status] = (statuses[route]![status] ?? 0) + 1;
-        if (status === '200') ok += 1;
       }
     }));
     return (now() - t) / 1000;
