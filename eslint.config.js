@@ -47,6 +47,10 @@ export default tseslint.config(
       '@typescript-eslint/prefer-string-starts-ends-with': 'off',
       '@typescript-eslint/prefer-optional-chain': 'off',
       '@typescript-eslint/consistent-type-definitions': 'off',
+      // `s || fallback` on a string falls back on '' too, on purpose.
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
+      // A binding read by a closure made before its one assignment cannot be const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `_name` marks a parameter or binding kept for its position or shape.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
@@ -78,6 +82,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/restrict-plus-operands': 'off',
     },
   },
   {
