@@ -303,7 +303,7 @@ async function main(): Promise<number> {
 /** `--report results/<date>.json`: rewrites the Markdown summary of an earlier run. */
 function rewriteReport(file: string): number {
   const report = JSON.parse(readFileSync(file, 'utf8')) as Parameters<typeof markdown>[0];
-  report.targets = evaluate(report.results);
+  report.targets = evaluate(report.results as Parameters<typeof evaluate>[0]);
   writeFileSync(file.replace(/\.json$/, '.md'), markdown(report));
   process.stdout.write(`${oneLine(report)}\n`);
   return 0;
@@ -311,8 +311,8 @@ function rewriteReport(file: string): number {
 
 (args.report !== undefined ? Promise.resolve(rewriteReport(args.report)) : main()).then(
   (code) => process.exit(code),
-  (e: Error) => {
-    process.stderr.write(`bench broke: ${e.stack ?? e.message}\n`);
+  (e: unknown) => {
+    process.stderr.write(`bench broke: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exit(1);
   },
 );

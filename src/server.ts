@@ -184,8 +184,8 @@ export function exitOnSignals(relay: RunningRelay, logger: Logger, beforeExit: (
     received = true;
     void Promise.all([relay.shutdown(signal), beforeExit()])
       .then(() => process.exit(0))
-      .catch((err: Error) => {
-        logger.error({ err: { type: err.name, message: err.message } }, 'relay.shutdown.failed');
+      .catch((err: unknown) => {
+        logger.error({ err: err instanceof Error ? { type: err.name, message: err.message } : { type: typeof err } }, 'relay.shutdown.failed');
         process.exit(1);
       });
   };

@@ -111,7 +111,7 @@ async function holdSockets(port: number, addresses: string[], perAddress: number
       if (label !== 'none') bump(result.answers, label);
       const stillOpen = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, until - Date.now())))]);
       live.delete(socket);
-      if (stillOpen === true) {
+      if (stillOpen) {
         result.closedByRelay++;
         result.maxHeldMs = Math.max(result.maxHeldMs, Date.now() - opened);
         await new Promise((r) => setTimeout(r, 50));
@@ -287,8 +287,8 @@ async function main(): Promise<void> {
 
 main().then(
   () => process.exit(0),
-  (err: Error) => {
-    process.stderr.write(`attack-http: ${err.stack ?? err.message}\n`);
+  (err: unknown) => {
+    process.stderr.write(`attack-http: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

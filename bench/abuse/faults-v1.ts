@@ -205,7 +205,6 @@ interface Tally {
 export interface FaultReport {
   rows: { phase: Phase; protocol: 'v1' | 'legacy'; tally: Tally }[];
   wrongAnswers: number;
-  doubleDeliveries: number;
   peakRssKb: number;
   seconds: number;
 }
@@ -244,7 +243,6 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
     for (const p of PHASES) for (const proto of ['v1', 'legacy']) tallies.set(`${p}/${proto}`, tallyOf());
     const tally = (p: Phase, proto: 'v1' | 'legacy') => tallies.get(`${p}/${proto}`)!;
     let wrongAnswers = 0;
-    let doubleDeliveries = 0;
     const refuse = (t: Tally, code: string) => t.refused.set(code, (t.refused.get(code) ?? 0) + 1);
 
     // ---------------- API v1 peers
@@ -446,7 +444,6 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
     return {
       rows,
       wrongAnswers,
-      doubleDeliveries,
       peakRssKb: Math.max(...[...replicas, ...retired].map((r) => r.peakRssKb())),
       seconds: (Date.now() - started) / 1000,
     };

@@ -141,9 +141,9 @@ try {
 
   const results = [
     await honestPhase('baseline (limits on)', limited.url, null),
-    await honestPhase(`flood ${args.target} (limits on)`, limited.url, args.target!),
+    await honestPhase(`flood ${args.target} (limits on)`, limited.url, args.target),
     await honestPhase('baseline (limits off)', unlimited.url, null),
-    await honestPhase(`flood ${args.target} (limits off)`, unlimited.url, args.target!),
+    await honestPhase(`flood ${args.target} (limits off)`, unlimited.url, args.target),
   ];
   const ms = (v: number) => v.toFixed(2).padStart(8);
   console.log(`\nhonest client from ${HONEST}; flooder from ${FLOODER}, concurrency ${concurrency}; ${phaseMs / 1000} s per phase\n`);

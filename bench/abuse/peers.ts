@@ -40,7 +40,7 @@ export class LocalHttp {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
         res.on('end', () => {
-          let parsed: Record<string, unknown> | null = null;
+          let parsed: Record<string, unknown> | null;
           try {
             parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
           } catch {

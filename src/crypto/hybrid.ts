@@ -160,7 +160,7 @@ function forgePrivateKey(key: KeyObject): forge.pki.rsa.PrivateKey {
   let fk = forgeKeys.get(key);
   if (!fk) {
     const pem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
-    fk = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+    fk = forge.pki.privateKeyFromPem(pem);
     forgeKeys.set(key, fk);
   }
   return fk;
@@ -172,7 +172,7 @@ function forgePrivateKey(key: KeyObject): forge.pki.rsa.PrivateKey {
  */
 export function unwrapSessionKey(cipherkey: Uint8Array, privateKey: PrivateKeyInput): { key: Buffer; wrap: KeyWrap } {
   const keyObj = privateKeyObject(privateKey);
-  let text: Buffer | null = null;
+  let text: Buffer | null;
   let wrap: KeyWrap = 'oaep';
   try {
     text = privateDecrypt({ key: keyObj, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cipherkey);

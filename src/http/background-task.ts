@@ -9,7 +9,7 @@ export function everyInterval(app: FastifyInstance, logger: Logger, intervalMs: 
     if (running) return;
     running = true;
     task()
-      .catch((err: Error) => logger.warn({ err: { type: err.name, message: err.message } }, failureMessage))
+      .catch((err: unknown) => logger.warn({ err: err instanceof Error ? { type: err.name, message: err.message } : { type: typeof err } }, failureMessage))
       .finally(() => {
         running = false;
       });

@@ -7,9 +7,9 @@ import type { RateCounter } from './rate-counter.js';
 export type LimitedReason = 'address' | 'client_key' | 'node_key';
 
 export interface LimitMetrics {
-  limited(budget: string, reason: LimitedReason): void;
-  forgotten(cause: ForgetCause, count: number): void;
-  counterError(): void;
+  limited: (budget: string, reason: LimitedReason) => void;
+  forgotten: (cause: ForgetCause, count: number) => void;
+  counterError: () => void;
 }
 
 export function createLimitMetrics(registry: Registry, counter: () => RateCounter | undefined): LimitMetrics {

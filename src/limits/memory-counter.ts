@@ -47,7 +47,7 @@ export class MemoryRateCounter implements RateCounter {
     this.#expireFront(now, LAZY_EXPIRY_STEPS);
     let evicted = 0;
     while (this.#entries.size > this.#maxKeys) {
-      const oldest = this.#entries.keys().next().value as string;
+      const oldest = this.#entries.keys().next().value!;
       this.#entries.delete(oldest);
       evicted++;
     }

@@ -19,8 +19,9 @@ let collect: (() => void) | null | undefined;
 function fullCollection(): (() => void) | null {
   if (collect !== undefined) return collect;
   try {
-    if (typeof globalThis.gc === 'function') {
-      collect = globalThis.gc;
+    const exposed = globalThis.gc;
+    if (typeof exposed === 'function') {
+      collect = () => exposed();
     } else {
       // --expose-gc set at run time takes effect for new contexts; the function it exposes
       // collects the whole isolate.

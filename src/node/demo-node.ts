@@ -13,7 +13,6 @@
 // ciphertext. Log lines never contain payloads or keys (only a short key fingerprint).
 // Bad relay answers are logged and retried with exponential backoff and jitter; after a relay
 // restart the node registers again by itself.
-import { createHash } from 'node:crypto';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import pino from 'pino';
 import { decryptJson, encryptJson, generateKeyPair, importPublicKey, signText, SnapshotPacer, snapshotEnvelope, STREAM_FORMAT, StreamEncryptor, type KeyPair, type SigningScheme } from '../crypto/index.js';

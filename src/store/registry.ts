@@ -55,7 +55,7 @@ const redis: Backend<RedisStore> = {
   reclaimer: () => null,
 };
 
-const BACKENDS: { readonly [K in BackendKind]: Backend } = { memory, redis } as unknown as { readonly [K in BackendKind]: Backend };
+const BACKENDS: Readonly<Record<BackendKind, Backend>> = { memory, redis };
 
 /** The registry entry of a store (by its kind). */
 export function backendOf(store: RelayStore): Backend {

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import type { Registry } from 'prom-client';
 import { parse, stringify } from 'yaml';
 import { configWith } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -113,7 +112,7 @@ before(async () => {
   const res = await fetch(`${relay.metricsUrl}/metrics`);
   assert.equal(res.status, 200);
   const text = await res.text();
-  const registry = relay.app.relay.metrics.registry as Registry;
+  const registry = relay.app.relay.metrics.registry;
   for (const m of text.matchAll(/^# TYPE (\S+) (\w+)$/gm)) {
     const [name, type] = [m[1]!, m[2]!];
     const labels = new Set<string>((registry.getSingleMetric(name) as { labelNames?: string[] } | undefined)?.labelNames ?? []);

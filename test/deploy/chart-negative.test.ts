@@ -6,7 +6,7 @@ import { devValues, helmTemplate, needHelm, stagingValues } from './helpers.ts';
 const STAGING = ['-f', devValues, '-f', stagingValues];
 const REDIS = ['--set', 'store.type=redis', '--set', 'store.redis.url=redis://redis.tokenplace.svc:6379'];
 
-const CASES: Array<{ name: string; args: string[]; message: RegExp }> = [
+const CASES: { name: string; args: string[]; message: RegExp }[] = [
   { name: 'an unknown top-level key (a copied envFromSecrets)', args: ['--set', 'envFromSecrets[0]=x'], message: /additional properties 'envFromSecrets' not allowed/ },
   { name: 'an unknown nested key', args: ['--set', 'ingress.tlsSecret=x'], message: /at '\/ingress': additional properties 'tlsSecret' not allowed/ },
   { name: 'replicaCount > 1 with the memory store', args: ['--set', 'replicaCount=2'], message: /at '\/store\/type': value must be 'redis'/ },

@@ -213,7 +213,9 @@ describe('rendered objects', () => {
     assert.equal(c.securityContext.runAsGroup, 1000);
     assert.deepEqual(c.securityContext.capabilities, { drop: ['ALL'] });
     assert.deepEqual(c.volumeMounts, [{ name: 'tmp', mountPath: '/tmp' }]);
-    assert.equal(c.image, 'ghcr.io/futuroptimist/tokenplace-relay:' + deploy.metadata.labels['app.kubernetes.io/version']);
+    const version = deploy.metadata.labels?.['app.kubernetes.io/version'];
+    assert.ok(version, 'the Deployment carries app.kubernetes.io/version');
+    assert.equal(c.image, `ghcr.io/futuroptimist/tokenplace-relay:${version}`);
     assert.equal(c.command, undefined, 'the image CMD (node dist/src/cli.js serve) must run');
     assert.equal(c.args, undefined);
   });
@@ -234,7 +236,7 @@ describe('rendered objects', () => {
   it('sets every variable once, with the registration token from the existing Secret', (t) => {
     const objects = objectsFor(t, 'dev + staging values');
     if (!objects) return;
-    const env = container(objects).env as Array<{ name: string; value?: string; valueFrom?: unknown }>;
+    const env = container(objects).env as { name: string; value?: string; valueFrom?: unknown }[];
     const names = env.map((e) => e.name);
     assert.deepEqual(names, [...new Set(names)]);
     const byName = Object.fromEntries(env.map((e) => [e.name, e]));

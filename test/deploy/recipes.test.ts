@@ -53,7 +53,7 @@ describe('just tokenplace-oci-redeploy', () => {
     if (!s) return;
     let r = s.run(['tokenplace-oci-redeploy', 'tag=sha-deadbee']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /ERROR: env is required for commands that change the cluster\n  pass env=<dev\|staging>, e.g\. just tokenplace-oci-redeploy env=staging tag=sha-<shortsha>/);
+    assert.match(r.stderr, /ERROR: env is required for commands that change the cluster\n {2}pass env=<dev\|staging>, e.g\. just tokenplace-oci-redeploy env=staging tag=sha-<shortsha>/);
     assert.deepEqual(r.log, []);
     r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tag=sha-deadbee'], { STUB_CLUSTER_ENV: 'prod' });
     assert.equal(r.status, 1);
@@ -120,7 +120,7 @@ describe('just tokenplace-oci-redeploy', () => {
     assert.match(r.stderr, /ERROR: image tag 'sha deadbee' is not a valid tag/);
     r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tga=sha-deadbee']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /ERROR: unknown argument 'tga=sha-deadbee'\n  this command takes: env=\.\.\., tag=\.\.\., values=\.\.\., namespace=\.\.\./);
+    assert.match(r.stderr, /ERROR: unknown argument 'tga=sha-deadbee'\n {2}this command takes: env=\.\.\., tag=\.\.\., values=\.\.\., namespace=\.\.\./);
     assert.deepEqual(r.log, []);
   });
 
@@ -129,7 +129,7 @@ describe('just tokenplace-oci-redeploy', () => {
     if (!s) return;
     const r = s.run(['tokenplace-oci-redeploy', 'env=staging'], { STUB_TEMPLATE_FAIL: '1' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /stub render failure\nERROR: the chart did not render with these values; nothing was changed in the cluster\n  fix the values above, then check with: just tokenplace-template/);
+    assert.match(r.stderr, /stub render failure\nERROR: the chart did not render with these values; nothing was changed in the cluster\n {2}fix the values above, then check with: just tokenplace-template/);
     assert.equal(r.log.length, 1);
   });
 
@@ -138,7 +138,7 @@ describe('just tokenplace-oci-redeploy', () => {
     if (!s) return;
     const r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tag=sha-deadbee'], { STUB_NO_CONTEXT: '1' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /ERROR: no current kube context \(KUBECONFIG=\/custom\/kubeconfig\)\n  point KUBECONFIG at the cluster's kubeconfig/);
+    assert.match(r.stderr, /ERROR: no current kube context \(KUBECONFIG=\/custom\/kubeconfig\)\n {2}point KUBECONFIG at the cluster's kubeconfig/);
     assert.ok(!r.log.some((l) => l.startsWith('helm upgrade')));
   });
 
@@ -157,7 +157,7 @@ describe('just tokenplace-oci-redeploy', () => {
     if (!s) return;
     const r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tag=sha-deadbee'], { STUB_UPGRADE_EXIT: '1' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /ERROR: helm upgrade --install failed\n  release history: helm -n tokenplace history tokenplace-relay/);
+    assert.match(r.stderr, /ERROR: helm upgrade --install failed\n {2}release history: helm -n tokenplace history tokenplace-relay/);
     assert.ok(!r.log.some((l) => l.includes('rollout status')));
   });
 

@@ -75,7 +75,7 @@ describe('chart workflow', () => {
 
   it('installs the same tool versions as .ci/run', () => {
     const ci = readFileSync(join(repoRoot, '.ci', 'run'), 'utf8');
-    for (const m of runs.matchAll(/go install (\S+@\S+)/g)) assert.ok(ci.includes(m[1]!), `.ci/run does not install ${m[1]}`);
+    for (const m of runs.matchAll(/go install (\S+@\S+)/g)) assert.ok(ci.includes(m[1]), `.ci/run does not install ${m[1]}`);
     assert.match(runs, /helm\.sh\/helm\/v3\/cmd\/helm@v3\.\d+\.\d+/);
     assert.match(runs, /kubectl-validate@v\d/);
   });

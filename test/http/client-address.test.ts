@@ -107,7 +107,7 @@ describe('the key used for rate limits', () => {
     try {
       const statuses = [];
       for (const [i, spoof] of ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'].entries()) {
-        const header = i % 2 === 0 ? { 'x-forwarded-for': spoof } : { 'cf-connecting-ip': spoof };
+        const header: Record<string, string> = i % 2 === 0 ? { 'x-forwarded-for': spoof } : { 'cf-connecting-ip': spoof };
         statuses.push((await nextServer(relay, '203.0.113.9', header)).statusCode);
       }
       assert.deepEqual(statuses, [200, 200, 429, 429]);

@@ -66,7 +66,12 @@ describe('at start', () => {
     const { createLogger } = await import('../../src/core/logger.js');
     const { startServer } = await import('../../src/server.js');
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (lines.push(chunk.toString()), cb()) });
+    const sink = new Writable({
+      write: (chunk: Buffer, _e, cb) => {
+        lines.push(chunk.toString());
+        cb();
+      },
+    });
     const relay = await startServer({ config: configWith({ port: 0, logLevel: 'info', cgroupDir: join(FIXTURES, 'v1-256mi') }), logger: createLogger('info', sink) });
     try {
       const fit = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'memory.fit');

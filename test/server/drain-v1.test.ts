@@ -36,7 +36,7 @@ describe('memory store: SIGTERM under API v1 load', () => {
     const nodeKey = b64('drain-node');
     const reg = await post(`${url}/api/v1/relay/servers/register`, { server_public_key: nodeKey, capabilities: CAPS });
     assert.equal(reg?.status, 200);
-    const credential = String(reg!.body.control_credential);
+    const credential = String(reg.body.control_credential);
     let running = true;
     const node = (async () => {
       while (running) {

@@ -38,8 +38,8 @@ export async function startRelayProcess(env: Record<string, string> = {}, args: 
     env: { PATH: process.env.PATH ?? '', RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i += 1) {

@@ -11,7 +11,7 @@ const record = (progress: Record<string, unknown>, over: Record<string, unknown>
 test('progress records: only well-formed ones for this request, newest sequence wins', () => {
   const gen = readProgress(record({ sequence: 3, phase: 'generating', total_prompt_tokens: 40, cached_prompt_tokens: 0, processed_prompt_tokens: 40, generated_tokens: 17, elapsed_ms: 2300 }), 'r1', 'ck');
   assert.deepEqual(gen, { sequence: 3, phase: 'generating', totalPromptTokens: 40, processedPromptTokens: 40, generatedTokens: 17, elapsedMs: 2300 });
-  assert.equal(describeProgress(gen!), 'The compute node is writing: 17 tokens so far · 2.3 s');
+  assert.equal(describeProgress(gen), 'The compute node is writing: 17 tokens so far · 2.3 s');
   const prefill = readProgress(record({ sequence: 2, phase: 'prefill', total_prompt_tokens: 40, processed_prompt_tokens: 10, generated_tokens: 0, elapsed_ms: 900 }), 'r1', 'ck');
   assert.equal(describeProgress(prefill!), 'The compute node is reading the conversation (10 of 40 tokens) · 0.9 s');
   // An older or replayed record does not move the display backwards.

@@ -266,9 +266,9 @@ test('conversations survive a reload; new chat, switching, delete and model choi
           open.onsuccess = () => {
             const get = open.result.transaction('conversations').objectStore('conversations').getAll();
             get.onsuccess = () => resolve(JSON.stringify(get.result));
-            get.onerror = () => reject(get.error);
+            get.onerror = () => reject(get.error ?? new Error('getAll failed'));
           };
-          open.onerror = () => reject(open.error);
+          open.onerror = () => reject(open.error ?? new Error('open failed'));
         }),
     );
   const stored = await waitFor('the delete to reach IndexedDB', async () => {

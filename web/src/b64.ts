@@ -23,6 +23,6 @@ export function asciiToBytes(s: string): Uint8Array<ArrayBuffer> {
 export function bytesToAscii(bytes: Uint8Array | ArrayBuffer): string {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
   let s = '';
-  for (let i = 0; i < u8.length; i++) s += String.fromCharCode(u8[i]!);
+  for (const b of u8) s += String.fromCharCode(b);
   return s;
 }

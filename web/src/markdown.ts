@@ -14,7 +14,8 @@ md.disable(['image']);
 md.core.ruler.push('align_classes', (state) => {
   for (const token of state.tokens) {
     const style = token.attrGet('style');
-    if (style === null) continue;
+    // Typed string | number | null; a style attribute is always a string.
+    if (typeof style !== 'string') continue;
     token.attrs = (token.attrs ?? []).filter(([name]) => name !== 'style');
     const align = /^text-align:(left|right|center)$/.exec(String(style).trim());
     if (align) token.attrSet('class', `align-${align[1]}`);

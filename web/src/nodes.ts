@@ -38,11 +38,13 @@ export function modelsFromDiagnostics(body: unknown): string[] {
     v1Nodes(body).flatMap((n) => {
       const caps = isObject(n.capabilities) ? n.capabilities : {};
       const ids = caps.supported_model_ids ?? caps.model_ids;
-      return Array.isArray(ids) ? ids : [];
+      return Array.isArray(ids) ? (ids as unknown[]) : [];
     }),
   );
 }
 
+// Control characters are what a label may not hold.
+// eslint-disable-next-line no-control-regex
 const LABEL = /^[^\u0000-\u001f\u007f]{1,60}$/;
 
 /** A node's label, if the listing gives one (shown as text, never as markup). */

@@ -15,13 +15,13 @@ interface ForgeSubset {
   util: { createBuffer(bin: string, encoding?: string): unknown };
 }
 
-const f = forge as unknown as ForgeSubset;
+const f = forge as ForgeSubset;
 
 let cached: { der: Uint8Array; key: ForgeRsaKey } | null = null;
 
 function bin(bytes: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  for (const b of bytes) s += String.fromCharCode(b);
   return s;
 }
 

@@ -207,7 +207,7 @@ function count(v: unknown): number | null {
 /** Reads /relay/diagnostics, tolerating the field names of different relay versions. */
 export function parseDiagnostics(body: unknown): RelayStatus {
   if (!isObject(body)) return { nodes: null, queue: null, draining: false };
-  const nested = (k: string): Record<string, unknown> => (isObject(body[k]) ? (body[k] as Record<string, unknown>) : {});
+  const nested = (k: string): Record<string, unknown> => (isObject(body[k]) ? body[k] : {});
   const nodesObj = nested('nodes');
   const queueObj = nested('queue');
   const nodes =

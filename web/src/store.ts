@@ -39,7 +39,7 @@ function db(): Promise<IDBDatabase> {
       store.createIndex('updatedAt', 'updatedAt');
     };
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onerror = () => reject(req.error ?? new Error('conversation store did not open'));
     req.onblocked = () => reject(new Error('conversation store blocked by another tab'));
   });
   return opened;
@@ -52,8 +52,8 @@ function run<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<
         const tx = d.transaction(STORE, mode);
         const req = fn(tx.objectStore(STORE));
         tx.oncomplete = () => resolve(req.result);
-        tx.onerror = () => reject(tx.error);
-        tx.onabort = () => reject(tx.error);
+        tx.onerror = () => reject(tx.error ?? new Error('conversation store transaction failed'));
+        tx.onabort = () => reject(tx.error ?? new Error('conversation store transaction aborted'));
       }),
   );
 }

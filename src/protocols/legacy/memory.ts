@@ -280,7 +280,7 @@ export class LegacyMemory implements LegacyTransitions {
       if (this.#streamLedger.used(source) >= this.#streamLedger.share) {
         for (const entry of this.#streams.values()) if (entry.source === source) { victim = entry; break; }
       }
-      victim ??= this.#streams.values().next().value as StreamEntry | undefined;
+      victim ??= this.#streams.values().next().value;
       if (victim !== undefined) this.#closeStream(victim);
     }
     const sessionId = randomBytes(16).toString('hex');

@@ -139,7 +139,7 @@ function cipherBytes(c: V1Ciphertext | null): number {
 }
 
 function first<V>(map: Map<string, V>): V | undefined {
-  return map.values().next().value as V | undefined;
+  return map.values().next().value;
 }
 
 /**

@@ -30,7 +30,7 @@ function sourceOf(request: FastifyRequest): string {
 }
 
 export async function v1Routes(app: FastifyInstance): Promise<void> {
-  const { config, v1, drain } = app.relay;
+  const { config, v1 } = app.relay;
   const limits: FieldLimits = { keyChars: config.maxKeyChars, cipherChars: config.maxBodyBytes };
   const checkToken = makeServerTokenCheck(config.serverTokens);
   // Compute-node routes: the registration token is checked before the body is read.

@@ -12,7 +12,8 @@ interface Case {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   /** A string is sent raw; anything else as JSON. A function gets the node's credential. */
-  body?: unknown | ((credential: string) => unknown);
+  /** A body, or a function of the node's control credential that makes one. */
+  body?: unknown;
   contentType?: string | null;
   /** Node routes get the right token unless this replaces the headers. */
   headers?: Record<string, string>;

@@ -415,7 +415,7 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
   it('every compute-node route needs the token; client routes do not', async () => {
     const relay = await v1Relay();
     for (const url of ['/api/v1/relay/servers/register', '/api/v1/relay/servers/poll', '/api/v1/relay/servers/control', '/api/v1/relay/responses', '/api/v1/relay/progress', '/api/v1/relay/servers/unregister', '/unregister']) {
-      for (const headers of [{}, { 'x-relay-server-token': 'wrong' }]) {
+      for (const headers of [{}, { 'x-relay-server-token': 'wrong' }] as Record<string, string>[]) {
         const res = await relay.post(url, { server_public_key: NODE_A }, headers);
         assert.equal(res.statusCode, 401, url);
         assert.equal(res.json().code, 'invalid_server_token', url);
