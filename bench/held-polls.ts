@@ -49,7 +49,9 @@ export function heldEnv(total: number, fdLimit: number): Record<string, string> 
   };
 }
 
-interface Honest { results: { roundTripsPerS: number; roundTrips: number; errors: Record<string, number>; wrongReply: number; addedMs: Dist }[] }
+interface Honest {
+  results: { roundTripsPerS: number; roundTrips: number; errors: Record<string, number>; wrongReply: number; addedMs: Dist }[];
+}
 
 function honestJob(url: string, windowMs: number, cipherChars: number): Record<string, unknown> {
   const clients = Array.from({ length: 8 }, (_, i) => loopbackAddress(30, i));
@@ -61,7 +63,14 @@ function honestJob(url: string, windowMs: number, cipherChars: number): Record<s
       // Round b's nodes are round a's, back again: a legacy node stays listed for three ping
       // intervals after its last poll, and clients must not be sent to one that is gone.
       { kind: 'cycle', cadence: false, tag: 'honest', ...common },
-      { kind: 'cycleV1', model: HELD_MODEL, tag: 'honestv1', ...common, clientAddresses: clients.map((_, i) => loopbackAddress(32, i)), nodeAddresses: nodes.map((_, i) => loopbackAddress(33, i)) },
+      {
+        kind: 'cycleV1',
+        model: HELD_MODEL,
+        tag: 'honestv1',
+        ...common,
+        clientAddresses: clients.map((_, i) => loopbackAddress(32, i)),
+        nodeAddresses: nodes.map((_, i) => loopbackAddress(33, i)),
+      },
     ],
   };
 }
@@ -89,10 +98,21 @@ async function phase(ctx: HeldContext, store: 'memory' | 'redis'): Promise<Recor
     const stopFile = join(dir, 'stop');
     const readyFile = join(dir, 'ready');
     const holdJob = {
-      kind: 'hold', url: relay.url, total: ctx.total, perSource: PER_SOURCE, addressBlock: 40, model: HELD_MODEL, parkedModel: 'bench-parked-model',
-      cipherChars: ctx.cipherChars, stopFile, readyFile, maxMs: ctx.rampLimitMs + ctx.windowMs + 90_000, rampLimitMs: ctx.rampLimitMs, sample: Math.min(200, Math.floor(ctx.total / 4)),
+      kind: 'hold',
+      url: relay.url,
+      total: ctx.total,
+      perSource: PER_SOURCE,
+      addressBlock: 40,
+      model: HELD_MODEL,
+      parkedModel: 'bench-parked-model',
+      cipherChars: ctx.cipherChars,
+      stopFile,
+      readyFile,
+      maxMs: ctx.rampLimitMs + ctx.windowMs + 90_000,
+      rampLimitMs: ctx.rampLimitMs,
+      sample: Math.min(200, Math.floor(ctx.total / 4)),
     };
-    const held = holder.run<Record<string, unknown>>(holdJob, holdJob.maxMs + 60_000);
+    const held = holder.run(holdJob, holdJob.maxMs + 60_000);
     held.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     const readyBy = Date.now() + ctx.rampLimitMs + 30_000;
     while (!existsSync(readyFile) && Date.now() < readyBy) await sleep(200);
@@ -131,7 +151,9 @@ async function phase(ctx: HeldContext, store: 'memory' | 'redis'): Promise<Recor
       withHeld: during,
       holder: holdResult,
     };
-    ctx.log(`  ${store}: with ${out.heldPollsDuringHonest.min}-${out.heldPollsDuringHonest.max} held ${JSON.stringify(during)}; rss ${out.rssPeakMb} MB; holder errors ${JSON.stringify(holdResult.errors)}; wake-ups ${holdResult.wakeDelivered}/${holdResult.wakeSampled}`);
+    ctx.log(
+      `  ${store}: with ${out.heldPollsDuringHonest.min}-${out.heldPollsDuringHonest.max} held ${JSON.stringify(during)}; rss ${out.rssPeakMb} MB; holder errors ${JSON.stringify(holdResult.errors)}; wake-ups ${String(holdResult.wakeDelivered)}/${String(holdResult.wakeSampled)}`,
+    );
     return out;
   } finally {
     holder.close();

@@ -39,7 +39,11 @@ export class HttpConn {
   readonly host: string;
 
   /** `localAddress`: the source address to bind (a loopback 127.x.y.z stands for one peer). */
-  constructor(readonly hostname: string, readonly port: number, readonly localAddress?: string) {
+  constructor(
+    readonly hostname: string,
+    readonly port: number,
+    readonly localAddress?: string,
+  ) {
     this.host = `${hostname}:${port}`;
   }
 
@@ -51,7 +55,12 @@ export class HttpConn {
   #open(): Promise<Socket> {
     if (this.#socket !== null) return Promise.resolve(this.#socket);
     this.#connecting ??= new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: this.hostname, port: this.port, noDelay: true, ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }) });
+      const socket = connect({
+        host: this.hostname,
+        port: this.port,
+        noDelay: true,
+        ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }),
+      });
       const onError = (err: Error): void => {
         this.#connecting = null;
         reject(err);

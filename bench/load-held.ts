@@ -48,7 +48,9 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   const filler = b64ish(job.cipherChars, 13);
   const statuses: Record<Kind, Record<string, number>> = { legacyNode: {}, v1Node: {}, legacyClient: {}, v1Client: {} };
   const errors: Record<string, number> = {};
-  const count = (kind: Kind, what: string): void => { statuses[kind][what] = (statuses[kind][what] ?? 0) + 1; };
+  const count = (kind: Kind, what: string): void => {
+    statuses[kind][what] = (statuses[kind][what] ?? 0) + 1;
+  };
   let stopping = false;
   const err = (kind: Kind, what: string): void => {
     if (stopping) return;
@@ -93,10 +95,19 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
         while (!stopping) {
           const answer = await conn.send(raw, 20_000);
           count(kind, String(answer.status));
-          if (answer.status !== 200) { err(kind, String(answer.status)); await sleep(1000); continue; }
+          if (answer.status !== 200) {
+            err(kind, String(answer.status));
+            await sleep(1000);
+            continue;
+          }
           const data = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
           if (typeof data.client_public_key === 'string') {
-            const sent = await conn.request('POST', '/source', { client_public_key: data.client_public_key, chat_history: data.chat_history, cipherkey: data.cipherkey, iv: data.iv }, 10_000);
+            const sent = await conn.request(
+              'POST',
+              '/source',
+              { client_public_key: data.client_public_key, chat_history: data.chat_history, cipherkey: data.cipherkey, iv: data.iv },
+              10_000,
+            );
             if (sent.status !== 200) err(kind, `source_${sent.status}`);
             else workAnswered += 1;
           }
@@ -105,13 +116,25 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
         let credential: string | null = null;
         const reg = await v1Register(conn, key, job.model);
         first();
-        if (reg.status !== 200) { err(kind, `register_${reg.status}`); return; }
+        if (reg.status !== 200) {
+          err(kind, `register_${reg.status}`);
+          return;
+        }
         credential = reg.credential;
-        const raw = buildRequest('POST', host, `${V1_PATH}/servers/poll`, JSON.stringify({ server_public_key: key, ...(credential === null ? {} : { control_credential: credential }) }));
+        const raw = buildRequest(
+          'POST',
+          host,
+          `${V1_PATH}/servers/poll`,
+          JSON.stringify({ server_public_key: key, ...(credential === null ? {} : { control_credential: credential }) }),
+        );
         while (!stopping) {
           const answer = await conn.send(raw, 75_000);
           count(kind, String(answer.status));
-          if (answer.status !== 200) { err(kind, String(answer.status)); await sleep(1000); continue; }
+          if (answer.status !== 200) {
+            err(kind, String(answer.status));
+            await sleep(1000);
+            continue;
+          }
           const data = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
           if (typeof data.request_id === 'string') {
             const sent = await conn.request('POST', `${V1_PATH}/responses`, v1ResponseBody(key, credential, data), 10_000);
@@ -125,21 +148,44 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
         while (!stopping) {
           const answer = await conn.send(raw, 20_000);
           count(kind, String(answer.status));
-          if (answer.status !== 200) { err(kind, String(answer.status)); await sleep(1000); continue; }
+          if (answer.status !== 200) {
+            err(kind, String(answer.status));
+            await sleep(1000);
+            continue;
+          }
           if (answer.body.includes('chat_history')) unexpectedDelivery += 1;
         }
       } else {
         const node = parked[Math.floor(i / 4) % parked.length]!;
         const requestId = `held-${i}`;
-        const admitted = await conn.request('POST', `${V1_PATH}/requests`, { ...V1_PROTOCOL, server_public_key: node.key, client_public_key: key, request_id: requestId, ciphertext: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV }, 10_000);
+        const admitted = await conn.request(
+          'POST',
+          `${V1_PATH}/requests`,
+          {
+            ...V1_PROTOCOL,
+            server_public_key: node.key,
+            client_public_key: key,
+            request_id: requestId,
+            ciphertext: cipher(i, job.cipherChars, filler),
+            cipherkey: CIPHERKEY,
+            iv: IV,
+          },
+          10_000,
+        );
         first();
         count(kind, `requests_${admitted.status}`);
-        if (admitted.status !== 200) { err(kind, `requests_${admitted.status}`); return; }
+        if (admitted.status !== 200) {
+          err(kind, `requests_${admitted.status}`);
+          return;
+        }
         const raw = buildRequest('POST', host, `${V1_PATH}/responses/retrieve`, JSON.stringify({ client_public_key: key, request_id: requestId, ack: true }));
         for (;;) {
           const answer = await conn.send(raw, 20_000);
           count(kind, String(answer.status));
-          if (answer.status === 202) { if (stopping && !sampleIds.has(requestId)) return; continue; }
+          if (answer.status === 202) {
+            if (stopping && !sampleIds.has(requestId)) return;
+            continue;
+          }
           if (answer.status === 200) {
             const sent = respondedAt.get(requestId);
             if (sent === undefined) unexpectedDelivery += 1;
@@ -165,21 +211,23 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   let openFailed = 0;
   const batch = 200;
   for (let i = 0; i < job.total && now() < rampDeadline; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, job.total - i) }, async (_, j) => {
-      const index = i + j;
-      const conn = new HttpConn(u.hostname, Number(u.port), loopbackAddress(job.addressBlock, Math.floor(index / job.perSource)));
-      try {
-        await conn.connect();
-      } catch {
-        openFailed += 1;
-        return;
-      }
-      conns.push(conn);
-      opened += 1;
-      await new Promise<void>((resolve) => {
-        loops.push(poller(index, conn, resolve).finally(resolve));
-      });
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(batch, job.total - i) }, async (_, j) => {
+        const index = i + j;
+        const conn = new HttpConn(u.hostname, Number(u.port), loopbackAddress(job.addressBlock, Math.floor(index / job.perSource)));
+        try {
+          await conn.connect();
+        } catch {
+          openFailed += 1;
+          return;
+        }
+        conns.push(conn);
+        opened += 1;
+        await new Promise<void>((resolve) => {
+          loops.push(poller(index, conn, resolve).finally(resolve));
+        });
+      }),
+    );
   }
   const rampSeconds = (now() - started) / 1000;
   writeFileSync(job.readyFile, JSON.stringify({ opened, openFailed, rampSeconds }));
@@ -191,23 +239,30 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   let sampled = 0;
   const sampleStart = now();
   stopping = true; // no new errors are counted from here: sockets are about to be closed
-  await Promise.all(parked.map(async (node, p) => {
-    const share = Math.ceil(job.sample / parked.length);
-    for (let k = 0; k < share && sampled < job.sample && now() - sampleStart < 15_000; k += 1) {
-      try {
-        const polled = await node.conn.json('POST', `${V1_PATH}/servers/poll`, { server_public_key: node.key, ...(node.credential === null ? {} : { control_credential: node.credential }) }, 20_000);
-        if (polled.status !== 200 || typeof polled.data.request_id !== 'string') break;
-        const requestId = polled.data.request_id;
-        sampleIds.add(requestId);
-        respondedAt.set(requestId, now());
-        sampled += 1;
-        const sent = await node.conn.request('POST', `${V1_PATH}/responses`, v1ResponseBody(node.key, node.credential, polled.data), 10_000);
-        if (sent.status !== 200) errors[`parked${p} responses_${sent.status}`] = (errors[`parked${p} responses_${sent.status}`] ?? 0) + 1;
-      } catch {
-        break;
+  await Promise.all(
+    parked.map(async (node, p) => {
+      const share = Math.ceil(job.sample / parked.length);
+      for (let k = 0; k < share && sampled < job.sample && now() - sampleStart < 15_000; k += 1) {
+        try {
+          const polled = await node.conn.json(
+            'POST',
+            `${V1_PATH}/servers/poll`,
+            { server_public_key: node.key, ...(node.credential === null ? {} : { control_credential: node.credential }) },
+            20_000,
+          );
+          if (polled.status !== 200 || typeof polled.data.request_id !== 'string') break;
+          const requestId = polled.data.request_id;
+          sampleIds.add(requestId);
+          respondedAt.set(requestId, now());
+          sampled += 1;
+          const sent = await node.conn.request('POST', `${V1_PATH}/responses`, v1ResponseBody(node.key, node.credential, polled.data), 10_000);
+          if (sent.status !== 200) errors[`parked${p} responses_${sent.status}`] = (errors[`parked${p} responses_${sent.status}`] ?? 0) + 1;
+        } catch {
+          break;
+        }
       }
-    }
-  }));
+    }),
+  );
   // The sampled clients are given the rest of one hold to see their answers.
   const waitUntil = now() + 10_000;
   while (wake.length < sampled && now() < waitUntil) await sleep(50);

@@ -40,11 +40,22 @@ export interface V1CycleJob {
   tag?: string;
 }
 
-const pick = (addresses: string[] | undefined, i: number): string | undefined => (addresses === undefined || addresses.length === 0 ? undefined : addresses[i % addresses.length]);
+const pick = (addresses: string[] | undefined, i: number): string | undefined =>
+  addresses === undefined || addresses.length === 0 ? undefined : addresses[i % addresses.length];
 
 /** Registers a node; resolves with its control credential (null when the relay gives none). */
-export async function v1Register(conn: HttpConn, key: string, model: string, credential: string | null = null): Promise<{ status: number; credential: string | null }> {
-  const answer = await conn.json('POST', `${V1_PATH}/servers/register`, { server_public_key: key, capabilities: v1Capabilities(model), ...(credential === null ? {} : { control_credential: credential }) }, 10_000);
+export async function v1Register(
+  conn: HttpConn,
+  key: string,
+  model: string,
+  credential: string | null = null,
+): Promise<{ status: number; credential: string | null }> {
+  const answer = await conn.json(
+    'POST',
+    `${V1_PATH}/servers/register`,
+    { server_public_key: key, capabilities: v1Capabilities(model), ...(credential === null ? {} : { control_credential: credential }) },
+    10_000,
+  );
   const given = answer.data.control_credential;
   return { status: answer.status, credential: typeof given === 'string' ? given : credential };
 }
@@ -73,7 +84,9 @@ export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>>
   const delivery = new Samples();
   const observed = new Samples();
   const errors: Record<string, number> = {};
-  const err = (what: string): void => { errors[what] = (errors[what] ?? 0) + 1; };
+  const err = (what: string): void => {
+    errors[what] = (errors[what] ?? 0) + 1;
+  };
   let completed = 0;
   let completedInWindow = 0;
   let wrongReply = 0;
@@ -97,12 +110,27 @@ export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>>
           const reg = await v1Register(conn, key, job.model, credential);
           credential = reg.credential;
           registered = reg.status === 200;
-          if (!registered) { err(`register_${reg.status}`); await sleep(100); }
+          if (!registered) {
+            err(`register_${reg.status}`);
+            await sleep(100);
+          }
           continue;
         }
-        const polled = await conn.json('POST', `${V1_PATH}/servers/poll`, { server_public_key: key, ...(credential === null ? {} : { control_credential: credential }) }, 30_000);
-        if (polled.status === 404) { registered = false; continue; }
-        if (polled.status !== 200) { err(`poll_${polled.status}`); await sleep(100); continue; }
+        const polled = await conn.json(
+          'POST',
+          `${V1_PATH}/servers/poll`,
+          { server_public_key: key, ...(credential === null ? {} : { control_credential: credential }) },
+          30_000,
+        );
+        if (polled.status === 404) {
+          registered = false;
+          continue;
+        }
+        if (polled.status !== 200) {
+          err(`poll_${polled.status}`);
+          await sleep(100);
+          continue;
+        }
         if (typeof polled.data.request_id !== 'string') continue;
         const id = idOf(polled.data.ciphertext);
         pickedAt.set(id, now());
@@ -110,11 +138,17 @@ export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>>
         const sent = await conn.request('POST', `${V1_PATH}/responses`, v1ResponseBody(key, credential, polled.data), 10_000);
         if (sent.status !== 200) err(`responses_${sent.status}`);
       } catch {
-        if (!nodesStop) { err('node_failed'); await sleep(100); }
+        if (!nodesStop) {
+          err('node_failed');
+          await sleep(100);
+        }
       }
     }
     // A node that stops says so, as the relay's own node does: no client is sent to it after.
-    if (registered) await conn.request('POST', `${V1_PATH}/servers/unregister`, { server_public_key: key, ...(credential === null ? {} : { control_credential: credential }) }, 2000).catch(() => undefined);
+    if (registered)
+      await conn
+        .request('POST', `${V1_PATH}/servers/unregister`, { server_public_key: key, ...(credential === null ? {} : { control_credential: credential }) }, 2000)
+        .catch(() => undefined);
     conn.close();
   };
 
@@ -128,28 +162,77 @@ export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>>
         try {
           const answer = await conn.send(nextRaw, 10_000);
           const data = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
-          if (answer.status !== 200 || typeof data.server_public_key !== 'string') { err(`next_${answer.status}`); await sleep(50); continue; }
+          if (answer.status !== 200 || typeof data.server_public_key !== 'string') {
+            err(`next_${answer.status}`);
+            await sleep(50);
+            continue;
+          }
           server = data.server_public_key;
-        } catch { err('next_failed'); await sleep(100); continue; }
+        } catch {
+          err('next_failed');
+          await sleep(100);
+          continue;
+        }
         const id = nextId++;
         const requestId = `${tag}-${run}-${c}-${id}`;
         const start = now();
         try {
-          const answer = await conn.request('POST', `${V1_PATH}/requests`, { ...V1_PROTOCOL, server_public_key: server, client_public_key: key, request_id: requestId, ciphertext: cipher(id, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV }, 10_000);
-          if (answer.status !== 200) { err(`requests_${answer.status}`); await sleep(50); continue; }
-        } catch { err('requests_failed'); await sleep(100); continue; }
-        const retrieveRaw = buildRequest('POST', conn.host, `${V1_PATH}/responses/retrieve`, JSON.stringify({ client_public_key: key, request_id: requestId, ack: true }));
+          const answer = await conn.request(
+            'POST',
+            `${V1_PATH}/requests`,
+            {
+              ...V1_PROTOCOL,
+              server_public_key: server,
+              client_public_key: key,
+              request_id: requestId,
+              ciphertext: cipher(id, job.cipherChars, filler),
+              cipherkey: CIPHERKEY,
+              iv: IV,
+            },
+            10_000,
+          );
+          if (answer.status !== 200) {
+            err(`requests_${answer.status}`);
+            await sleep(50);
+            continue;
+          }
+        } catch {
+          err('requests_failed');
+          await sleep(100);
+          continue;
+        }
+        const retrieveRaw = buildRequest(
+          'POST',
+          conn.host,
+          `${V1_PATH}/responses/retrieve`,
+          JSON.stringify({ client_public_key: key, request_id: requestId, ack: true }),
+        );
         let got: Record<string, unknown> | null = null;
         while (got === null && now() < hardEnd) {
           try {
             const answer = await conn.send(retrieveRaw, 20_000);
-            if (answer.status === 200) { got = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>; break; }
-            if (answer.status !== 202) { err(`retrieve_${answer.status}`); await sleep(50); }
-          } catch { err('retrieve_failed'); await sleep(100); }
+            if (answer.status === 200) {
+              got = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+              break;
+            }
+            if (answer.status !== 202) {
+              err(`retrieve_${answer.status}`);
+              await sleep(50);
+            }
+          } catch {
+            err('retrieve_failed');
+            await sleep(100);
+          }
         }
-        if (got === null) { err('round_abandoned'); break; }
+        if (got === null) {
+          err('round_abandoned');
+          break;
+        }
         const done = now();
-        if (idOf(got.ciphertext ?? got.chat_history) !== id) { wrongReply += 1; continue; }
+        if (idOf(got.ciphertext ?? got.chat_history) !== id) {
+          wrongReply += 1;
+          continue;
+        }
         completed += 1;
         if (start >= measureFrom && done <= end) completedInWindow += 1;
         if (start >= measureFrom) {
@@ -159,7 +242,8 @@ export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>>
           if (sourced !== undefined) delivery.push(done - sourced);
           observed.push(done - start);
         }
-        pickedAt.delete(id); sourcedAt.delete(id);
+        pickedAt.delete(id);
+        sourcedAt.delete(id);
         if (job.pauseMs !== undefined && job.pauseMs > 0) await sleep(job.pauseMs);
       }
     } finally {

@@ -14,17 +14,57 @@ import { hold, type HoldJob } from './load-held.js';
 const now = (): number => performance.now();
 
 // ---------- jobs ----------
-const pickAddress = (addresses: string[] | undefined, i: number): string | undefined => (addresses === undefined || addresses.length === 0 ? undefined : addresses[i % addresses.length]);
-interface HealthzJob { kind: 'healthz'; url: string; connections: number; durationMs: number; warmupMs: number }
+const pickAddress = (addresses: string[] | undefined, i: number): string | undefined =>
+  addresses === undefined || addresses.length === 0 ? undefined : addresses[i % addresses.length];
+interface HealthzJob {
+  kind: 'healthz';
+  url: string;
+  connections: number;
+  durationMs: number;
+  warmupMs: number;
+}
 /**
  * `pauseMs`: a client's pause between round trips (paced honest traffic); `clientAddresses` /
  * `nodeAddresses`: source addresses, peer i binding the (i mod n)-th; `tag` keeps keys distinct.
  */
-export interface CycleJob { kind: 'cycle'; url: string; nodes: number; clients: number; durationMs: number; warmupMs: number; cadence: boolean; cipherChars: number; pauseMs?: number; clientAddresses?: string[]; nodeAddresses?: string[]; tag?: string }
-interface FloodJob { kind: 'flood'; url: string; nodes: number; requests: number; responses: number; connections: number; cipherChars: number; timeLimitMs: number }
-interface IdleJob { kind: 'idle'; url: string; idle: number; silent: number; probeConnections: number; durationMs: number; openLimitMs: number }
+export interface CycleJob {
+  kind: 'cycle';
+  url: string;
+  nodes: number;
+  clients: number;
+  durationMs: number;
+  warmupMs: number;
+  cadence: boolean;
+  cipherChars: number;
+  pauseMs?: number;
+  clientAddresses?: string[];
+  nodeAddresses?: string[];
+  tag?: string;
+}
+interface FloodJob {
+  kind: 'flood';
+  url: string;
+  nodes: number;
+  requests: number;
+  responses: number;
+  connections: number;
+  cipherChars: number;
+  timeLimitMs: number;
+}
+interface IdleJob {
+  kind: 'idle';
+  url: string;
+  idle: number;
+  silent: number;
+  probeConnections: number;
+  durationMs: number;
+  openLimitMs: number;
+}
 /** Several jobs at once: used for the light real-cadence cycles, whose load barely registers. */
-interface ParallelJob { kind: 'parallel'; jobs: Job[] }
+interface ParallelJob {
+  kind: 'parallel';
+  jobs: Job[];
+}
 type Job = HealthzJob | CycleJob | FloodJob | IdleJob | ParallelJob | V1CycleJob | HoldJob;
 
 async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
@@ -37,25 +77,27 @@ async function healthz(job: HealthzJob): Promise<Record<string, unknown>> {
   const t0 = now();
   const measureFrom = t0 + job.warmupMs;
   const end = measureFrom + job.durationMs;
-  await Promise.all(conns.map(async (conn) => {
-    while (now() < end) {
-      const start = now();
-      try {
-        const answer = await conn.send(raw, 10_000);
-        if (answer.status !== 200) errors += 1;
-        served += 1;
-      } catch {
-        errors += 1;
-        await sleep(10);
-        continue;
+  await Promise.all(
+    conns.map(async (conn) => {
+      while (now() < end) {
+        const start = now();
+        try {
+          const answer = await conn.send(raw, 10_000);
+          if (answer.status !== 200) errors += 1;
+          served += 1;
+        } catch {
+          errors += 1;
+          await sleep(10);
+          continue;
+        }
+        const done = now();
+        if (start >= measureFrom && done <= end) {
+          samples.push(done - start);
+          counted += 1;
+        }
       }
-      const done = now();
-      if (start >= measureFrom && done <= end) {
-        samples.push(done - start);
-        counted += 1;
-      }
-    }
-  }));
+    }),
+  );
   for (const conn of conns) conn.close();
   return { connections: job.connections, requests: counted, served, errors, rps: Math.round(counted / (job.durationMs / 1000)), latencyMs: samples.summary() };
 }
@@ -70,7 +112,9 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
   const observed = new Samples();
   const added = new Samples();
   const errors: Record<string, number> = {};
-  const err = (what: string): void => { errors[what] = (errors[what] ?? 0) + 1; };
+  const err = (what: string): void => {
+    errors[what] = (errors[what] ?? 0) + 1;
+  };
   let completed = 0;
   let completedInWindow = 0;
   let wrongReply = 0;
@@ -93,9 +137,16 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
       try {
         const answer = await conn.send(sinkRaw, 10_000); // the upstream node's request timeout
         data = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
-        if (answer.status !== 200) { err(`sink_${answer.status}`); await sleep(100); continue; }
+        if (answer.status !== 200) {
+          err(`sink_${answer.status}`);
+          await sleep(100);
+          continue;
+        }
       } catch {
-        if (!nodesStop) { err('sink_failed'); await sleep(100); }
+        if (!nodesStop) {
+          err('sink_failed');
+          await sleep(100);
+        }
         continue;
       }
       if (typeof data.client_public_key === 'string') {
@@ -103,7 +154,12 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
         pickedAt.set(id, now());
         sourcedAt.set(id, now());
         try {
-          const answer = await conn.request('POST', '/source', { client_public_key: data.client_public_key, chat_history: data.chat_history, cipherkey: CIPHERKEY, iv: IV }, 10_000);
+          const answer = await conn.request(
+            'POST',
+            '/source',
+            { client_public_key: data.client_public_key, chat_history: data.chat_history, cipherkey: CIPHERKEY, iv: IV },
+            10_000,
+          );
           if (answer.status !== 200) err(`source_${answer.status}`);
         } catch {
           if (!nodesStop) err('source_failed');
@@ -124,31 +180,63 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
         let server: string;
         try {
           const { status, data } = await conn.json('GET', '/next_server', undefined, 10_000);
-          if (typeof data.server_public_key !== 'string') { err(status === 200 ? 'no_server' : `next_server_${status}`); await sleep(job.cadence ? 2000 : 50); continue; }
+          if (typeof data.server_public_key !== 'string') {
+            err(status === 200 ? 'no_server' : `next_server_${status}`);
+            await sleep(job.cadence ? 2000 : 50);
+            continue;
+          }
           server = data.server_public_key;
-        } catch { err('next_server_failed'); await sleep(100); continue; }
+        } catch {
+          err('next_server_failed');
+          await sleep(100);
+          continue;
+        }
         const id = nextId++;
         const start = now();
         sentAt.set(id, start);
         try {
-          const answer = await conn.request('POST', '/faucet', { server_public_key: server, client_public_key: key, chat_history: cipher(id, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV }, 10_000);
-          if (answer.status !== 200) { err(`faucet_${answer.status}`); await sleep(job.cadence ? 2000 : 50); continue; }
-        } catch { err('faucet_failed'); await sleep(100); continue; }
+          const answer = await conn.request(
+            'POST',
+            '/faucet',
+            { server_public_key: server, client_public_key: key, chat_history: cipher(id, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV },
+            10_000,
+          );
+          if (answer.status !== 200) {
+            err(`faucet_${answer.status}`);
+            await sleep(job.cadence ? 2000 : 50);
+            continue;
+          }
+        } catch {
+          err('faucet_failed');
+          await sleep(100);
+          continue;
+        }
         if (job.cadence) await sleep(3000); // CryptoClient's first wait
         let got: Record<string, unknown> | null = null;
         while (got === null && now() < hardEnd) {
           try {
             const answer = await conn.send(retrieveRaw, 10_000);
             const data = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
-            if (answer.status === 200 && typeof data.chat_history === 'string') { got = data; break; }
+            if (answer.status === 200 && typeof data.chat_history === 'string') {
+              got = data;
+              break;
+            }
             if (answer.status !== 200) err(`retrieve_${answer.status}`);
-          } catch { err('retrieve_failed'); }
+          } catch {
+            err('retrieve_failed');
+          }
           if (job.cadence) await sleep(2000); // CryptoClient polls every 2 s
         }
-        if (got === null) { err('round_abandoned'); break; }
+        if (got === null) {
+          err('round_abandoned');
+          break;
+        }
         const done = now();
         const replyId = idOf(got.chat_history);
-        if (replyId !== id) { wrongReply += 1; continue; }
+        if (replyId !== id) {
+          wrongReply += 1;
+          continue;
+        }
         completed += 1;
         if (start >= measureFrom && done <= end) completedInWindow += 1;
         if (start >= measureFrom) {
@@ -159,7 +247,9 @@ async function cycle(job: CycleJob): Promise<Record<string, unknown>> {
           observed.push(done - start);
           added.push(done - start - (job.cadence ? 3000 : 0));
         }
-        sentAt.delete(id); pickedAt.delete(id); sourcedAt.delete(id);
+        sentAt.delete(id);
+        pickedAt.delete(id);
+        sourcedAt.delete(id);
         if (job.pauseMs !== undefined && job.pauseMs > 0) await sleep(job.pauseMs);
       }
     } finally {
@@ -205,30 +295,46 @@ async function flood(job: FloodJob): Promise<Record<string, unknown>> {
   const statuses: Record<string, Record<string, number>> = { faucet: {}, source: {} };
   const run = async (route: 'faucet' | 'source', total: number): Promise<number> => {
     let next = 0;
-    let ok = 0;
     const t = now();
-    await Promise.all(conns.map(async (conn) => {
-      while (next < total && now() < deadline) {
-        const i = next++;
-        let body: Record<string, unknown>;
-        let status = 'failed';
-        try {
-          if (route === 'faucet') {
-            body = { server_public_key: nodeKeys[i % nodeKeys.length], client_public_key: fakeKey('floodclient', i), chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
-          } else {
-            // The relay takes an answer only for a request a node has claimed: the claimer node
-            // is sent a request for the reader's key, claims one, and answers it.
-            const sent = await conn.request('POST', '/faucet', { server_public_key: claimer, client_public_key: fakeKey('floodreader', i), chat_history: cipher(i, 16, filler), cipherkey: CIPHERKEY, iv: IV }, 10_000);
-            if (sent.status !== 200) throw new Error(`claim faucet ${sent.status}`);
-            const claimed = JSON.parse((await conn.request('POST', '/sink', { server_public_key: claimer }, 10_000)).body.toString('utf8')) as Record<string, unknown>;
-            body = { client_public_key: claimed.client_public_key, chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+    await Promise.all(
+      conns.map(async (conn) => {
+        while (next < total && now() < deadline) {
+          const i = next++;
+          let body: Record<string, unknown>;
+          let status = 'failed';
+          try {
+            if (route === 'faucet') {
+              body = {
+                server_public_key: nodeKeys[i % nodeKeys.length],
+                client_public_key: fakeKey('floodclient', i),
+                chat_history: cipher(i, job.cipherChars, filler),
+                cipherkey: CIPHERKEY,
+                iv: IV,
+              };
+            } else {
+              // The relay takes an answer only for a request a node has claimed: the claimer node
+              // is sent a request for the reader's key, claims one, and answers it.
+              const sent = await conn.request(
+                'POST',
+                '/faucet',
+                { server_public_key: claimer, client_public_key: fakeKey('floodreader', i), chat_history: cipher(i, 16, filler), cipherkey: CIPHERKEY, iv: IV },
+                10_000,
+              );
+              if (sent.status !== 200) throw new Error(`claim faucet ${sent.status}`);
+              const claimed = JSON.parse((await conn.request('POST', '/sink', { server_public_key: claimer }, 10_000)).body.toString('utf8')) as Record<
+                string,
+                unknown
+              >;
+              body = { client_public_key: claimed.client_public_key, chat_history: cipher(i, job.cipherChars, filler), cipherkey: CIPHERKEY, iv: IV };
+            }
+            status = String((await conn.request('POST', `/${route}`, body, 10_000)).status);
+          } catch {
+            /* counted as failed */
           }
-          status = String((await conn.request('POST', `/${route}`, body, 10_000)).status);
-        } catch { /* counted as failed */ }
-        statuses[route]![status] = (statuses[route]![status] ?? 0) + 1;
-        if (status === '200') ok += 1;
-      }
-    }));
+          statuses[route]![status] = (statuses[route]![status] ?? 0) + 1;
+        }
+      }),
+    );
     return (now() - t) / 1000;
   };
   const faucetS = await run('faucet', job.requests);
@@ -256,45 +362,82 @@ async function idle(job: IdleJob): Promise<Record<string, unknown>> {
   const openStart = now();
   const batch = 250;
   for (let i = 0; i < job.idle && now() < openDeadline; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, job.idle - i) }, async () => {
-      const conn = new HttpConn(u.hostname, port);
-      try {
-        await conn.request('GET', '/healthz', undefined, 10_000);
-        idleConns.push(conn);
-      } catch { idleFailed += 1; conn.close(); }
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(batch, job.idle - i) }, async () => {
+        const conn = new HttpConn(u.hostname, port);
+        try {
+          await conn.request('GET', '/healthz', undefined, 10_000);
+          idleConns.push(conn);
+        } catch {
+          idleFailed += 1;
+          conn.close();
+        }
+      }),
+    );
   }
   for (let i = 0; i < job.silent && now() < openDeadline; i += batch) {
-    await Promise.all(Array.from({ length: Math.min(batch, job.silent - i) }, (_, j) => new Promise<void>((resolve) => {
-      const socket = connect({ host: u.hostname, port });
-      socket.once('error', () => { silentFailed += 1; resolve(); });
-      socket.once('connect', () => {
-        socket.on('error', () => {});
-        socket.once('close', () => { silentClosedByServer += 1; });
-        if ((i + j) % 2 === 1) socket.write('GET /heal'); // a partial request line, never finished
-        silent.push(socket);
-        resolve();
-      });
-    })));
+    await Promise.all(
+      Array.from(
+        { length: Math.min(batch, job.silent - i) },
+        (_, j) =>
+          new Promise<void>((resolve) => {
+            const socket = connect({ host: u.hostname, port });
+            socket.once('error', () => {
+              silentFailed += 1;
+              resolve();
+            });
+            socket.once('connect', () => {
+              socket.on('error', () => {});
+              socket.once('close', () => {
+                silentClosedByServer += 1;
+              });
+              if ((i + j) % 2 === 1) socket.write('GET /heal'); // a partial request line, never finished
+              silent.push(socket);
+              resolve();
+            });
+          }),
+      ),
+    );
   }
   const openSeconds = (now() - openStart) / 1000;
   const probe = await healthz({ kind: 'healthz', url: job.url, connections: job.probeConnections, durationMs: job.durationMs, warmupMs: 300 });
   const idleStillOpen = idleConns.length; // an idle conn closed by the server would reconnect on use; count before closing
   const silentStillOpen = silent.length - silentClosedByServer;
   for (const conn of idleConns) conn.close();
-  for (const socket of silent) { socket.removeAllListeners('close'); socket.resetAndDestroy(); }
-  return { requestedIdle: job.idle, requestedSilent: job.silent, idleOpened: idleStillOpen, idleFailed, silentOpened: silent.length, silentFailed, silentClosedByServerDuringProbe: silentClosedByServer, silentStillOpen, openSeconds: Math.round(openSeconds * 10) / 10, probe };
+  for (const socket of silent) {
+    socket.removeAllListeners('close');
+    socket.resetAndDestroy();
+  }
+  return {
+    requestedIdle: job.idle,
+    requestedSilent: job.silent,
+    idleOpened: idleStillOpen,
+    idleFailed,
+    silentOpened: silent.length,
+    silentFailed,
+    silentClosedByServerDuringProbe: silentClosedByServer,
+    silentStillOpen,
+    openSeconds: Math.round(openSeconds * 10) / 10,
+    probe,
+  };
 }
 
 async function runJob(job: Job): Promise<Record<string, unknown>> {
   switch (job.kind) {
-    case 'healthz': return healthz(job);
-    case 'cycle': return cycle(job);
-    case 'flood': return flood(job);
-    case 'idle': return idle(job);
-    case 'parallel': return { results: await Promise.all(job.jobs.map(runJob)) };
-    case 'cycleV1': return v1Cycle(job);
-    case 'hold': return hold(job);
+    case 'healthz':
+      return healthz(job);
+    case 'cycle':
+      return cycle(job);
+    case 'flood':
+      return flood(job);
+    case 'idle':
+      return idle(job);
+    case 'parallel':
+      return { results: await Promise.all(job.jobs.map(runJob)) };
+    case 'cycleV1':
+      return v1Cycle(job);
+    case 'hold':
+      return hold(job);
   }
 }
 

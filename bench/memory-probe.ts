@@ -22,7 +22,7 @@ export async function memoryParts(pid: number, probeFile: string): Promise<Memor
   await sleep(600); // the probe writes every 500 ms: read a fresh figure
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  let anonKb: number | null = null;
+  let anonKb: number | null;
   try {
     anonKb = Number(/^Anonymous:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? NaN);
   } catch {

@@ -6,8 +6,12 @@ export function b64ish(chars: number, seed: number): string {
   let out = '';
   let x = (seed * 2654435761) >>> 0 || 1;
   for (let i = 0; i < chars; i += 1) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    out += B64[x & 63];
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out += B64.charAt(x & 63);
   }
   return out;
 }

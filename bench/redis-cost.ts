@@ -22,7 +22,9 @@ export function redisInstalled(): boolean {
 /** A throwaway redis-server on a free port, pinned beside the relay, no persistence. */
 export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
-  const child = spawnPinned(pinning?.server ?? null, ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH });
+  const child = spawnPinned(pinning?.server ?? null, ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    PATH: process.env.PATH,
+  });
   const url = `redis://127.0.0.1:${port}`;
   const probe = new RedisProbe(url);
   for (let i = 0; ; i += 1) {
@@ -30,7 +32,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       await probe.snapshot();
       break;
     } catch (e) {
-      if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not start: ${(e as Error).message}`);
+      if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not start: ${(e as Error).message}`, { cause: e });
       await sleep(100);
     }
   }
@@ -80,7 +82,14 @@ export function floodShares(n: number): Record<string, string> {
   };
 }
 
-interface CycleOut { roundTrips: number; roundTripsPerS: number; completedTotal: number; wrongReply: number; errors: Record<string, number>; addedMs: Record<string, number> }
+interface CycleOut {
+  roundTrips: number;
+  roundTripsPerS: number;
+  completedTotal: number;
+  wrongReply: number;
+  errors: Record<string, number>;
+  addedMs: Record<string, number>;
+}
 
 export interface CostRow {
   store: 'memory' | 'redis';
@@ -113,7 +122,14 @@ async function measure(ctx: CostContext, relay: Server, redis: RedisServer | nul
   const relayCpu = cpuMs(relay.pid) - cpuBefore;
   const w: RedisWindow | null = redis === null || before === null ? null : diff(before, await redis.probe.snapshot());
   const n = r.completedTotal;
-  const byCommand = w === null ? null : Object.fromEntries(Object.entries(w.byCommand).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, per(v, n, 2)!]));
+  const byCommand =
+    w === null
+      ? null
+      : Object.fromEntries(
+          Object.entries(w.byCommand)
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, v]) => [k, per(v, n, 2)!]),
+        );
   const row: CostRow = {
     store,
     protocol,
@@ -129,7 +145,9 @@ async function measure(ctx: CostContext, relay: Server, redis: RedisServer | nul
     redisEvalPerRt: w === null ? null : per(w.evalCalls, n, 2),
     redisByCommandPerRt: byCommand,
   };
-  ctx.log(`  ${store}/${protocol}: ${row.roundTripsPerS} rt/s, relay ${row.relayCpuUsPerRt} µs/rt${redis ? `, redis ${row.redisCpuUsPerRt} µs/rt, ${row.redisCommandsPerRt} commands/rt (${row.redisEvalPerRt} scripts)` : ''}`);
+  ctx.log(
+    `  ${store}/${protocol}: ${row.roundTripsPerS} rt/s, relay ${row.relayCpuUsPerRt} µs/rt${redis ? `, redis ${row.redisCpuUsPerRt} µs/rt, ${row.redisCommandsPerRt} commands/rt (${row.redisEvalPerRt} scripts)` : ''}`,
+  );
   return row;
 }
 
@@ -178,7 +196,10 @@ async function redisMemory(ctx: CostContext, redis: RedisServer): Promise<Record
     await sleep(500);
     const before = await redis.probe.snapshot();
     const rssBefore = rssMb(relay.pid);
-    const flood = await ctx.worker.run<Record<string, number>>({ kind: 'flood', url: relay.url, nodes: 10, requests: n, responses: n, connections: 32, cipherChars: ctx.cipherChars, timeLimitMs: 120_000 }, 180_000);
+    const flood = await ctx.worker.run<Record<string, number>>(
+      { kind: 'flood', url: relay.url, nodes: 10, requests: n, responses: n, connections: 32, cipherChars: ctx.cipherChars, timeLimitMs: 120_000 },
+      180_000,
+    );
     const after = await redis.probe.snapshot();
     const storedBytes = await ctx.metricValue(relay.url, 'tokenplace_relay_stored_bytes');
     const entries = (flood.requestsAccepted ?? 0) + (flood.responsesAccepted ?? 0);
@@ -195,7 +216,9 @@ async function redisMemory(ctx: CostContext, redis: RedisServer): Promise<Record
       relayRssBeforeMb: rssBefore,
       relayRssAfterMb: rssMb(relay.pid),
     };
-    ctx.log(`  redis memory: ${out.usedMemoryPerEntryBytes} B/entry used_memory (${out.storedBytesPerEntry} stored, ${out.overheadPerEntryBytes} overhead) over ${entries} entries`);
+    ctx.log(
+      `  redis memory: ${out.usedMemoryPerEntryBytes} B/entry used_memory (${out.storedBytesPerEntry} stored, ${out.overheadPerEntryBytes} overhead) over ${entries} entries`,
+    );
     return out;
   } finally {
     await relay.stop();

@@ -9,16 +9,36 @@ import { RedisStore, type RedisStoreOptions } from '../src/store/redis.js';
 import type { StoreLimits } from '../src/store/types.js';
 import { launchRedis } from '../test/support/redis-server.js';
 import { startRedisCluster, startSentinel } from '../test/support/redis-topology.js';
-import { CAPS } from '../test/support/v1-capabilities.js';
+import { normaliseCapabilities } from '../src/protocols/v1/capabilities.js';
+import { CAPS as WIRE_CAPS } from '../test/support/v1-capabilities.js';
+
+const CAPS = normaliseCapabilities(WIRE_CAPS);
 import { findTool } from '../test/support/tools.js';
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const CONCURRENCY = 32;
 const LIMITS: StoreLimits = {
-  v1LeaseMs: 1e9, v1InflightLeaseMs: 1e9, v1DeadlineMs: 1e9, v1MaxNodesPerSource: 1000, maxNodesPerSource: 1000,
-  nodeTtlMs: 60_000, requestTtlMs: 60_000, responseTtlMs: 60_000, streamTtlMs: 60_000, maxNodes: 1000, maxQueuePerNode: 10_000,
-  maxQueuePerClient: 100, maxQueuedTotal: 100_000, maxResponses: 100_000, maxStreamSessions: 100, maxStreamChunks: 100, maxStoredBytes: 1e9,
-  v1MaxRequests: 100_000, v1MaxQueuePerNode: 10_000, v1MaxRequestsPerSource: 100_000, v1MaxQueuePerNodePerSource: 10_000,
+  v1LeaseMs: 1e9,
+  v1InflightLeaseMs: 1e9,
+  v1DeadlineMs: 1e9,
+  v1MaxNodesPerSource: 1000,
+  maxNodesPerSource: 1000,
+  nodeTtlMs: 60_000,
+  requestTtlMs: 60_000,
+  responseTtlMs: 60_000,
+  streamTtlMs: 60_000,
+  maxNodes: 1000,
+  maxQueuePerNode: 10_000,
+  maxQueuePerClient: 100,
+  maxQueuedTotal: 100_000,
+  maxResponses: 100_000,
+  maxStreamSessions: 100,
+  maxStreamChunks: 100,
+  maxStoredBytes: 1e9,
+  v1MaxRequests: 100_000,
+  v1MaxQueuePerNode: 10_000,
+  v1MaxRequestsPerSource: 100_000,
+  v1MaxQueuePerNodePerSource: 10_000,
 };
 
 const cleanups: (() => unknown)[] = [];
@@ -32,12 +52,14 @@ async function measure(options: Omit<RedisStoreOptions, 'prefix'>): Promise<{ le
   const rate = async (roundTrip: (worker: number, i: number) => Promise<void>) => {
     let count = 0;
     const end = Date.now() + SECONDS * 1000;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async (_, w) => {
-      for (let i = 0; Date.now() < end; i += 1) {
-        await roundTrip(w, i);
-        count += 1;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, w) => {
+        for (let i = 0; Date.now() < end; i += 1) {
+          await roundTrip(w, i);
+          count += 1;
+        }
+      }),
+    );
     return count / SECONDS;
   };
   const legacy = await rate(async (w, i) => {
@@ -54,7 +76,10 @@ async function measure(options: Omit<RedisStoreOptions, 'prefix'>): Promise<{ le
     const node = `v${w}`;
     const client = `vc${w}`;
     const id = `r${i}`;
-    const admitted = await store.v1.admitRequest({ nodeKey: node, clientKey: client, requestId: id, ciphertext: 'x'.repeat(200), cipherkey: 'k', iv: 'i' }, clock());
+    const admitted = await store.v1.admitRequest(
+      { nodeKey: node, clientKey: client, requestId: id, ciphertext: 'x'.repeat(200), cipherkey: 'k', iv: 'i', cancelTokenDigest: null },
+      clock(),
+    );
     if (!admitted.ok) throw new Error(`admit: ${admitted.reason}`);
     await store.v1.claimRequest(node, clock());
     await store.v1.acceptResponse(client, id, { ciphertext: 'y'.repeat(200), cipherkey: 'k', iv: 'i' }, clock(), { nodeKey: node });
@@ -84,5 +109,7 @@ const base = rows[0]![1];
 console.log(`round trips/s through the Redis store (${CONCURRENCY} concurrent, ${SECONDS} s each, one run)`);
 console.log('mode                      legacy   (x standalone)   v1      (x standalone)');
 for (const [name, r] of rows) {
-  console.log(`${name.padEnd(24)}  ${r.legacy.toFixed(0).padStart(6)}   (${(r.legacy / base.legacy).toFixed(2)})           ${r.v1.toFixed(0).padStart(6)}  (${(r.v1 / base.v1).toFixed(2)})`);
+  console.log(
+    `${name.padEnd(24)}  ${r.legacy.toFixed(0).padStart(6)}   (${(r.legacy / base.legacy).toFixed(2)})           ${r.v1.toFixed(0).padStart(6)}  (${(r.v1 / base.v1).toFixed(2)})`,
+  );
 }

@@ -35,7 +35,12 @@ function hold(id: string, res: ServerResponse, answer: (item: Item | undefined) 
     answer(item);
   };
   waiters.set(id, done);
-  res.on('close', () => { if (waiters.get(id) === done) { waiters.delete(id); clearTimeout(timer); } });
+  res.on('close', () => {
+    if (waiters.get(id) === done) {
+      waiters.delete(id);
+      clearTimeout(timer);
+    }
+  });
 }
 const sinkAnswer = (item: Item | undefined) => ({ next_ping_in_x_seconds: 0, ...(item?.body ?? {}) });
 const retrieveAnswer = (item: Item | undefined) => item?.body ?? { error: 'No response available for the given public key' };
@@ -43,7 +48,8 @@ const retrieveAnswer = (item: Item | undefined) => item?.body ?? { error: 'No re
 function route(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void {
   const now = Date.now();
   switch (req.url) {
-    case '/healthz': return send(res, 200, { status: 'ok', knownServers: nodeKeys.length });
+    case '/healthz':
+      return send(res, 200, { status: 'ok', knownServers: nodeKeys.length });
     case '/next_server':
       if (nodeKeys.length === 0) return send(res, 200, { error: { code: 503, message: 'No servers available' } });
       return send(res, 200, { server_public_key: nodeKeys[Math.floor(Math.random() * nodeKeys.length)] });
@@ -52,7 +58,11 @@ function route(req: IncomingMessage, res: ServerResponse, body: Record<string, u
       if (node === undefined) return send(res, 400, { error: { code: 400, message: 'Missing fields' } });
       if (!nodes.has(node)) return send(res, 400, { error: { code: 400, message: 'Server not found' } });
       const item = { body: { client_public_key, chat_history, cipherkey, iv }, expiresAt: now + REQUEST_TTL_MS };
-      if (!wake(`s:${node}`, item)) { const queue = queues.get(node); if (queue === undefined) queues.set(node, [item]); else queue.push(item); }
+      if (!wake(`s:${node}`, item)) {
+        const queue = queues.get(node);
+        if (queue === undefined) queues.set(node, [item]);
+        else queue.push(item);
+      }
       return send(res, 200, { message: 'Request received' });
     }
     case '/sink': {
@@ -66,16 +76,23 @@ function route(req: IncomingMessage, res: ServerResponse, body: Record<string, u
       const { chat_history, cipherkey, iv } = body;
       const client = String(body.client_public_key);
       const item = { body: { chat_history, cipherkey, iv }, expiresAt: now + RESPONSE_TTL_MS };
-      if (!wake(`r:${client}`, item)) { responses.delete(client); responses.set(client, item); }
+      if (!wake(`r:${client}`, item)) {
+        responses.delete(client);
+        responses.set(client, item);
+      }
       return send(res, 200, { message: 'Response received and queued for client' });
     }
     case '/retrieve': {
       const client = String(body.client_public_key);
       const item = responses.get(client);
-      if (item !== undefined || HOLD_MS <= 0) { responses.delete(client); return send(res, 200, retrieveAnswer(item)); }
+      if (item !== undefined || HOLD_MS <= 0) {
+        responses.delete(client);
+        return send(res, 200, retrieveAnswer(item));
+      }
       return hold(`r:${client}`, res, (found) => send(res, 200, retrieveAnswer(found)));
     }
-    default: return send(res, 404, { error: 'not found' });
+    default:
+      return send(res, 404, { error: 'not found' });
   }
 }
 
@@ -85,7 +102,11 @@ const server = createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     let body: Record<string, unknown>;
-    try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>; } catch { return send(res, 400, { error: 'bad json' }); }
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return send(res, 400, { error: 'bad json' });
+    }
     route(req, res, body);
   });
 });
@@ -94,9 +115,13 @@ setInterval(() => {
   const now = Date.now();
   for (const [node, queue] of queues) {
     const firstLive = queue.findIndex((item) => item.expiresAt > now);
-    if (firstLive < 0) queues.delete(node); else if (firstLive > 0) queue.splice(0, firstLive);
+    if (firstLive < 0) queues.delete(node);
+    else if (firstLive > 0) queue.splice(0, firstLive);
   }
-  for (const [client, item] of responses) { if (item.expiresAt > now) break; responses.delete(client); }
+  for (const [client, item] of responses) {
+    if (item.expiresAt > now) break;
+    responses.delete(client);
+  }
 }, 1000).unref();
 server.listen(Number(process.env.REF_PORT ?? 0), '127.0.0.1', () => {
   const address = server.address();

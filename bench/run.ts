@@ -19,7 +19,13 @@ import type { Dist } from './stats.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
-  options: { only: { type: 'string' }, quick: { type: 'boolean', default: false }, url: { type: 'string' }, profile: { type: 'boolean', default: false }, report: { type: 'string' } },
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    url: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    report: { type: 'string' },
+  },
   strict: true,
 });
 const quick = args.quick;
@@ -34,8 +40,46 @@ const HELD_FULL = Math.max(100, Math.min(20_000, Math.floor(((FD_LIMIT - 100) * 
 const externalUrl = args.url;
 
 const P = quick
-  ? { healthzConns: [1, 16, 64, 256], healthzMs: 1000, healthzWarm: 200, flatMs: 2500, flatWarm: 500, cadenceMs: 6000, flood: 10_000, floodTtlS: 8, rssSettleS: 25, idle: 2000, silent: 1000, probeMs: 2000, redisMs: 2500, redisWarm: 500, redisFlood: 5000, held: Math.min(2000, HELD_FULL), heldMs: 4000, heldRampMs: 20_000 }
-  : { healthzConns: [1, 16, 64, 256], healthzMs: 5000, healthzWarm: 1000, flatMs: 15_000, flatWarm: 2000, cadenceMs: 40_000, flood: 100_000, floodTtlS: 75, rssSettleS: 90, idle: 10_000, silent: 5000, probeMs: 5000, redisMs: 15_000, redisWarm: 2000, redisFlood: 25_000, held: HELD_FULL, heldMs: 20_000, heldRampMs: 60_000 };
+  ? {
+      healthzConns: [1, 16, 64, 256],
+      healthzMs: 1000,
+      healthzWarm: 200,
+      flatMs: 2500,
+      flatWarm: 500,
+      cadenceMs: 6000,
+      flood: 10_000,
+      floodTtlS: 8,
+      rssSettleS: 25,
+      idle: 2000,
+      silent: 1000,
+      probeMs: 2000,
+      redisMs: 2500,
+      redisWarm: 500,
+      redisFlood: 5000,
+      held: Math.min(2000, HELD_FULL),
+      heldMs: 4000,
+      heldRampMs: 20_000,
+    }
+  : {
+      healthzConns: [1, 16, 64, 256],
+      healthzMs: 5000,
+      healthzWarm: 1000,
+      flatMs: 15_000,
+      flatWarm: 2000,
+      cadenceMs: 40_000,
+      flood: 100_000,
+      floodTtlS: 75,
+      rssSettleS: 90,
+      idle: 10_000,
+      silent: 5000,
+      probeMs: 5000,
+      redisMs: 15_000,
+      redisWarm: 2000,
+      redisFlood: 25_000,
+      held: HELD_FULL,
+      heldMs: 20_000,
+      heldRampMs: 60_000,
+    };
 const CIPHER_CHARS = 1024; // ~1 KB of base64 ciphertext per message
 
 const started = Date.now();
@@ -44,7 +88,15 @@ const log = (msg: string): void => void process.stderr.write(`[bench ${elapsed()
 
 const relayBin = join(ROOT, 'dist/src/cli.js');
 function relayEnv(port: number, extra: Record<string, string> = {}, production = false): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'warn', ...(production ? {} : NO_REFUSALS), ...extra };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    RELAY_HOST: '127.0.0.1',
+    RELAY_PORT: String(port),
+    TOKENPLACE_LOG_LEVEL: 'warn',
+    ...(production ? {} : NO_REFUSALS),
+    ...extra,
+  };
   return env;
 }
 /**
@@ -53,7 +105,12 @@ function relayEnv(port: number, extra: Record<string, string> = {}, production =
  */
 const RATE_BUDGETS = ['CLIENT', 'SUBMIT', 'CLIENT_KEY', 'NODE_ADDRESS', 'NODE', 'OPS'];
 const NO_REFUSALS = {
-  ...Object.fromEntries(RATE_BUDGETS.flatMap((b) => [[`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'], [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000']])),
+  ...Object.fromEntries(
+    RATE_BUDGETS.flatMap((b) => [
+      [`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'],
+      [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000'],
+    ]),
+  ),
   // The per-source shares of sockets and held polls likewise: the bench is one source.
   TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE: '1000000',
   TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
@@ -70,12 +127,22 @@ async function startRelay(name: string, extra: Record<string, string> = {}, opts
     node.push('--import', pathToFileURL(join(ROOT, 'bench/mem-probe.mjs')).href);
     extra = { ...extra, BENCH_MEM_PROBE_FILE: opts.memProbe };
   }
-  if (args.profile) node.push('--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`, `--cpu-prof-name=relay-${++profileSeq}-${name.replace(/\W+/g, '_')}.cpuprofile`);
+  if (args.profile)
+    node.push(
+      '--cpu-prof',
+      `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`,
+      `--cpu-prof-name=relay-${++profileSeq}-${name.replace(/\W+/g, '_')}.cpuprofile`,
+    );
   return startServer(name, [...node, relayBin, 'serve'], relayEnv(port, extra, opts.production === true), port);
 }
 async function startReference(extra: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
-  return startServer('reference', [process.execPath, '--import', 'tsx', join(ROOT, 'bench/reference-server.ts')], { PATH: process.env.PATH, REF_PORT: String(port), ...extra }, port);
+  return startServer(
+    'reference',
+    [process.execPath, '--import', 'tsx', join(ROOT, 'bench/reference-server.ts')],
+    { PATH: process.env.PATH, REF_PORT: String(port), ...extra },
+    port,
+  );
 }
 function external(url: string): Server {
   return { name: 'relay', url: url.replace(/\/$/, ''), pid: 0, child: undefined as never, stderr: () => '', stop: async () => {} };
@@ -121,13 +188,29 @@ async function step<T>(name: string, body: () => Promise<T>): Promise<T | null> 
 
 // ---------- steps ----------
 type HealthzResult = { connections: number; requests: number; served: number; errors: number; rps: number; latencyMs: Dist; serverCpuUsPerOp?: number | null };
-type CycleResult = { completedTotal: number; serverCpuUsPerOp?: number | null; roundTrips: number; roundTripsPerS: number; errors: Record<string, number>; pickupMs: Dist; deliveryMs: Dist; addedMs: Dist; clientObservedMs: Dist; wrongReply: number };
+type CycleResult = {
+  completedTotal: number;
+  serverCpuUsPerOp?: number | null;
+  roundTrips: number;
+  roundTripsPerS: number;
+  errors: Record<string, number>;
+  pickupMs: Dist;
+  deliveryMs: Dist;
+  addedMs: Dist;
+  clientObservedMs: Dist;
+  wrongReply: number;
+};
 
 /**
  * Runs one load job and adds the server's CPU time per answered request (µs): a figure that does
  * not depend on whether the load generator or the server set the pace.
  */
-async function measured<T extends Record<string, unknown>>(server: Server, job: Record<string, unknown>, limitMs: number, served: (r: T) => number): Promise<T & { serverCpuUsPerOp: number | null }> {
+async function measured<T extends Record<string, unknown>>(
+  server: Server,
+  job: Record<string, unknown>,
+  limitMs: number,
+  served: (r: T) => number,
+): Promise<T & { serverCpuUsPerOp: number | null }> {
   const before = cpuMs(server.pid);
   const result = await worker.run<T>(job, limitMs);
   const used = cpuMs(server.pid) - before;
@@ -160,40 +243,71 @@ async function cycleStep(relay: Server, reference: Server, cadence: boolean): Pr
   let ref: CycleResult;
   if (cadence) {
     // About 17 requests/s each: relay and reference run side by side without disturbing each other.
-    const both = await worker.run<{ results: CycleResult[] }>({ kind: 'parallel', jobs: [cycleJob(relay.url, true), cycleJob(reference.url, true)] }, cycleLimit(true));
+    const both = await worker.run<{ results: CycleResult[] }>(
+      { kind: 'parallel', jobs: [cycleJob(relay.url, true), cycleJob(reference.url, true)] },
+      cycleLimit(true),
+    );
     [r, ref] = both.results as [CycleResult, CycleResult];
   } else {
     const served = (x: CycleResult): number => x.completedTotal;
     r = await measured(relay, cycleJob(relay.url, cadence), cycleLimit(cadence), served);
     ref = await measured(reference, cycleJob(reference.url, cadence), cycleLimit(cadence), served);
   }
-  log(`  relay ${r.roundTripsPerS} rt/s added p50 ${r.addedMs.p50} p99 ${r.addedMs.p99}; reference ${ref.roundTripsPerS} rt/s added p50 ${ref.addedMs.p50} p99 ${ref.addedMs.p99}`);
+  log(
+    `  relay ${r.roundTripsPerS} rt/s added p50 ${r.addedMs.p50} p99 ${r.addedMs.p99}; reference ${ref.roundTripsPerS} rt/s added p50 ${ref.addedMs.p50} p99 ${ref.addedMs.p99}`,
+  );
   return { relay: r, reference: ref };
 }
 
-interface MemorySide { parts?: Record<string, MemoryParts>; rssStartMb: number; rssAfterFloodMb: number; rssAfterExpiryMb: number; rssTraceAfterExpiryMb: number[]; settleSeconds: number; flood: Record<string, unknown>; heldAfterFlood?: Record<string, number | null>; heldAfterExpiry?: Record<string, number | null> }
+interface MemorySide {
+  parts?: Record<string, MemoryParts>;
+  rssStartMb: number;
+  rssAfterFloodMb: number;
+  rssAfterExpiryMb: number;
+  rssTraceAfterExpiryMb: number[];
+  settleSeconds: number;
+  flood: Record<string, unknown>;
+  heldAfterFlood?: Record<string, number | null>;
+  heldAfterExpiry?: Record<string, number | null>;
+}
 
 async function memoryStep(): Promise<Pair<MemorySide>> {
   const ttl = String(P.floodTtlS);
   const probeDir = mkdtempSync(join(tmpdir(), 'bench-mem-'));
   const probeFile = join(probeDir, 'memory.json');
-  const relay = await startRelay('memory', {
-    TOKENPLACE_RELAY_MAX_QUEUED: String(P.flood * 2),
-    TOKENPLACE_RELAY_MAX_RESPONSES: String(P.flood * 2),
-    TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: String(P.flood * 2),
-    TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
-    TOKENPLACE_RELAY_MAX_STORED_BYTES: String(4 * 1024 * 1024 * 1024),
-    TOKENPLACE_RELAY_REQUEST_TTL_SECONDS: ttl,
-    TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS: ttl,
-    TOKENPLACE_RELAY_SINK_HOLD_MS: '0', // nodes only announce themselves; nothing is claimed
-    TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300', // the flood's nodes stay known throughout
-    ...floodShares(P.flood),
-  }, { memProbe: probeFile });
+  const relay = await startRelay(
+    'memory',
+    {
+      TOKENPLACE_RELAY_MAX_QUEUED: String(P.flood * 2),
+      TOKENPLACE_RELAY_MAX_RESPONSES: String(P.flood * 2),
+      TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: String(P.flood * 2),
+      TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
+      TOKENPLACE_RELAY_MAX_STORED_BYTES: String(4 * 1024 * 1024 * 1024),
+      TOKENPLACE_RELAY_REQUEST_TTL_SECONDS: ttl,
+      TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS: ttl,
+      TOKENPLACE_RELAY_SINK_HOLD_MS: '0', // nodes only announce themselves; nothing is claimed
+      TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300', // the flood's nodes stay known throughout
+      ...floodShares(P.flood),
+    },
+    { memProbe: probeFile },
+  );
   const reference = await startReference({ REF_HOLD_MS: '0', REF_REQUEST_TTL_MS: String(P.floodTtlS * 1000), REF_RESPONSE_TTL_MS: String(P.floodTtlS * 1000) });
   try {
     await sleep(1000);
-    const side = { relay: { rssStartMb: rssMb(relay.pid), parts: { start: await memoryParts(relay.pid, probeFile) } }, reference: { rssStartMb: rssMb(reference.pid) } } as Record<'relay' | 'reference', Partial<MemorySide>>;
-    const floodJob = (url: string) => ({ kind: 'flood', url, nodes: 10, requests: P.flood, responses: P.flood, connections: 32, cipherChars: CIPHER_CHARS, timeLimitMs: P.floodTtlS * 1000 - 5000 });
+    const side = {
+      relay: { rssStartMb: rssMb(relay.pid), parts: { start: await memoryParts(relay.pid, probeFile) } },
+      reference: { rssStartMb: rssMb(reference.pid) },
+    } as Record<'relay' | 'reference', Partial<MemorySide>>;
+    const floodJob = (url: string) => ({
+      kind: 'flood',
+      url,
+      nodes: 10,
+      requests: P.flood,
+      responses: P.flood,
+      connections: 32,
+      cipherChars: CIPHER_CHARS,
+      timeLimitMs: P.floodTtlS * 1000 - 5000,
+    });
     const held = async (): Promise<Record<string, number | null>> => ({
       queuedRequests: await metricValue(relay.url, 'tokenplace_relay_queued_requests'),
       storedResponses: await metricValue(relay.url, 'tokenplace_relay_stored_responses'),
@@ -255,17 +369,50 @@ async function idleStep(relay: Server, reference: Server): Promise<Pair<Record<s
 const haveRedisStore = (): boolean => existsSync(join(ROOT, 'src/store/redis.ts')) && existsSync(join(ROOT, 'dist/src/store/redis.js'));
 
 async function redisCostStep(): Promise<Record<string, unknown>> {
-  return costStep({ worker, startRelay: (name, env) => startRelay(name, env), metricValue, log, cycleEnv: CYCLE_ENV, windowMs: P.redisMs, warmupMs: P.redisWarm, cipherChars: CIPHER_CHARS, floodEntries: P.redisFlood }, haveRedisStore());
+  return costStep(
+    {
+      worker,
+      startRelay: (name, env) => startRelay(name, env),
+      metricValue,
+      log,
+      cycleEnv: CYCLE_ENV,
+      windowMs: P.redisMs,
+      warmupMs: P.redisWarm,
+      cipherChars: CIPHER_CHARS,
+      floodEntries: P.redisFlood,
+    },
+    haveRedisStore(),
+  );
 }
 
 async function heldPollsStep(): Promise<Record<string, unknown>> {
-  return heldStep({ root: ROOT, worker, startRelay: (name, env) => startRelay(name, env, { production: true }), metricValue, log, total: P.held, windowMs: P.heldMs, rampLimitMs: P.heldRampMs, cipherChars: CIPHER_CHARS, fdLimit: FD_LIMIT }, haveRedisStore() && redisInstalled());
+  return heldStep(
+    {
+      root: ROOT,
+      worker,
+      startRelay: (name, env) => startRelay(name, env, { production: true }),
+      metricValue,
+      log,
+      total: P.held,
+      windowMs: P.heldMs,
+      rampLimitMs: P.heldRampMs,
+      cipherChars: CIPHER_CHARS,
+      fdLimit: FD_LIMIT,
+    },
+    haveRedisStore() && redisInstalled(),
+  );
 }
 
 // ---------- main ----------
 async function main(): Promise<number> {
   if (externalUrl === undefined && !existsSync(relayBin)) throw new Error('dist/src/cli.js is missing: run `npm run build` (npm run bench does)');
-  const machine = { cpus: availableParallelism(), node: process.version, pinning, loadavgBefore: loadavg().map((x) => Math.round(x * 100) / 100), loadavgAfter: [] as number[] };
+  const machine = {
+    cpus: availableParallelism(),
+    node: process.version,
+    pinning,
+    loadavgBefore: loadavg().map((x) => Math.round(x * 100) / 100),
+    loadavgAfter: [] as number[],
+  };
   log(`quick=${quick} pinning=${JSON.stringify(pinning)} load average ${machine.loadavgBefore.join(' ')}`);
 
   const relay = externalUrl !== undefined ? external(externalUrl) : await startRelay('main', CYCLE_ENV);
@@ -280,7 +427,8 @@ async function main(): Promise<number> {
     await reference.stop();
   }
   results.memory = externalUrl !== undefined ? { skipped: 'needs to own the relay process (--url given)' } : await step('3 memory', memoryStep);
-  const owned = (name: string, body: () => Promise<Record<string, unknown>>) => (externalUrl !== undefined ? Promise.resolve({ skipped: 'needs to own the relay process (--url given)' }) : step(name, body));
+  const owned = (name: string, body: () => Promise<Record<string, unknown>>) =>
+    externalUrl !== undefined ? Promise.resolve({ skipped: 'needs to own the relay process (--url given)' }) : step(name, body);
   results.redisCost = await owned('5 cost per round trip, memory and redis stores', redisCostStep);
   results.held = await owned('6 held long-polls at scale', heldPollsStep);
   worker.close();

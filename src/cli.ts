@@ -38,7 +38,10 @@ TOKEN_PLACE_RELAY_SERVER_TOKEN (token compute nodes must send), TOKENPLACE_LOG_L
 Stops on SIGTERM or SIGINT after a graceful drain.`;
 
 class UsageError extends Error {
-  constructor(message: string, readonly usage = USAGE) {
+  constructor(
+    message: string,
+    readonly usage = USAGE,
+  ) {
     super(message);
   }
 }
@@ -56,7 +59,8 @@ function portSource(cliPort: string | undefined, env: NodeJS.ProcessEnv): string
 function listenFailure(err: ListenError, cliPort: string | undefined, cliHost: string | undefined, env: NodeJS.ProcessEnv): string {
   const where = `${err.host}:${err.port}`;
   if (err.listener === 'metrics') {
-    const what = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'needs privileges this process lacks' : `cannot be listened on (${err.code})`;
+    const what =
+      err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'needs privileges this process lacks' : `cannot be listened on (${err.code})`;
     return `metrics port ${where} ${what}: choose another with TOKENPLACE_METRICS_PORT=PORT, or unset it to serve /metrics on the relay port`;
   }
   if (err.code === 'EADDRINUSE') return `port ${where} is already in use (is another relay running?); ${portSource(cliPort, env)}`;
@@ -127,7 +131,7 @@ async function serve(argv: string[]): Promise<number | 'running'> {
     const { startDemoNode } = await import('./node/demo-node.js');
     // The default models, so the chat page (which asks for the default model) reaches it.
     const node = await startDemoNode({ relayUrl: relay.url, token: config.serverTokens[0], protocol: 'v1', logger });
-    stopDemo = node.stop;
+    stopDemo = () => node.stop();
     exitOnSignals(relay, logger, () => stopDemo());
     // The URL is the last thing printed at start: after the node's registration lines, so it
     // does not scroll away and the page answers once it is opened.
@@ -138,7 +142,10 @@ async function serve(argv: string[]): Promise<number | 'running'> {
     ]);
     clearTimeout(waited);
     const note = registered ? '' : '  (the demo node has not registered yet: see the log lines above)\n';
-    writeAfterLogs(logger, `\n  token.place relay with a demo compute node is running. Ctrl-C stops it.\n${note}  Open ${relay.url}/ in your browser to chat.\n\n`);
+    writeAfterLogs(
+      logger,
+      `\n  token.place relay with a demo compute node is running. Ctrl-C stops it.\n${note}  Open ${relay.url}/ in your browser to chat.\n\n`,
+    );
     return 'running';
   }
   exitOnSignals(relay, logger, () => stopDemo());
@@ -177,12 +184,12 @@ main(process.argv.slice(2)).then(
     // A running relay keeps the process alive; its signal handlers decide the exit code.
     if (code !== 'running') process.exitCode = code;
   },
-  (err: Error) => {
+  (err: unknown) => {
     if (err instanceof UsageError) {
       process.stderr.write(`tokenplace-relay: ${err.message}\n\n${err.usage}\n`);
       process.exit(2);
     }
-    process.stderr.write(`tokenplace-relay: ${err.stack ?? err.message}\n`);
+    process.stderr.write(`tokenplace-relay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -36,7 +36,10 @@ export function validateConfig(config: Config): Config {
     throw new ConfigError('TOKENPLACE_METRICS_PORT', `must differ from the relay port ${config.port}`);
   }
   if (config.store === 'redis' && config.redisUrl === null && config.redisSentinels === null && config.redisClusterNodes === null) {
-    throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis (or TOKENPLACE_REDIS_SENTINELS, or TOKENPLACE_REDIS_CLUSTER_NODES)');
+    throw new ConfigError(
+      'TOKENPLACE_REDIS_URL',
+      'is required when TOKENPLACE_RELAY_STORE=redis (or TOKENPLACE_REDIS_SENTINELS, or TOKENPLACE_REDIS_CLUSTER_NODES)',
+    );
   }
   return config;
 }

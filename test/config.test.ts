@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import { ConfigError, configWith, loadConfig } from '../src/config.js';
 
 function fails(env: Record<string, string>, variable: string): void {
-  assert.throws(() => loadConfig(env), (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(`${variable}:`));
+  assert.throws(
+    () => loadConfig(env),
+    (err: unknown) => err instanceof ConfigError && err.variable === variable && err.message.startsWith(`${variable}:`),
+  );
 }
 
 describe('config', () => {
@@ -57,9 +60,18 @@ function pick(c: ReturnType<typeof loadConfig>): [string, string, number] {
 
 describe('configWith holds code-set values to the same bounds as the environment', () => {
   it('refuses an out-of-range or fractional setting, naming its variable', () => {
-    assert.throws(() => configWith({ maxNodes: 0 }), (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKENPLACE_RELAY_MAX_NODES: maxNodes must be between 1'));
-    assert.throws(() => configWith({ v1LeaseSeconds: 1.5 }), (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS'));
-    assert.throws(() => configWith({ store: 'redis' }), (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKENPLACE_REDIS_URL'));
+    assert.throws(
+      () => configWith({ maxNodes: 0 }),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKENPLACE_RELAY_MAX_NODES: maxNodes must be between 1'),
+    );
+    assert.throws(
+      () => configWith({ v1LeaseSeconds: 1.5 }),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS'),
+    );
+    assert.throws(
+      () => configWith({ store: 'redis' }),
+      (err: Error) => err instanceof ConfigError && err.message.startsWith('TOKENPLACE_REDIS_URL'),
+    );
   });
   it('keeps in-range overrides and the defaults', () => {
     const config = configWith({ maxNodes: 7 });

@@ -55,9 +55,26 @@ async function bundlePage({ name, script, style, html, assetDir, urlBase, htmlOu
   console.log(`web: ${htmlOut.slice(htmlOut.indexOf('dist/'))}, assets/${js}, assets/${css}`);
 }
 
-await bundlePage({ name: 'app', script: join(src, 'main.ts'), style: join(src, 'style.css'), html: join(src, 'index.html'), assetDir: assets, urlBase: '/assets', htmlOut: join(out, 'index.html'), splitting: true });
+await bundlePage({
+  name: 'app',
+  script: join(src, 'main.ts'),
+  style: join(src, 'style.css'),
+  html: join(src, 'index.html'),
+  assetDir: assets,
+  urlBase: '/assets',
+  htmlOut: join(out, 'index.html'),
+  splitting: true,
+});
 
 // The operator page: its own script and stylesheet, nothing shared with the chat page.
 const opsSrc = join(here, 'ops');
 const opsOut = join(out, 'ops');
-await bundlePage({ name: 'ops', script: join(opsSrc, 'ops.ts'), style: join(opsSrc, 'ops.css'), html: join(opsSrc, 'ops.html'), assetDir: join(opsOut, 'assets'), urlBase: '/ops/assets', htmlOut: join(opsOut, 'index.html') });
+await bundlePage({
+  name: 'ops',
+  script: join(opsSrc, 'ops.ts'),
+  style: join(opsSrc, 'ops.css'),
+  html: join(opsSrc, 'ops.html'),
+  assetDir: join(opsOut, 'assets'),
+  urlBase: '/ops/assets',
+  htmlOut: join(opsOut, 'index.html'),
+});

@@ -190,11 +190,20 @@ function flatCounts(value: unknown, prefix = ''): Record<string, number> {
 
 function report(name: string, attacker: unknown, honest: HonestResult, rssMb: number, extra: Record<string, unknown> = {}): void {
   const ok = honest.failed.length === 0 && Object.keys(honest.statuses).every((s) => s === '200');
-  findings.push({ attack: name, relayUp: children.every((child) => child.exitCode === null && child.signalCode === null), peakRssMiB: Math.round(rssMb), honestOk: honest.turns - honest.failed.length, honestFailed: honest.failed.length, attacker: flatCounts(attacker) });
+  findings.push({
+    attack: name,
+    relayUp: children.every((child) => child.exitCode === null && child.signalCode === null),
+    peakRssMiB: Math.round(rssMb),
+    honestOk: honest.turns - honest.failed.length,
+    honestFailed: honest.failed.length,
+    attacker: flatCounts(attacker),
+  });
   process.stdout.write(
     `\n## ${name}\n` +
       `attacker: ${JSON.stringify(attacker)}\n` +
-      Object.entries(extra).map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`).join('') +
+      Object.entries(extra)
+        .map(([k, v]) => `${k}: ${JSON.stringify(v)}\n`)
+        .join('') +
       `honest client (${HONEST}): ${honest.turns} turns, failed ${honest.failed.length}${honest.failed.length ? ` ${JSON.stringify([...new Set(honest.failed)].slice(0, 3))}` : ''}, statuses ${JSON.stringify(honest.statuses)}, turnaround ms ${JSON.stringify(honest.turnaroundMs)} -> ${ok ? 'OK' : 'HURT'}\n` +
       `relay peak RSS: ${rssMb} MB\n`,
   );
@@ -213,14 +222,19 @@ async function main(): Promise<void> {
   const keys = await generateKeyPair();
   // The node is up once a turn completes.
   const warm = await honestWhile(relay.url, keys, 0);
-  process.stdout.write(`relay ${relay.url} (pid ${pid}), connection cap ${MAX_CONNECTIONS}, attack ${attackMs / 1000} s each; warm-up turn: ${warm.failed.length === 0 ? 'ok' : warm.failed.join('; ')}; start RSS ${peakRssMb(pid)} MB\n`);
+  process.stdout.write(
+    `relay ${relay.url} (pid ${pid}), connection cap ${MAX_CONNECTIONS}, attack ${attackMs / 1000} s each; warm-up turn: ${warm.failed.length === 0 ? 'ok' : warm.failed.join('; ')}; start RSS ${peakRssMb(pid)} MB\n`,
+  );
 
   // 1. idle keep-alive sockets from several addresses trying to hold every slot
   {
     resetPeak(pid);
     const until = Date.now() + attackMs;
     const addresses = Array.from({ length: 10 }, (_, i) => `127.0.0.${101 + i}`);
-    const [attack, honest] = await Promise.all([holdSockets(relay.port, addresses, 100, until, 'GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n'), honestWhile(relay.url, keys, until)]);
+    const [attack, honest] = await Promise.all([
+      holdSockets(relay.port, addresses, 100, until, 'GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n'),
+      honestWhile(relay.url, keys, until),
+    ]);
     report('1. idle keep-alive sockets: 10 addresses x 100 sockets, cap 400, 64 per source', attack.answers, honest, peakRssMb(pid), {
       sockets_opened: attack.opened,
       closed_by_relay: attack.closedByRelay,
@@ -236,11 +250,17 @@ async function main(): Promise<void> {
     const until = Date.now() + Math.max(attackMs, 20_000);
     const addresses = Array.from({ length: 5 }, (_, i) => `127.0.0.${121 + i}`);
     const [attack, honest] = await Promise.all([holdSockets(relay.port, addresses, 60, until, undefined), honestWhile(relay.url, keys, until)]);
-    report('2. silent sockets: 5 addresses x 60 sockets that never send a byte (header timeout 15 s, checked every 1 s)', attack.answers, honest, peakRssMb(pid), {
-      sockets_opened: attack.opened,
-      closed_by_relay: attack.closedByRelay,
-      longest_held_ms: attack.maxHeldMs,
-    });
+    report(
+      '2. silent sockets: 5 addresses x 60 sockets that never send a byte (header timeout 15 s, checked every 1 s)',
+      attack.answers,
+      honest,
+      peakRssMb(pid),
+      {
+        sockets_opened: attack.opened,
+        closed_by_relay: attack.closedByRelay,
+        longest_held_ms: attack.maxHeldMs,
+      },
+    );
   }
   await new Promise((r) => setTimeout(r, 1000));
 
@@ -250,7 +270,10 @@ async function main(): Promise<void> {
     const until = Date.now() + attackMs;
     let n = 0;
     const [attack, honest] = await Promise.all([
-      flood(relay.url, '127.0.0.130', 60, until, () => ({ path: '/retrieve', body: { client_public_key: Buffer.from(`flood-${n++ % 500}`).toString('base64') } })),
+      flood(relay.url, '127.0.0.130', 60, until, () => ({
+        path: '/retrieve',
+        body: { client_public_key: Buffer.from(`flood-${n++ % 500}`).toString('base64') },
+      })),
       honestWhile(relay.url, keys, until),
     ]);
     report('3. held-poll flood: 60 concurrent /retrieve long-polls from 127.0.0.130 (share 32 per source)', attack, honest, peakRssMb(pid), {
@@ -273,10 +296,16 @@ async function main(): Promise<void> {
       flood(relay.url, THIRD_PARTY, 8, until, () => ({ path: '/api/v1/relay/progress', body: { server_public_key: nodeKey } })),
       honestWhile(relay.url, keys, until),
     ]);
-    report("4. third party 127.0.0.9 spends the victim's budgets: /stream/retrieve naming the honest client's key, /api/v1/relay/progress naming the demo node's key", { client_key_flood: retrieveFlood, node_key_flood: nodeFlood }, honest, peakRssMb(pid), {
-      relay_metrics: await metric(relay.url, 'tokenplace_relay_rate_limited_total'),
-      demo_node_sink_polls: await metric(relay.url, 'tokenplace_relay_requests_total{method="POST",endpoint="sink"'),
-    });
+    report(
+      "4. third party 127.0.0.9 spends the victim's budgets: /stream/retrieve naming the honest client's key, /api/v1/relay/progress naming the demo node's key",
+      { client_key_flood: retrieveFlood, node_key_flood: nodeFlood },
+      honest,
+      peakRssMb(pid),
+      {
+        relay_metrics: await metric(relay.url, 'tokenplace_relay_rate_limited_total'),
+        demo_node_sink_polls: await metric(relay.url, 'tokenplace_relay_requests_total{method="POST",endpoint="sink"'),
+      },
+    );
   }
 
   printFindings('attack-http');

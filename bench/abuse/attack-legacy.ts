@@ -33,7 +33,11 @@ async function main(): Promise<void> {
     running = await startRelay({ redis: args.redis, env: { TOKENPLACE_RATE_LIMIT: args['rate-limits'] ? '1' : '0' } });
     const relay = running.process;
     const { url } = running;
-    const node = spawn(process.execPath, [CLI, 'node', '--relay', url, '--protocol', 'legacy', '--name', 'honest'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error' }, stdio: 'ignore' });
+    const node = spawn(process.execPath, [CLI, 'node', '--relay', url, '--protocol', 'legacy', '--name', 'honest'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error' },
+      stdio: 'ignore',
+    });
     children.push(node);
 
     const honestHttp = new LocalHttp('127.0.0.3');
@@ -47,7 +51,9 @@ async function main(): Promise<void> {
     }
     if (honestNodeKey === '') throw new Error('the honest node never registered');
 
-    console.log(`# attack-legacy: store=${args.redis ? 'redis' : 'memory'} rate-limits=${args['rate-limits'] ? 'on' : 'off'} attack<=${attackMs / 1000}s, defaults otherwise`);
+    console.log(
+      `# attack-legacy: store=${args.redis ? 'redis' : 'memory'} rate-limits=${args['rate-limits'] ? 'on' : 'off'} attack<=${attackMs / 1000}s, defaults otherwise`,
+    );
     console.log(`# relay pid ${relay.pid}, start RSS ${memory(relay.pid!).rssMiB} MiB`);
 
     /** Honest turns until `done` resolves: ok and failed counts. */
@@ -88,9 +94,18 @@ async function main(): Promise<void> {
       const alive = relay.exitCode === null;
       console.log(`\n## ${name}`);
       console.log(`attacker: ${got}`);
-      console.log(`honest:   ${honest.ok} turns ok, ${honest.junkPick} picked a junk node (client-side failure), ${honest.failed} failed${honest.errors.size ? ` (${[...honest.errors].join('; ')})` : ''}`);
+      console.log(
+        `honest:   ${honest.ok} turns ok, ${honest.junkPick} picked a junk node (client-side failure), ${honest.failed} failed${honest.errors.size ? ` (${[...honest.errors].join('; ')})` : ''}`,
+      );
       console.log(`relay:    ${alive ? 'up' : 'DEAD'}, peak RSS (VmHWM) ${mem.hwmMiB} MiB, RSS now ${mem.rssMiB} MiB`);
-      findings.push({ attack: name, relayUp: alive, peakRssMiB: mem.hwmMiB, honestOk: honest.ok, honestFailed: honest.failed, attacker: Object.fromEntries(tally.counts) });
+      findings.push({
+        attack: name,
+        relayUp: alive,
+        peakRssMiB: mem.hwmMiB,
+        honestOk: honest.ok,
+        honestFailed: honest.failed,
+        attacker: Object.fromEntries(tally.counts),
+      });
     };
 
     /** A stream session the attacker opens for itself: its own node, its own client key. */
@@ -98,7 +113,14 @@ async function main(): Promise<void> {
       const nodeKey = `evil-node-${tag}`;
       // Registers; with no work the poll would be held, so the attacker gives up on it at once.
       await http.request('POST', `${url}/sink`, { server_public_key: nodeKey }, 200).catch(() => null);
-      await http.request('POST', `${url}/faucet`, { server_public_key: nodeKey, client_public_key: `evil-client-${tag}`, chat_history: 'h', cipherkey: 'k', iv: 'i', stream: true });
+      await http.request('POST', `${url}/faucet`, {
+        server_public_key: nodeKey,
+        client_public_key: `evil-client-${tag}`,
+        chat_history: 'h',
+        cipherkey: 'k',
+        iv: 'i',
+        stream: true,
+      });
       const claimed = await http.request('POST', `${url}/sink`, { server_public_key: nodeKey }, 20_000);
       const sid = claimed.body?.stream_session_id;
       if (typeof sid !== 'string') throw new Error(`no session: ${JSON.stringify(claimed.body)}`);
@@ -175,7 +197,7 @@ async function main(): Promise<void> {
       return `${held} held open (registered), ${tally.text()}; /next_server handed out the honest node ${honest}/400 times`;
     });
 
-    await run("4. queue flood of the honest node (3 addresses, distinct client keys, <=3000)", async (deadline, tally) => {
+    await run('4. queue flood of the honest node (3 addresses, distinct client keys, <=3000)', async (deadline, tally) => {
       const https = [40, 41, 42].map((i) => new LocalHttp(`127.0.0.${i}`, 8));
       let next = 0;
       await Promise.all(
@@ -183,7 +205,13 @@ async function main(): Promise<void> {
           const http = https[w % https.length]!;
           while (next < 3000 && Date.now() < deadline) {
             const i = next++;
-            const res = await http.request('POST', `${url}/faucet`, { server_public_key: honestNodeKey, client_public_key: `flood-${i}`, chat_history: 'junk', cipherkey: 'k', iv: 'i' });
+            const res = await http.request('POST', `${url}/faucet`, {
+              server_public_key: honestNodeKey,
+              client_public_key: `flood-${i}`,
+              chat_history: 'junk',
+              cipherkey: 'k',
+              iv: 'i',
+            });
             tally.add(res.status, res.body);
           }
         }),

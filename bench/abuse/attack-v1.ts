@@ -31,7 +31,9 @@ const relay = await startRelay({ redis: args.redis, env: { TOKENPLACE_RATE_LIMIT
 const { url } = relay;
 const halt = new AbortController();
 try {
-  console.log(`# attack-v1: store=${args.redis ? 'redis' : 'memory'} rate-limits=${args['rate-limits'] ? 'on' : 'off'} attack<=${attackMs / 1000}s, defaults otherwise`);
+  console.log(
+    `# attack-v1: store=${args.redis ? 'redis' : 'memory'} rate-limits=${args['rate-limits'] ? 'on' : 'off'} attack<=${attackMs / 1000}s, defaults otherwise`,
+  );
   console.log(`# relay pid ${relay.process.pid}, start RSS ${memoryOf(relay.process.pid!).rssMiB} MiB`);
 
   // ---- the honest node: registers, polls with its credential, answers with it
@@ -43,7 +45,9 @@ try {
   const nodeErrors = new Tally();
   const honestNode = (async () => {
     while (!halt.signal.aborted) {
-      const work = await nodeHttp.request('POST', `${url}${P}/servers/poll`, { server_public_key: honestKey, control_credential: credential }, 20_000).catch(() => null);
+      const work = await nodeHttp
+        .request('POST', `${url}${P}/servers/poll`, { server_public_key: honestKey, control_credential: credential }, 20_000)
+        .catch(() => null);
       if (work === null || halt.signal.aborted) continue;
       if (work.status !== 200) {
         nodeErrors.add(work.status, work.body);
@@ -84,7 +88,16 @@ try {
       }
       const ciphertext = b64(`question-${id}`);
       const cancelToken = `cancel-${id}`;
-      const admitted = await clientHttp.request('POST', `${url}${P}/requests`, { ...PROTOCOL, server_public_key: nodeKey, client_public_key: clientKey, request_id: id, ciphertext, cipherkey: b64('k'), iv: b64('i'), cancel_token: cancelToken });
+      const admitted = await clientHttp.request('POST', `${url}${P}/requests`, {
+        ...PROTOCOL,
+        server_public_key: nodeKey,
+        client_public_key: clientKey,
+        request_id: id,
+        ciphertext,
+        cipherkey: b64('k'),
+        iv: b64('i'),
+        cancel_token: cancelToken,
+      });
       if (admitted.status !== 200) {
         result.failed.add(admitted.status, admitted.body);
         continue;
@@ -119,11 +132,20 @@ try {
     const mem = memoryOf(relay.process.pid!);
     console.log(`\n## ${name}`);
     console.log(`attacker: ${got}`);
-    console.log(`honest:   ${honest.ok} round trips ok (${honest.toHonestNode} submitted to the honest node), failures: ${honest.failed.text().replace('(nothing sent)', 'none')}`);
+    console.log(
+      `honest:   ${honest.ok} round trips ok (${honest.toHonestNode} submitted to the honest node), failures: ${honest.failed.text().replace('(nothing sent)', 'none')}`,
+    );
     console.log(`relay:    ${relay.process.exitCode === null ? 'up' : 'DEAD'}, peak RSS (VmHWM) ${mem.hwmMiB} MiB, RSS now ${mem.rssMiB} MiB`);
     let failed = 0;
     for (const [key, n] of honest.failed.counts) if (key !== '0 picked_junk_node') failed += n;
-    findings.push({ attack: name, relayUp: relay.process.exitCode === null, peakRssMiB: mem.hwmMiB, honestOk: honest.ok, honestFailed: failed, attacker: Object.fromEntries(tally.counts) });
+    findings.push({
+      attack: name,
+      relayUp: relay.process.exitCode === null,
+      peakRssMiB: mem.hwmMiB,
+      honestOk: honest.ok,
+      honestFailed: failed,
+      attacker: Object.fromEntries(tally.counts),
+    });
   };
 
   await run('1. junk node keys (5 addresses x 400 keys), then 400 /servers/next picks', async (deadline, tally) => {
@@ -153,7 +175,15 @@ try {
         const http = https[w % https.length]!;
         while (next < 3000 && Date.now() < deadline) {
           const i = next++;
-          const res = await http.request('POST', `${url}${P}/requests`, { ...PROTOCOL, server_public_key: honestKey, client_public_key: b64(`flood-${i}`), request_id: `f-${i}`, ciphertext: b64('junk'.repeat(64)), cipherkey: b64('k'), iv: b64('i') });
+          const res = await http.request('POST', `${url}${P}/requests`, {
+            ...PROTOCOL,
+            server_public_key: honestKey,
+            client_public_key: b64(`flood-${i}`),
+            request_id: `f-${i}`,
+            ciphertext: b64('junk'.repeat(64)),
+            cipherkey: b64('k'),
+            iv: b64('i'),
+          });
           tally.add(res.status, res.body);
         }
       }),
@@ -174,7 +204,15 @@ try {
         let refused = false;
         const hardStop = deadline + 30_000;
         for (let k = 0; k < 400 && (Date.now() < deadline || !refused) && Date.now() < hardStop; k += 1) {
-          const res = await http.request('POST', `${url}${P}/requests`, { ...PROTOCOL, server_public_key: own[k % own.length], client_public_key: b64(`adm-${a}-${k}`), request_id: `a-${k}`, ciphertext: body, cipherkey: b64('k'), iv: b64('i') });
+          const res = await http.request('POST', `${url}${P}/requests`, {
+            ...PROTOCOL,
+            server_public_key: own[k % own.length],
+            client_public_key: b64(`adm-${a}-${k}`),
+            request_id: `a-${k}`,
+            ciphertext: body,
+            cipherkey: b64('k'),
+            iv: b64('i'),
+          });
           tally.add(res.status, res.body);
           if (res.status === 429) refused = true;
         }
@@ -189,9 +227,19 @@ try {
     for (let i = 0; i < 200 && Date.now() < deadline; i += 1) {
       const poll = await http.request('POST', `${url}${P}/servers/poll`, { server_public_key: honestKey }, 2000).catch(() => null);
       if (poll !== null) tally.add(poll.status, poll.body);
-      const rereg = await http.request('POST', `${url}${P}/servers/register`, { server_public_key: honestKey, capabilities: { ...CAPS, supported_model_ids: ['evil'] } });
+      const rereg = await http.request('POST', `${url}${P}/servers/register`, {
+        server_public_key: honestKey,
+        capabilities: { ...CAPS, supported_model_ids: ['evil'] },
+      });
       tally.add(rereg.status, rereg.body);
-      const forged = await http.request('POST', `${url}${P}/responses`, { ...PROTOCOL, client_public_key: clientKey, request_id: `honest-${turn + 1}`, chat_history: b64('forged'), cipherkey: b64('k'), iv: b64('i') });
+      const forged = await http.request('POST', `${url}${P}/responses`, {
+        ...PROTOCOL,
+        client_public_key: clientKey,
+        request_id: `honest-${turn + 1}`,
+        chat_history: b64('forged'),
+        cipherkey: b64('k'),
+        iv: b64('i'),
+      });
       tally.add(forged.status, forged.body);
     }
     http.close();

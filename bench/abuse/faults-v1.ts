@@ -106,17 +106,40 @@ async function startRedis(): Promise<RedisProc> {
   const dir = mkdtempSync(join(tmpdir(), 'faults-v1-redis-'));
   let child: ChildProcess | null = null;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--enable-debug-command', 'local'], { stdio: 'ignore' });
-    await waitFor(async () => {
-      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      r.on('error', () => {});
-      try {
-        await r.connect();
-        return (await r.ping()) === 'PONG';
-      } finally {
-        r.disconnect();
-      }
-    }, 10_000, 'redis-server');
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--enable-debug-command',
+        'local',
+      ],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      async () => {
+        const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        r.on('error', () => {});
+        try {
+          await r.connect();
+          return (await r.ping()) === 'PONG';
+        } finally {
+          r.disconnect();
+        }
+      },
+      10_000,
+      'redis-server',
+    );
   };
   const stop = async () => {
     const proc = child;
@@ -255,14 +278,22 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
       while (running) {
         r += 1;
         if (!registered) {
-          const reg = await call(`${at(r)}/api/v1/relay/servers/register`, { server_public_key: key, capabilities: CAPS, ...(credential ? { control_credential: credential } : {}) });
+          const reg = await call(`${at(r)}/api/v1/relay/servers/register`, {
+            server_public_key: key,
+            capabilities: CAPS,
+            ...(credential ? { control_credential: credential } : {}),
+          });
           if (reg.ok && reg.status === 200) {
             if (typeof reg.body.control_credential === 'string') credential = reg.body.control_credential;
             registered = true;
           } else await sleep(200);
           continue;
         }
-        const work = await call(`${at(r)}/api/v1/relay/servers/poll`, { server_public_key: key, ...(credential ? { control_credential: credential } : {}) }, 8000);
+        const work = await call(
+          `${at(r)}/api/v1/relay/servers/poll`,
+          { server_public_key: key, ...(credential ? { control_credential: credential } : {}) },
+          8000,
+        );
         if (!work.ok || work.status !== 200) {
           if (work.ok && work.status === 404) registered = false;
           else await sleep(100);
@@ -310,7 +341,15 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
             nodeKey = String(chosen.body.server_public_key);
           }
           // Same id, same bytes on every retry.
-          const admitted = await call(`${at(k + attempt)}/api/v1/relay/requests`, { ...PROTOCOL, server_public_key: nodeKey, client_public_key: clientKey, request_id: requestId, ciphertext, cipherkey: b64('key'), iv: b64('iv') });
+          const admitted = await call(`${at(k + attempt)}/api/v1/relay/requests`, {
+            ...PROTOCOL,
+            server_public_key: nodeKey,
+            client_public_key: clientKey,
+            request_id: requestId,
+            ciphertext,
+            cipherkey: b64('key'),
+            iv: b64('iv'),
+          });
           if (admitted.ok && admitted.status === 200) {
             accepted = true;
             break;
@@ -357,7 +396,12 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
           continue;
         }
         if (typeof answer.body.client_public_key !== 'string' || typeof answer.body.chat_history !== 'string') continue;
-        await call(`${at(r + 1)}/source`, { client_public_key: answer.body.client_public_key, chat_history: `a:${answer.body.chat_history}`, cipherkey: answer.body.cipherkey, iv: answer.body.iv });
+        await call(`${at(r + 1)}/source`, {
+          client_public_key: answer.body.client_public_key,
+          chat_history: `a:${answer.body.chat_history}`,
+          cipherkey: answer.body.cipherkey,
+          iv: answer.body.iv,
+        });
       }
     };
     let legacyNext = 0;
@@ -367,7 +411,13 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
         const mine = phase;
         const t = tally(mine, 'legacy');
         const clientKey = `fault-legacy-client-${c}-${j}`;
-        const sent = await call(`${at(j)}/faucet`, { server_public_key: `fault-legacy-node-${j % legacyNodes}`, client_public_key: clientKey, chat_history: `m:${j}`, cipherkey: 'k', iv: 'i' });
+        const sent = await call(`${at(j)}/faucet`, {
+          server_public_key: `fault-legacy-node-${j % legacyNodes}`,
+          client_public_key: clientKey,
+          chat_history: `m:${j}`,
+          cipherkey: 'k',
+          iv: 'i',
+        });
         if (!sent.ok || sent.status !== 200) {
           refuse(t, codeOf(sent));
           await sleep(100);
@@ -390,10 +440,7 @@ export async function runFaults(options: FaultOptions = {}): Promise<FaultReport
       }
     };
 
-    const peers = [
-      ...Array.from({ length: v1Nodes }, (_, i) => v1Node(i)),
-      ...Array.from({ length: legacyNodes }, (_, i) => legacyNode(i)),
-    ];
+    const peers = [...Array.from({ length: v1Nodes }, (_, i) => v1Node(i)), ...Array.from({ length: legacyNodes }, (_, i) => legacyNode(i))];
     await sleep(500);
     const clients = [
       ...Array.from({ length: options.v1Clients ?? 12 }, (_, c) => v1Client(c)),
@@ -457,10 +504,14 @@ export function formatReport(report: FaultReport): string {
   const lines = ['phase          protocol  accepted  delivered  lost  refused (status code: count)'];
   for (const { phase, protocol, tally } of report.rows) {
     const refused = [...tally.refused.entries()].map(([code, n]) => `${code}: ${n}`).join(', ') || '-';
-    lines.push(`${phase.padEnd(14)} ${protocol.padEnd(9)} ${String(tally.accepted).padStart(8)}  ${String(tally.delivered).padStart(9)}  ${String(tally.lost).padStart(4)}  ${refused}`);
+    lines.push(
+      `${phase.padEnd(14)} ${protocol.padEnd(9)} ${String(tally.accepted).padStart(8)}  ${String(tally.delivered).padStart(9)}  ${String(tally.lost).padStart(4)}  ${refused}`,
+    );
   }
-  const sum = (proto: 'v1' | 'legacy', field: 'accepted' | 'delivered' | 'lost') => report.rows.filter((r) => r.protocol === proto).reduce((n, r) => n + r.tally[field], 0);
-  for (const proto of ['v1', 'legacy'] as const) lines.push(`total ${proto}: accepted ${sum(proto, 'accepted')}, delivered ${sum(proto, 'delivered')}, lost ${sum(proto, 'lost')}`);
+  const sum = (proto: 'v1' | 'legacy', field: 'accepted' | 'delivered' | 'lost') =>
+    report.rows.filter((r) => r.protocol === proto).reduce((n, r) => n + r.tally[field], 0);
+  for (const proto of ['v1', 'legacy'] as const)
+    lines.push(`total ${proto}: accepted ${sum(proto, 'accepted')}, delivered ${sum(proto, 'delivered')}, lost ${sum(proto, 'lost')}`);
   lines.push(`wrong answers ${report.wrongAnswers}, peak replica RSS ${(report.peakRssKb / 1024).toFixed(0)} MiB, ${report.seconds.toFixed(1)} s`);
   return lines.join('\n');
 }

@@ -128,7 +128,16 @@ async function honestPhase(phase: string, relayUrl: string, floodTarget: string 
   }
   latencies.sort((a, b) => a - b);
   turnMs.sort((a, b) => a - b);
-  return { phase, samples: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), turns: turnMs.length, turnP50: percentile(turnMs, 50), honest429, flood };
+  return {
+    phase,
+    samples: latencies.length,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    turns: turnMs.length,
+    turnP50: percentile(turnMs, 50),
+    honest429,
+    flood,
+  };
 }
 
 const children: ChildProcess[] = [];

@@ -48,7 +48,12 @@ export class Tally {
     return this.counts.get(key) ?? 0;
   }
   text(): string {
-    return [...this.counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ') || '(nothing sent)';
+    return (
+      [...this.counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || '(nothing sent)'
+    );
   }
 }
 
@@ -70,9 +75,16 @@ function inheritedSettings(): Record<string, string> {
 /** Starts dist/src/cli.js serve with `env` on a free port and waits for /livez. */
 export async function startRelay(opts: { redis: boolean; env?: Record<string, string> }): Promise<RunningRelay> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', RELAY_HOST: '127.0.0.1', TOKENPLACE_LOG_LEVEL: 'error', ...opts.env, ...inheritedSettings() };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    RELAY_HOST: '127.0.0.1',
+    TOKENPLACE_LOG_LEVEL: 'error',
+    ...opts.env,
+    ...inheritedSettings(),
+  };
   const redis = opts.redis ? await launchRedis('redis-server') : null;
-  if (redis !== null) Object.assign(env, { TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: redis.url, TOKENPLACE_REDIS_PREFIX: `attack:${process.pid}:` });
+  if (redis !== null)
+    Object.assign(env, { TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: redis.url, TOKENPLACE_REDIS_PREFIX: `attack:${process.pid}:` });
   const port = await freePort();
   env.RELAY_PORT = String(port);
   const child = spawn(process.execPath, [CLI, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });

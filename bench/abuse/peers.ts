@@ -72,7 +72,13 @@ export interface TurnResult {
  * One chat turn as the upstream browser page does it: ask for a node, submit the encrypted
  * history, then poll for the answer every `pollMs` (the relay may hold each poll open).
  */
-export async function honestTurn(client: LocalHttp, relayUrl: string, keys: KeyPair, text: string, opts: { pollMs?: number; deadlineMs?: number } = {}): Promise<TurnResult> {
+export async function honestTurn(
+  client: LocalHttp,
+  relayUrl: string,
+  keys: KeyPair,
+  text: string,
+  opts: { pollMs?: number; deadlineMs?: number } = {},
+): Promise<TurnResult> {
   const pollMs = opts.pollMs ?? 500;
   const deadline = Date.now() + (opts.deadlineMs ?? 30_000);
   const statuses: number[] = [];
@@ -140,7 +146,11 @@ function floodRequest(target: FloodTarget, clientKey: string): { method: 'GET' |
     case 'retrieve':
       return { method: 'POST', path: '/retrieve', body: { client_public_key: clientKey } };
     case 'faucet':
-      return { method: 'POST', path: '/faucet', body: { server_public_key: 'x', client_public_key: clientKey, chat_history: 'AAAA', cipherkey: 'AAAA', iv: 'AAAA' } };
+      return {
+        method: 'POST',
+        path: '/faucet',
+        body: { server_public_key: 'x', client_public_key: clientKey, chat_history: 'AAAA', cipherkey: 'AAAA', iv: 'AAAA' },
+      };
     case 'livez':
       return { method: 'GET', path: '/livez' };
     default:

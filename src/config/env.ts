@@ -5,7 +5,10 @@
 import { isIP } from 'node:net';
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`);
     this.name = 'ConfigError';
   }
@@ -70,7 +73,13 @@ export function tokens(env: Env): string[] {
   const single = raw(env, 'TOKEN_PLACE_RELAY_SERVER_TOKEN');
   if (single !== undefined) found.push(single);
   const list = raw(env, 'TOKEN_PLACE_RELAY_SERVER_TOKENS');
-  if (list !== undefined) found.push(...list.split(',').map((t) => t.trim()).filter((t) => t !== ''));
+  if (list !== undefined)
+    found.push(
+      ...list
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    );
   for (const token of found) {
     const variable = token === single ? 'TOKEN_PLACE_RELAY_SERVER_TOKEN' : 'TOKEN_PLACE_RELAY_SERVER_TOKENS';
     if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(variable, 'tokens must be visible ASCII without spaces');
@@ -83,14 +92,18 @@ export function tokens(env: Env): string[] {
 export function cidrs(env: Env, name: string): string[] {
   const value = raw(env, name);
   if (value === undefined) return [];
-  return value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-    const [address, bits, ...rest] = part.split('/');
-    const family = isIP(address ?? '');
-    const max = family === 6 ? 128 : 32;
-    const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max);
-    if (family === 0 || !okBits || rest.length > 0) throw new ConfigError(name, `not an IP address or CIDR: ${JSON.stringify(part)}`);
-    return bits === undefined ? `${address}/${max}` : part;
-  });
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const [address, bits, ...rest] = part.split('/');
+      const family = isIP(address ?? '');
+      const max = family === 6 ? 128 : 32;
+      const okBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max);
+      if (family === 0 || !okBits || rest.length > 0) throw new ConfigError(name, `not an IP address or CIDR: ${JSON.stringify(part)}`);
+      return bits === undefined ? `${address}/${max}` : part;
+    });
 }
 
 /** An integer setting: its variable, default (a number, or the name of the setting it follows), and bounds. */

@@ -19,12 +19,14 @@ export function readServer(env: Env, cli: CliOverrides) {
   const upstreamRaw = raw(env, 'TOKENPLACE_RELAY_UPSTREAM_URL');
   const upstreamParsed = upstreamRaw === undefined ? undefined : url('TOKENPLACE_RELAY_UPSTREAM_URL', upstreamRaw, ['http', 'https']);
   const gpuHost = raw(env, 'TOKENPLACE_GPU_HOST') ?? raw(env, 'GPU_SERVER_HOST') ?? (upstreamParsed?.hostname || undefined) ?? 'gpu-server';
-  const gpuPortVar = raw(env, 'TOKENPLACE_GPU_PORT') !== undefined ? 'TOKENPLACE_GPU_PORT' : raw(env, 'GPU_SERVER_PORT') !== undefined ? 'GPU_SERVER_PORT' : undefined;
+  const gpuPortVar =
+    raw(env, 'TOKENPLACE_GPU_PORT') !== undefined ? 'TOKENPLACE_GPU_PORT' : raw(env, 'GPU_SERVER_PORT') !== undefined ? 'GPU_SERVER_PORT' : undefined;
   const gpuPort = gpuPortVar !== undefined ? port(gpuPortVar, raw(env, gpuPortVar)!) : upstreamParsed?.port ? Number(upstreamParsed.port) : 3000;
   const upstreamUrl = upstreamRaw ?? `http://${gpuHost}:${gpuPort}`;
 
   const host = cli.host ?? raw(env, 'RELAY_HOST') ?? '127.0.0.1';
-  const listenPort = cli.port !== undefined ? port('--port', cli.port) : raw(env, 'RELAY_PORT') !== undefined ? port('RELAY_PORT', raw(env, 'RELAY_PORT')!) : 5010;
+  const listenPort =
+    cli.port !== undefined ? port('--port', cli.port) : raw(env, 'RELAY_PORT') !== undefined ? port('RELAY_PORT', raw(env, 'RELAY_PORT')!) : 5010;
 
   // Metrics on their own port keep /metrics off whatever the Ingress routes to the main port.
   const metricsPortRaw = raw(env, 'TOKENPLACE_METRICS_PORT');
@@ -44,7 +46,7 @@ export function readServer(env: Env, cli: CliOverrides) {
     serverTokens: tokens(env),
     metricsToken: raw(env, 'TOKENPLACE_METRICS_TOKEN') ?? null,
     /** null: /metrics is served on the relay port; a number: only there, and 404 on the relay port. */
-    metricsPort: metricsPort as number | null,
+    metricsPort: metricsPort,
     logLevel: oneOf(env, 'TOKENPLACE_LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     ...readInts(env, SERVER_SETTINGS),
     legacyRoutes: bool(env, 'TOKENPLACE_ENABLE_LEGACY_RELAY_ROUTES', true),

@@ -34,10 +34,16 @@ export function readStore(env: Env) {
   const redisClusterNodes = endpoints(env, 'TOKENPLACE_REDIS_CLUSTER_NODES');
   const redisModes = [redisUrl !== null, redisSentinels !== null, redisClusterNodes !== null].filter(Boolean).length;
   if (redisModes > 1) {
-    throw new ConfigError(redisSentinels !== null ? 'TOKENPLACE_REDIS_SENTINELS' : 'TOKENPLACE_REDIS_CLUSTER_NODES', 'set only one of TOKENPLACE_REDIS_URL, TOKENPLACE_REDIS_SENTINELS, TOKENPLACE_REDIS_CLUSTER_NODES');
+    throw new ConfigError(
+      redisSentinels !== null ? 'TOKENPLACE_REDIS_SENTINELS' : 'TOKENPLACE_REDIS_CLUSTER_NODES',
+      'set only one of TOKENPLACE_REDIS_URL, TOKENPLACE_REDIS_SENTINELS, TOKENPLACE_REDIS_CLUSTER_NODES',
+    );
   }
   if (store === 'redis' && redisModes === 0) {
-    throw new ConfigError('TOKENPLACE_REDIS_URL', 'is required when TOKENPLACE_RELAY_STORE=redis (or TOKENPLACE_REDIS_SENTINELS, or TOKENPLACE_REDIS_CLUSTER_NODES)');
+    throw new ConfigError(
+      'TOKENPLACE_REDIS_URL',
+      'is required when TOKENPLACE_RELAY_STORE=redis (or TOKENPLACE_REDIS_SENTINELS, or TOKENPLACE_REDIS_CLUSTER_NODES)',
+    );
   }
   const redisMode = redisSentinels !== null ? 'sentinel' : redisClusterNodes !== null ? 'cluster' : 'standalone';
   const redisSentinelMaster = raw(env, 'TOKENPLACE_REDIS_SENTINEL_MASTER') ?? 'mymaster';
@@ -53,7 +59,7 @@ export function readStore(env: Env) {
     redisPassword: raw(env, 'TOKENPLACE_REDIS_PASSWORD') ?? null,
     redisPrefix: raw(env, 'TOKENPLACE_REDIS_PREFIX') ?? 'tokenplace:relay:v1:',
     /** standalone (TOKENPLACE_REDIS_URL), sentinel or cluster: whichever variable is set. */
-    redisMode: redisMode as 'standalone' | 'sentinel' | 'cluster',
+    redisMode: redisMode,
     redisSentinels,
     redisSentinelMaster,
     redisSentinelPassword: raw(env, 'TOKENPLACE_REDIS_SENTINEL_PASSWORD') ?? null,

@@ -7,11 +7,11 @@ import { ConfigError, raw, readInts, type Env, type IntSettings } from './env.js
 export const V1_SETTINGS = {
   /** Registration lease: register and poll renew it; a node that lets it lapse is evicted. */
   v1LeaseSeconds: { env: 'TOKEN_PLACE_API_V1_RELAY_SERVER_LEASE_SECONDS', fallback: 30, min: 1, max: 3600 },
-    /** How long an idle poll is held open (the node's poll timeout is this + 5 s). */
+  /** How long an idle poll is held open (the node's poll timeout is this + 5 s). */
   v1PollWaitSeconds: { env: 'TOKEN_PLACE_API_V1_RELAY_POLL_WAIT_SECONDS', fallback: 10, min: 0, max: 60 },
-    /** In-flight accounting lease of a claimed request, renewed by control polls. */
+  /** In-flight accounting lease of a claimed request, renewed by control polls. */
   v1InflightLeaseSeconds: { env: 'TOKEN_PLACE_API_V1_IN_FLIGHT_TTL_SECONDS', fallback: 'v1LeaseSeconds', min: 1, max: 3600 },
-    /** Absolute per-request deadline, set at admission. */
+  /** Absolute per-request deadline, set at admission. */
   v1RequestDeadlineSeconds: { env: 'TOKEN_PLACE_API_V1_REQUEST_DEADLINE_SECONDS', fallback: 480, min: 1, max: 3600 },
   v1ResponseTtlSeconds: { env: 'TOKENPLACE_API_V1_RESPONSE_TTL_SECONDS', fallback: 300, min: 1, max: 86_400 },
   v1TerminalTtlSeconds: { env: 'TOKENPLACE_TERMINAL_REQUEST_TTL_SECONDS', fallback: 300, min: 1, max: 86_400 },
@@ -19,7 +19,7 @@ export const V1_SETTINGS = {
   v1MaxQueuePerNode: { env: 'TOKEN_PLACE_API_V1_MAX_QUEUE_DEPTH_PER_NODE', fallback: 1024, min: 1, max: 1_000_000 },
   v1MaxRequests: { env: 'TOKENPLACE_API_V1_MAX_REQUESTS', fallback: 10_000, min: 1, max: 10_000_000 },
   v1MaxTombstones: { env: 'TOKENPLACE_API_V1_MAX_TOMBSTONES', fallback: 20_000, min: 1, max: 10_000_000 },
-    // Per-source shares of the v1 caps (defaults and why: src/protocols/v1/limits.ts).
+  // Per-source shares of the v1 caps (defaults and why: src/protocols/v1/limits.ts).
   v1MaxNodesPerSource: { env: 'TOKENPLACE_API_V1_MAX_NODES_PER_SOURCE', fallback: 16, min: 1, max: 1_000_000 },
   v1MaxQueuePerNodePerSource: { env: 'TOKENPLACE_API_V1_MAX_QUEUE_PER_NODE_PER_SOURCE', fallback: 16, min: 1, max: 1_000_000 },
   v1MaxRequestsPerSource: { env: 'TOKENPLACE_API_V1_MAX_REQUESTS_PER_SOURCE', fallback: 100, min: 1, max: 10_000_000 },

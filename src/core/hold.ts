@@ -27,10 +27,14 @@ function onDrain(drainSignal: AbortSignal, listener: () => void): () => void {
   if (waiters === undefined) {
     const created = new Set<() => void>();
     drainWaiters.set(drainSignal, created);
-    drainSignal.addEventListener('abort', () => {
-      for (const wake of [...created]) wake();
-      created.clear();
-    }, { once: true });
+    drainSignal.addEventListener(
+      'abort',
+      () => {
+        for (const wake of [...created]) wake();
+        created.clear();
+      },
+      { once: true },
+    );
     waiters = created;
   }
   waiters.add(listener);

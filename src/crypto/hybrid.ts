@@ -201,11 +201,7 @@ export function unwrapSessionKey(cipherkey: Uint8Array, privateKey: PrivateKeyIn
 }
 
 /** Hybrid-encrypts `plaintext` (string → UTF-8) for `recipient`. */
-export function encryptHybrid(
-  plaintext: string | Uint8Array,
-  recipient: string | KeyObject,
-  opts: { wrap?: KeyWrap } = {},
-): HybridCiphertext {
+export function encryptHybrid(plaintext: string | Uint8Array, recipient: string | KeyObject, opts: { wrap?: KeyWrap } = {}): HybridCiphertext {
   const data = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
   const aesKey = randomBytes(AES_KEY_BYTES);
   const iv = randomBytes(IV_BYTES);

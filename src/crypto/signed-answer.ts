@@ -48,7 +48,9 @@ export function isSigningScheme(value: unknown): value is SigningScheme {
 /** The bytes a signature covers. */
 export function signedTextBytes(f: SignedTextFields): Buffer {
   if (!Number.isSafeInteger(f.sequence) || f.sequence < 0) throw new RangeError('sequence must be a non-negative integer');
-  const parts = [f.protocol, f.purpose, f.requestId, f.clientPublicKey, f.serverPublicKey, String(f.sequence), f.finishReason, f.text].map((s) => Buffer.from(s, 'utf8'));
+  const parts = [f.protocol, f.purpose, f.requestId, f.clientPublicKey, f.serverPublicKey, String(f.sequence), f.finishReason, f.text].map((s) =>
+    Buffer.from(s, 'utf8'),
+  );
   const out: Buffer[] = [Buffer.from(SIGNED_TEXT_MAGIC, 'utf8')];
   for (const p of parts) {
     const len = Buffer.alloc(4);

@@ -19,7 +19,16 @@ export function snapshotEnvelope(ctx: SnapshotContext, sequence: number, text: s
   const stream: { format: string; sequence: number; text: string; signature?: TextSignature } = { format: STREAM_FORMAT, sequence, text };
   if (ctx.signer) {
     stream.signature = signText(
-      { protocol: ctx.protocol, purpose: 'snapshot', requestId: ctx.requestId, clientPublicKey: ctx.clientPublicKey, serverPublicKey: ctx.serverPublicKey, sequence, finishReason: '', text },
+      {
+        protocol: ctx.protocol,
+        purpose: 'snapshot',
+        requestId: ctx.requestId,
+        clientPublicKey: ctx.clientPublicKey,
+        serverPublicKey: ctx.serverPublicKey,
+        sequence,
+        finishReason: '',
+        text,
+      },
       ctx.signer.privateKeyPem,
       ctx.signer.alg,
     );

@@ -51,7 +51,13 @@ export function parseDoctorArgs(argv: string[], env: NodeJS.ProcessEnv = process
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { ca: { type: 'string' }, token: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+      options: {
+        ca: { type: 'string' },
+        token: { type: 'string' },
+        timeout: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
@@ -131,7 +137,8 @@ export async function runDoctor(args: DoctorArgs): Promise<CheckResult[]> {
   keys.catch(() => {}); // awaited (and reported) by the probe; unused when an early check fails
   const dns = await checkDns(args.url);
   results.push(dns);
-  if (dns.verdict === 'fail') return [...results, skip('tls', 'not checked: the name does not resolve'), ...HTTP_CHECKS.map((c) => skip(c, 'not checked: the name does not resolve'))];
+  if (dns.verdict === 'fail')
+    return [...results, skip('tls', 'not checked: the name does not resolve'), ...HTTP_CHECKS.map((c) => skip(c, 'not checked: the name does not resolve'))];
   const ca = trustedCAs(args.ca);
   const tlsResult = await checkTls(args.url, { ca, timeoutMs: args.timeoutMs });
   results.push(tlsResult);

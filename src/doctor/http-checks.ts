@@ -41,10 +41,14 @@ export async function checkHealthz(http: DoctorHttp): Promise<CheckResult> {
   const store = typeof body.store === 'string' ? body.store : 'unknown';
   Object.assign(data, { relay_status: body.status, store, known_servers: known });
   if (answer.status !== 200 || body.status !== 'ok') {
-    const details = isObject(body.details) ? Object.entries(body.details).map(([k, v]) => `${k}=${String(v)}`).join(', ') : '';
+    const details = isObject(body.details)
+      ? Object.entries(body.details)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(', ')
+      : '';
     return fail('healthz', `HTTP ${answer.status} ${body.status}${details ? ` (${details})` : ''}`, data);
   }
-  if (known === null) return fail('healthz', '200 ok but knownServers is missing (not this relay\'s /healthz?)', data);
+  if (known === null) return fail('healthz', "200 ok but knownServers is missing (not this relay's /healthz?)", data);
   const line = `200 ok, store ${store}, ${known} compute node${known === 1 ? '' : 's'}`;
   if (known === 0) return warn('healthz', `${line}: clients get 503 until a node registers`, data);
   return ok('healthz', line, data);
@@ -67,7 +71,11 @@ export async function checkMetricsHidden(http: DoctorHttp): Promise<CheckResult>
   const data = { status: answer.status };
   if (answer.status >= 200 && answer.status < 300) {
     if (looksLikePrometheus(answer)) {
-      return fail('metrics', `exposed: GET /metrics answers ${answer.status} with Prometheus text; serve it on TOKENPLACE_METRICS_PORT or require TOKENPLACE_METRICS_TOKEN`, data);
+      return fail(
+        'metrics',
+        `exposed: GET /metrics answers ${answer.status} with Prometheus text; serve it on TOKENPLACE_METRICS_PORT or require TOKENPLACE_METRICS_TOKEN`,
+        data,
+      );
     }
     return ok('metrics', `not exposed: GET /metrics answers ${answer.status} but no Prometheus text`, data);
   }
@@ -110,6 +118,7 @@ export async function checkRelease(http: DoctorHttp): Promise<CheckResult> {
   if (problems.length > 0) return warn('release', `${line}; but ${problems.join('; ')}`, data);
   const other = found['/api/v1/meta']!;
   if (other.label !== meta.label || other.ref !== meta.ref) return warn('release', `/api/v1/version says ${line}, /api/v1/meta says ${other.label}`, data);
-  if (meta.version === 'dev') return warn('release', `${line}: the build does not say which release it is (set TOKENPLACE_RELEASE_VERSION or TOKENPLACE_IMAGE_TAG)`, data);
+  if (meta.version === 'dev')
+    return warn('release', `${line}: the build does not say which release it is (set TOKENPLACE_RELEASE_VERSION or TOKENPLACE_IMAGE_TAG)`, data);
   return ok('release', line, data);
 }

@@ -48,7 +48,8 @@ export class DoctorHttp {
     readonly base: URL,
     private readonly opts: { ca: string[] | undefined; timeoutMs: number },
   ) {
-    this.agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ca: opts.ca, maxSockets: 8 }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
+    this.agent =
+      base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ca: opts.ca, maxSockets: 8 }) : new http.Agent({ keepAlive: true, maxSockets: 8 });
   }
 
   url(route: string): URL {

@@ -47,7 +47,12 @@ function chainLength(leaf: tls.DetailedPeerCertificate): number {
   return n;
 }
 
-const SELF_SIGNED = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
+const SELF_SIGNED = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
 
 export interface TlsOptions {
   ca: string[] | undefined;
@@ -73,7 +78,9 @@ export async function checkTls(url: URL, opts: TlsOptions): Promise<CheckResult>
     // comes from `authorized`, which also covers the host name check.
     const socket = tls.connect({ host, port, servername: isIP(host) === 0 ? host : undefined, ca: opts.ca, rejectUnauthorized: false });
     const timer = setTimeout(() => finish(fail('tls', `no TLS handshake within ${opts.timeoutMs} ms`, { code: 'timeout' })), opts.timeoutMs);
-    socket.once('error', (err: NodeJS.ErrnoException) => finish(fail('tls', `handshake failed (${err.code ?? err.message})`, { code: err.code ?? 'tls_error' })));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      finish(fail('tls', `handshake failed (${err.code ?? err.message})`, { code: err.code ?? 'tls_error' })),
+    );
     socket.once('secureConnect', () => {
       const leaf = socket.getPeerCertificate(true);
       if (leaf === null || Object.keys(leaf).length === 0) return finish(fail('tls', 'the server sent no certificate'));
@@ -81,7 +88,14 @@ export async function checkTls(url: URL, opts: TlsOptions): Promise<CheckResult>
       const days = Math.floor((validTo - now()) / DAY_MS);
       const expires = new Date(validTo).toISOString().slice(0, 10);
       const issuer = name(leaf.issuer);
-      const data = { protocol: socket.getProtocol(), issuer, subject: name(leaf.subject), valid_to: new Date(validTo).toISOString(), days_left: days, chain: chainLength(leaf) };
+      const data = {
+        protocol: socket.getProtocol(),
+        issuer,
+        subject: name(leaf.subject),
+        valid_to: new Date(validTo).toISOString(),
+        days_left: days,
+        chain: chainLength(leaf),
+      };
       if (!socket.authorized) {
         const code = String(socket.authorizationError ?? 'unauthorized');
         const hint = SELF_SIGNED.has(code) ? '; a private CA needs --ca FILE' : '';

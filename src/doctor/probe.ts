@@ -110,9 +110,13 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
   } catch (err) {
     stop.abort();
     const message = err instanceof ProbeError ? err.message : describeFailure(err);
-    roundTrip = err instanceof ProbeError && err.verdict === 'warn' ? warn('round trip', message) : fail('round trip', message, { probe_node: fingerprint, model: modelId });
+    roundTrip =
+      err instanceof ProbeError && err.verdict === 'warn'
+        ? warn('round trip', message)
+        : fail('round trip', message, { probe_node: fingerprint, model: modelId });
   }
-  const cleanup = credential === undefined ? ok('probe cleanup', 'no probe node was registered') : await unregister(http, node, credential, modelId, token, opts.timeoutMs);
+  const cleanup =
+    credential === undefined ? ok('probe cleanup', 'no probe node was registered') : await unregister(http, node, credential, modelId, token, opts.timeoutMs);
   return { roundTrip, cleanup, timings };
 }
 
@@ -125,7 +129,8 @@ async function register(http: DoctorHttp, node: KeyPair, modelId: string, token:
   if (answer.status === 401) throw new ProbeError('the relay refused the node token given with --token (401 invalid_server_token)');
   if (answer.status !== 200 || !isObject(answer.json)) throw new ProbeError(`registering the probe node: ${refused(route, answer)}`);
   const credential = answer.json.control_credential;
-  if (typeof credential !== 'string' || credential === '') throw new ProbeError('the relay registered the probe node without a control_credential (cannot unregister it safely)');
+  if (typeof credential !== 'string' || credential === '')
+    throw new ProbeError('the relay registered the probe node without a control_credential (cannot unregister it safely)');
   return credential;
 }
 
@@ -191,7 +196,13 @@ async function roundTripThrough(http: DoctorHttp, c: TripContext): Promise<Probe
       }
       const reply = timed(() =>
         encryptJson(
-          { protocol: PROTOCOL, version: 1, request_id: requestId, client_public_key: c.client.publicKeyWire, api_v1_response: { message: { role: 'assistant', content: expected }, finish_reason: 'stop' } },
+          {
+            protocol: PROTOCOL,
+            version: 1,
+            request_id: requestId,
+            client_public_key: c.client.publicKeyWire,
+            api_v1_response: { message: { role: 'assistant', content: expected }, finish_reason: 'stop' },
+          },
           c.client.publicKeyWire,
         ),
       );
@@ -218,7 +229,13 @@ async function roundTripThrough(http: DoctorHttp, c: TripContext): Promise<Probe
 
   // 3. The client's side: send the request encrypted to the probe node, wait for the answer.
   const clientSide = async (): Promise<{ started: number; received: number; done: number }> => {
-    const envelope = { protocol: PROTOCOL, version: 1, request_id: requestId, client_public_key: c.client.publicKeyWire, api_v1_request: { model: c.modelId, messages: [{ role: 'user', content: question }], options: {} } };
+    const envelope = {
+      protocol: PROTOCOL,
+      version: 1,
+      request_id: requestId,
+      client_public_key: c.client.publicKeyWire,
+      api_v1_request: { model: c.modelId, messages: [{ role: 'user', content: question }], options: {} },
+    };
     const started = performance.now();
     const enc = timed(() => encryptJson(envelope, c.node.publicKeyWire));
     const submit = await http.post(
@@ -239,7 +256,11 @@ async function roundTripThrough(http: DoctorHttp, c: TripContext): Promise<Probe
     if (submit.status !== 200) throw new ProbeError(`sending the request: ${refused(`${R}/requests`, submit)}`);
     let waitMs = 20;
     for (;;) {
-      const got = await http.post(`${R}/responses/retrieve`, { client_public_key: c.client.publicKeyWire, request_id: requestId, ack: true }, { timeoutMs: c.left(), signal: c.stop });
+      const got = await http.post(
+        `${R}/responses/retrieve`,
+        { client_public_key: c.client.publicKeyWire, request_id: requestId, ack: true },
+        { timeoutMs: c.left(), signal: c.stop },
+      );
       if (got.status === 202) {
         // A relay that holds retrieves answers 202 only after its hold; one that does not is
         // asked again with a growing pause.
@@ -269,7 +290,9 @@ async function roundTripThrough(http: DoctorHttp, c: TripContext): Promise<Probe
   const timeUp = new AbortController();
   const deadline = sleep(c.left(), undefined, { signal: AbortSignal.any([c.stop, timeUp.signal]), ref: false }).then(
     () => {
-      throw new ProbeError(`no complete round trip within the timeout (${marks.claimed === 0 ? 'the probe node never received the request' : 'the client never received the answer'})`);
+      throw new ProbeError(
+        `no complete round trip within the timeout (${marks.claimed === 0 ? 'the probe node never received the request' : 'the client never received the answer'})`,
+      );
     },
     () => new Promise<never>(() => {}),
   );
@@ -288,7 +311,14 @@ async function roundTripThrough(http: DoctorHttp, c: TripContext): Promise<Probe
   };
 }
 
-async function unregister(http: DoctorHttp, node: KeyPair, credential: string, modelId: string, token: string | undefined, timeoutMs: number): Promise<CheckResult> {
+async function unregister(
+  http: DoctorHttp,
+  node: KeyPair,
+  credential: string,
+  modelId: string,
+  token: string | undefined,
+  timeoutMs: number,
+): Promise<CheckResult> {
   const route = `${R}/servers/unregister`;
   try {
     const answer = await http.post(route, { server_public_key: node.publicKeyWire, control_credential: credential }, { token, timeoutMs });
@@ -296,7 +326,9 @@ async function unregister(http: DoctorHttp, node: KeyPair, credential: string, m
     // Confirm from the client's side: no node serves the probe model any more.
     const next = await http.get(`${R}/servers/next?model=${encodeURIComponent(modelId)}`, { timeoutMs });
     if (next.status === 200) return warn('probe cleanup', 'unregistered, but the relay still routes the probe model to a node');
-    return ok('probe cleanup', `probe node unregistered (removed: ${String(answer.json.removed)}); probe model no longer routed`, { removed: answer.json.removed });
+    return ok('probe cleanup', `probe node unregistered (removed: ${String(answer.json.removed)}); probe model no longer routed`, {
+      removed: answer.json.removed,
+    });
   } catch (err) {
     return warn('probe cleanup', `could not unregister the probe node (${describeFailure(err)}); its lease runs out by itself`);
   }

@@ -68,7 +68,7 @@ export function formatAddress(value: bigint): string {
   // RFC 5952: compress the longest run of two or more zero hextets (the first one on a tie).
   let bestStart = -1;
   let bestLength = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (hextets[i] !== 0) {
       i++;
       continue;

@@ -52,7 +52,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     const relayError = toRelayError(error);
     if (relayError.status >= 500 && relayError.code === 'internal_error') {
       // The stack and message, never the body: the relay stays blind in its logs too.
-      request.log.error({ err: { type: error.name, message: error.message, stack: error.stack }, route: request.routeOptions.config?.name, request_id: request.id }, 'request.failed');
+      request.log.error(
+        { err: { type: error.name, message: error.message, stack: error.stack }, route: request.routeOptions.config?.name, request_id: request.id },
+        'request.failed',
+      );
     }
     return sendError(request, reply, relayError);
   });

@@ -29,7 +29,10 @@ export const routeConfigPlugin = fp(
     // One preflight answer for every public URL; other OPTIONS requests are the usual 404.
     app.options('*', { config: { name: 'v1_cors_preflight', quiet: true, rateLimit: PLANS.clientAnonymous } }, async (request, reply) => {
       const path = request.url.split('?', 1)[0] ?? '';
-      if (!publicUrls.has(path)) { reply.callNotFound(); return; }
+      if (!publicUrls.has(path)) {
+        reply.callNotFound();
+        return;
+      }
       return reply
         .code(204)
         .header('access-control-allow-origin', '*')

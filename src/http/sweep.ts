@@ -13,7 +13,10 @@ export function sweepEvery(app: FastifyInstance, failureMessage: string, sweep: 
     const rssBefore = process.memoryUsage.rss();
     const burst = reclaimer.afterSweep(removed);
     if (burst > 0) {
-      logger.info({ expired: burst, rss_before_mb: Math.round(rssBefore / 1048576), rss_after_mb: Math.round(process.memoryUsage.rss() / 1048576) }, 'memory.reclaimed');
+      logger.info(
+        { expired: burst, rss_before_mb: Math.round(rssBefore / 1048576), rss_after_mb: Math.round(process.memoryUsage.rss() / 1048576) },
+        'memory.reclaimed',
+      );
     }
   });
 }

@@ -8,13 +8,19 @@ export class UpstreamResolution {
   #checkedAt = 0;
   #inFlight: Promise<void> | null = null;
 
-  constructor(private readonly host: string, private readonly refreshMs = 10_000) {}
+  constructor(
+    private readonly host: string,
+    private readonly refreshMs = 10_000,
+  ) {}
 
   /** Last known result (null before the first lookup finished); starts a refresh when stale. */
   current(): boolean | null {
     if (Date.now() - this.#checkedAt > this.refreshMs && this.#inFlight === null) {
       this.#inFlight = lookup(this.host)
-        .then(() => true, () => false)
+        .then(
+          () => true,
+          () => false,
+        )
         .then((ok) => {
           this.#resolved = ok;
           this.#checkedAt = Date.now();

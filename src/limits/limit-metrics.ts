@@ -48,13 +48,7 @@ export function createLimitMetrics(registry: Registry, counter: () => RateCounte
 
 /** Refusals made before or around a route: socket admission, held polls, HTTP framing errors. */
 export type GuardRefusal =
-  | 'source_connections'
-  | 'relay_connections'
-  | 'idle_evicted'
-  | 'source_held_polls'
-  | 'malformed_http_request'
-  | 'header_fields_too_large'
-  | 'request_timeout';
+  'source_connections' | 'relay_connections' | 'idle_evicted' | 'source_held_polls' | 'malformed_http_request' | 'header_fields_too_large' | 'request_timeout';
 
 export interface GuardMetrics {
   refused(kind: GuardRefusal): void;

@@ -66,7 +66,13 @@ export class RedisRateCounter implements RateCounter {
     if (this.#closed) throw new Error('rate counter closed');
     this.#check(budget);
     const id = key.length > MAX_KEY_CHARS ? `#${createHash('sha256').update(key).digest('base64url')}` : key;
-    const [allowed, remaining, wait] = await this.#take(`${this.#prefix}${budget.name}:${id}`, String(budget.perMinute), String(budget.burst), String(cost), String(now));
+    const [allowed, remaining, wait] = await this.#take(
+      `${this.#prefix}${budget.name}:${id}`,
+      String(budget.perMinute),
+      String(budget.burst),
+      String(cost),
+      String(now),
+    );
     if (allowed === 1) return { allowed: true, remaining: Number(remaining), retryAfterSeconds: 0 };
     const seconds = Number(wait);
     return { allowed: false, remaining: 0, retryAfterSeconds: seconds < 0 ? Number.POSITIVE_INFINITY : seconds };

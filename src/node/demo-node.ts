@@ -15,7 +15,19 @@
 // restart the node registers again by itself.
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import pino from 'pino';
-import { decryptJson, encryptJson, generateKeyPair, importPublicKey, signText, SnapshotPacer, snapshotEnvelope, STREAM_FORMAT, StreamEncryptor, type KeyPair, type SigningScheme } from '../crypto/index.js';
+import {
+  decryptJson,
+  encryptJson,
+  generateKeyPair,
+  importPublicKey,
+  signText,
+  SnapshotPacer,
+  snapshotEnvelope,
+  STREAM_FORMAT,
+  StreamEncryptor,
+  type KeyPair,
+  type SigningScheme,
+} from '../crypto/index.js';
 import { keyFingerprint } from '../core/fingerprint.js';
 import { Backoff } from './backoff.js';
 import { DEMO_MODEL_ID, demoReply, demoReplyChunks, isChatHistory, type ChatMessage } from './model.js';
@@ -218,7 +230,11 @@ class DemoNodeRunner {
         throw err;
       }
       if (answer.status !== 200) {
-        await this.failAndWait('relay.bad_status', { route: '/sink', status: answer.status, code: errorCode(answer.body) }, this.httpFailureMessage(answer.status));
+        await this.failAndWait(
+          'relay.bad_status',
+          { route: '/sink', status: answer.status, code: errorCode(answer.body) },
+          this.httpFailureMessage(answer.status),
+        );
         continue;
       }
       const body = answer.body;
@@ -375,7 +391,12 @@ class DemoNodeRunner {
     this.registeredAt = Date.now();
     if (!wasRegistered) {
       this.log.info(
-        { event: 'node.registered', lease_seconds: this.leaseS, poll_wait_seconds: this.pollWaitS, has_control_credential: this.controlCredential !== undefined },
+        {
+          event: 'node.registered',
+          lease_seconds: this.leaseS,
+          poll_wait_seconds: this.pollWaitS,
+          has_control_credential: this.controlCredential !== undefined,
+        },
         'registered with the relay',
       );
     }
@@ -445,7 +466,14 @@ class DemoNodeRunner {
     const requestId = body.request_id;
     const ct = typeof body.chat_history === 'string' ? body.chat_history : body.ciphertext;
     const { cipherkey, iv } = body;
-    if (typeof clientKey !== 'string' || typeof requestId !== 'string' || requestId === '' || typeof ct !== 'string' || typeof cipherkey !== 'string' || typeof iv !== 'string') {
+    if (
+      typeof clientKey !== 'string' ||
+      typeof requestId !== 'string' ||
+      requestId === '' ||
+      typeof ct !== 'string' ||
+      typeof cipherkey !== 'string' ||
+      typeof iv !== 'string'
+    ) {
       this.log.warn({ event: 'work.malformed' }, 'relay handed out an API v1 work item with missing fields; dropped');
       return;
     }
@@ -511,11 +539,27 @@ class DemoNodeRunner {
           version: 1,
           request_id: requestId,
           client_public_key: clientKey,
-          api_v1_progress: { schema_version: 1, sequence, phase: sequence === 1 ? 'preparing' : 'generating', total_prompt_tokens: 0, cached_prompt_tokens: 0, processed_prompt_tokens: 0, generated_tokens: sequence === 1 ? 0 : generated, elapsed_ms: elapsed },
+          api_v1_progress: {
+            schema_version: 1,
+            sequence,
+            phase: sequence === 1 ? 'preparing' : 'generating',
+            total_prompt_tokens: 0,
+            cached_prompt_tokens: 0,
+            processed_prompt_tokens: 0,
+            generated_tokens: sequence === 1 ? 0 : generated,
+            elapsed_ms: elapsed,
+          },
         },
         clientKey,
       );
-      const fields = { server_public_key: this.keys.publicKeyWire, client_public_key: clientKey, request_id: requestId, control_credential: this.controlCredential, protocol: API_V1_PROTOCOL, version: 1 };
+      const fields = {
+        server_public_key: this.keys.publicKeyWire,
+        client_public_key: clientKey,
+        request_id: requestId,
+        control_credential: this.controlCredential,
+        protocol: API_V1_PROTOCOL,
+        version: 1,
+      };
       await this.post('/api/v1/relay/progress', { ...fields, ciphertext: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv }).catch(() => undefined);
       if (elapsed >= total) return;
       await this.sleep(Math.min(250, total - elapsed));
@@ -535,7 +579,14 @@ class DemoNodeRunner {
     if (delay <= 0 || !this.controlCredential) return true;
     const pieces = content.match(/\S+\s*|\s+/g) ?? [];
     const started = Date.now();
-    const fields = { server_public_key: this.keys.publicKeyWire, client_public_key: clientKey, request_id: requestId, control_credential: this.controlCredential, protocol: API_V1_PROTOCOL, version: 1 };
+    const fields = {
+      server_public_key: this.keys.publicKeyWire,
+      client_public_key: clientKey,
+      request_id: requestId,
+      control_credential: this.controlCredential,
+      protocol: API_V1_PROTOCOL,
+      version: 1,
+    };
     const ctx = {
       protocol: API_V1_PROTOCOL,
       requestId,
@@ -552,7 +603,16 @@ class DemoNodeRunner {
             version: 1,
             request_id: requestId,
             client_public_key: clientKey,
-            api_v1_progress: { schema_version: 1, sequence: ++seq.n, phase: 'generating', total_prompt_tokens: 0, cached_prompt_tokens: 0, processed_prompt_tokens: 0, generated_tokens: tokens, elapsed_ms: Date.now() - started },
+            api_v1_progress: {
+              schema_version: 1,
+              sequence: ++seq.n,
+              phase: 'generating',
+              total_prompt_tokens: 0,
+              cached_prompt_tokens: 0,
+              processed_prompt_tokens: 0,
+              generated_tokens: tokens,
+              elapsed_ms: Date.now() - started,
+            },
           };
       const enc = encryptJson(plain, clientKey);
       const body = { ...fields, ciphertext: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv };
@@ -617,12 +677,27 @@ class DemoNodeRunner {
   }
 
   private async respondV1(clientKey: string, requestId: string, apiV1Response: Record<string, unknown>): Promise<boolean> {
-    const envelope: Record<string, unknown> = { protocol: API_V1_PROTOCOL, version: 1, request_id: requestId, client_public_key: clientKey, api_v1_response: apiV1Response };
+    const envelope: Record<string, unknown> = {
+      protocol: API_V1_PROTOCOL,
+      version: 1,
+      request_id: requestId,
+      client_public_key: clientKey,
+      api_v1_response: apiV1Response,
+    };
     const message = apiV1Response.message as { content?: unknown } | undefined;
     if (this.signs && typeof message?.content === 'string') {
       const finish = typeof apiV1Response.finish_reason === 'string' ? apiV1Response.finish_reason : '';
       envelope.api_v1_signature = signText(
-        { protocol: API_V1_PROTOCOL, purpose: 'answer', requestId, clientPublicKey: clientKey, serverPublicKey: this.keys.publicKeyWire, sequence: 0, finishReason: finish, text: message.content },
+        {
+          protocol: API_V1_PROTOCOL,
+          purpose: 'answer',
+          requestId,
+          clientPublicKey: clientKey,
+          serverPublicKey: this.keys.publicKeyWire,
+          sequence: 0,
+          finishReason: finish,
+          text: message.content,
+        },
         this.keys.privateKeyPem,
         DEMO_SIGNING_SCHEME,
       );

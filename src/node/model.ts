@@ -15,9 +15,7 @@ export function isChatHistory(value: unknown): value is ChatMessage[] {
   return (
     Array.isArray(value) &&
     value.length > 0 &&
-    value.every(
-      (m) => m !== null && typeof m === 'object' && typeof (m as ChatMessage).role === 'string' && typeof (m as ChatMessage).content === 'string',
-    )
+    value.every((m) => m !== null && typeof m === 'object' && typeof (m as ChatMessage).role === 'string' && typeof (m as ChatMessage).content === 'string')
   );
 }
 
@@ -38,10 +36,7 @@ export function demoReply(messages: readonly ChatMessage[]): string {
   const last = userTurns[userTurns.length - 1];
   if (!last) return 'Demo node: there is no user message to answer.';
   const words = countWords(last.content);
-  const parts = [
-    `Demo node, turn ${userTurns.length}.`,
-    `You said: “${summarize(last.content)}” (${words} ${words === 1 ? 'word' : 'words'}).`,
-  ];
+  const parts = [`Demo node, turn ${userTurns.length}.`, `You said: “${summarize(last.content)}” (${words} ${words === 1 ? 'word' : 'words'}).`];
   const first = userTurns[0];
   if (userTurns.length > 1 && first) parts.push(`Your first message was: “${summarize(first.content, 60)}”.`);
   parts.push('This answer was encrypted on the compute node and decrypted only by you.');

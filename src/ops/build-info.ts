@@ -23,7 +23,10 @@ const MAX_LABEL_CHARS = 40;
 const TAG_REVISION = /^(?:sha|main|master|staging|prod|release)-([0-9a-f]{7,40})$/i;
 
 function clean(value: string | null | undefined): string | null {
-  const text = (value ?? '').trim().replace(/[^A-Za-z0-9._+-]+/g, '-').slice(0, MAX_LABEL_CHARS);
+  const text = (value ?? '')
+    .trim()
+    .replace(/[^A-Za-z0-9._+-]+/g, '-')
+    .slice(0, MAX_LABEL_CHARS);
   return text === '' ? null : text;
 }
 

@@ -83,8 +83,13 @@ export function createMetrics(store: RelayStore, clock: Clock, limits: StoreLimi
   const draining = new Gauge({ name: 'tokenplace_relay_draining', help: '1 while the relay is shutting down.', registers: [registry] });
   draining.set(0);
 
-  const limit = new Gauge({ name: 'tokenplace_relay_limit', help: 'Configured caps and time-to-lives (ms for *_ttl_ms).', labelNames: ['name'] as const, registers: [registry] });
-  for (const [name, value] of Object.entries(limits)) limit.set({ name: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
+  const limit = new Gauge({
+    name: 'tokenplace_relay_limit',
+    help: 'Configured caps and time-to-lives (ms for *_ttl_ms).',
+    labelNames: ['name'] as const,
+    registers: [registry],
+  });
+  for (const [name, value] of Object.entries(limits) as [string, number][]) limit.set({ name: name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) }, value);
 
   registerStoreGauges(registry, store, clock);
 

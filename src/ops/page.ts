@@ -40,7 +40,10 @@ export async function opsPage(app: FastifyInstance): Promise<void> {
     if (site === null) {
       securityHeaders(reply);
       reply.header('cache-control', 'no-store');
-      return reply.code(503).type('text/plain; charset=utf-8').send('The operator page has not been built. Run `npm run build` and restart the relay; /ops/state answers meanwhile.\n');
+      return reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The operator page has not been built. Run `npm run build` and restart the relay; /ops/state answers meanwhile.\n');
     }
     return send(request, reply, site.index);
   });
@@ -48,7 +51,10 @@ export async function opsPage(app: FastifyInstance): Promise<void> {
   app.get('/ops/assets/*', { config: { name: 'ops_asset', quiet: true, rateLimit: PLANS.ops } }, async (request, reply) => {
     const name = (request.params as { '*': string })['*'];
     const asset = site?.assets.get(name);
-    if (!asset) return reply.callNotFound();
+    if (!asset) {
+      reply.callNotFound();
+      return;
+    }
     return send(request, reply, asset);
   });
 }

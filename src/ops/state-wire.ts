@@ -58,7 +58,15 @@ export interface OpsState {
     v1: { queued: number; oldestAgeSeconds: number; inflight: number; responses: number; tombstones: number };
     maxQueued: number;
   };
-  nodes: { live: number | null; total: number | null; legacyTotal: number | null; v1Total: number | null; v1Healthy: number | null; truncated: boolean; list: OpsNode[] };
+  nodes: {
+    live: number | null;
+    total: number | null;
+    legacyTotal: number | null;
+    v1Total: number | null;
+    v1Healthy: number | null;
+    truncated: boolean;
+    list: OpsNode[];
+  };
   /** Running totals of this replica since it started; the page takes rates between two polls. */
   counters: {
     requests: CounterRow<'endpoint' | 'status'>[];

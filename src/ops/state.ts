@@ -113,13 +113,12 @@ export function bucketQuantile(buckets: readonly Bucket[], q: number): number | 
   return lowerBound;
 }
 
-
 const round6 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1e6) / 1e6);
 
 /** Groups a histogram's `_bucket`, `_sum` and `_count` values by the given label and summarises each group. */
 export function summariseHistogram(metric: MetricObjectWithValues<MetricValueWithName<string>>, groupBy?: string): Map<string, LatencySummary> {
   const groups = new Map<string, { buckets: Bucket[]; sum: number; count: number }>();
-  const groupOf = (labels: Record<string, unknown>): { buckets: Bucket[]; sum: number; count: number } => {
+  const groupOf = (labels: Record<string, string | number | undefined>): { buckets: Bucket[]; sum: number; count: number } => {
     const key = groupBy === undefined ? '' : String(labels[groupBy] ?? '');
     let g = groups.get(key);
     if (g === undefined) {
@@ -129,7 +128,7 @@ export function summariseHistogram(metric: MetricObjectWithValues<MetricValueWit
     return g;
   };
   for (const v of metric.values) {
-    const labels = v.labels as Record<string, unknown>;
+    const labels = v.labels as Record<string, string | number | undefined>;
     const g = groupOf(labels);
     if (v.metricName?.endsWith('_bucket')) {
       const le = labels.le === '+Inf' ? Infinity : Number(labels.le);
@@ -154,7 +153,6 @@ export function summariseHistogram(metric: MetricObjectWithValues<MetricValueWit
 
 // ---- The document ---------------------------------------------------------------------------
 
-
 /** Fields a node may carry beside NodeView's own (an operator label, per-node counters), read only when present. */
 type NodeExtras = { label?: unknown; served?: unknown; failed?: unknown; leaseLeftMs?: unknown; registeredAgoMs?: unknown };
 
@@ -163,7 +161,7 @@ const LABEL_CHARS = 64;
 /** One node as the page shows it: the key reduced to its fingerprint, extras only when present. */
 export function opsNode(view: NodeView): OpsNode {
   const extra = view as NodeView & NodeExtras;
-  const caps = view.capabilities as (NodeView['capabilities'] & NodeExtras) | undefined;
+  const caps = view.capabilities;
   const node: OpsNode = {
     protocol: view.protocol,
     fingerprint: keyFingerprint(view.key),
@@ -178,9 +176,9 @@ export function opsNode(view: NodeView): OpsNode {
   };
   const label = extra.label ?? caps?.label;
   if (typeof label === 'string' && label !== '') node.label = label.slice(0, LABEL_CHARS);
-  const served = extra.served ?? caps?.served;
+  const served: unknown = extra.served ?? (caps as NodeExtras | undefined)?.served;
   if (typeof served === 'number' && Number.isFinite(served)) node.served = served;
-  const failed = extra.failed ?? caps?.failed;
+  const failed: unknown = extra.failed ?? (caps as NodeExtras | undefined)?.failed;
   if (typeof failed === 'number' && Number.isFinite(failed)) node.failed = failed;
   if (typeof extra.leaseLeftMs === 'number' && Number.isFinite(extra.leaseLeftMs)) node.leaseLeftSeconds = Math.round(extra.leaseLeftMs) / 1000;
   if (typeof extra.registeredAgoMs === 'number' && Number.isFinite(extra.registeredAgoMs)) node.registeredSeconds = Math.round(extra.registeredAgoMs) / 1000;
@@ -196,14 +194,14 @@ async function metricValues(registry: Registry, name: string): Promise<MetricVal
 async function histogram(registry: Registry, name: string): Promise<MetricObjectWithValues<MetricValueWithName<string>> | null> {
   const metric = registry.getSingleMetric(name);
   if (metric === undefined) return null;
-  return (await metric.get()) as MetricObjectWithValues<MetricValueWithName<string>>;
+  return await metric.get();
 }
 
 /** Sums a counter's values over all labels but `keep`, dropping zero rows. */
 async function counterRows<K extends string>(registry: Registry, name: string, keep: readonly K[]): Promise<CounterRow<K>[]> {
   const rows = new Map<string, Record<K, string> & { count: number }>();
   for (const v of await metricValues(registry, name)) {
-    const labels = v.labels as Record<string, unknown>;
+    const labels = v.labels as Record<string, string | number | undefined>;
     const key = keep.map((k) => String(labels[k] ?? '')).join('\u0000');
     let row = rows.get(key);
     if (row === undefined) {
@@ -274,8 +272,20 @@ export async function opsState(relay: RelayContext, host: string | undefined): P
       stats === null
         ? null
         : {
-            legacy: { queued: stats.queuedRequests, oldestAgeSeconds: stats.oldestQueuedAgeMs / 1000, inflight: stats.inflightRequests, responses: stats.responses, streams: stats.streamSessions },
-            v1: { queued: stats.v1Queued, oldestAgeSeconds: stats.v1OldestQueuedAgeMs / 1000, inflight: stats.v1Inflight, responses: stats.v1Responses, tombstones: stats.v1Tombstones },
+            legacy: {
+              queued: stats.queuedRequests,
+              oldestAgeSeconds: stats.oldestQueuedAgeMs / 1000,
+              inflight: stats.inflightRequests,
+              responses: stats.responses,
+              streams: stats.streamSessions,
+            },
+            v1: {
+              queued: stats.v1Queued,
+              oldestAgeSeconds: stats.v1OldestQueuedAgeMs / 1000,
+              inflight: stats.v1Inflight,
+              responses: stats.v1Responses,
+              tombstones: stats.v1Tombstones,
+            },
             maxQueued: store.limits.maxQueuedTotal,
           },
     nodes: {

@@ -59,7 +59,9 @@ export function registerStoreGauges(registry: Registry, store: RelayStore, clock
     });
   };
   shareGauge('tokenplace_relay_share_sources', 'Sources holding anything of a per-source share, by cap kind.', (u) => u.sources);
-  shareGauge('tokenplace_relay_share_top_ratio', "The largest single source's use divided by its share (per-source limit), by cap kind.", (u) => (u.share > 0 ? u.top / u.share : 0));
+  shareGauge('tokenplace_relay_share_top_ratio', "The largest single source's use divided by its share (per-source limit), by cap kind.", (u) =>
+    u.share > 0 ? u.top / u.share : 0,
+  );
 
   // API v1 (labels from fixed sets only).
   stateGauge('tokenplace_compute_nodes_registered', 'Registered API v1 compute nodes.', (s) => s.v1Nodes);

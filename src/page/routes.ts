@@ -112,7 +112,10 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
   app.get('/assets/*', { config: { name: 'page_asset', rateLimit: PLANS.clientAnonymous } }, async (request, reply) => {
     const name = (request.params as { '*': string })['*'];
     const asset = site?.assets.get(name);
-    if (!asset) { reply.callNotFound(); return; }
+    if (!asset) {
+      reply.callNotFound();
+      return;
+    }
     return send(request, reply, asset);
   });
 }

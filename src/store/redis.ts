@@ -63,7 +63,10 @@ export class RedisStore implements RelayStore {
   #lastError = 'connecting';
   #closed = false;
 
-  constructor(readonly limits: StoreLimits, options: RedisStoreOptions) {
+  constructor(
+    readonly limits: StoreLimits,
+    options: RedisStoreOptions,
+  ) {
     this.mode = modeOf(options);
     this.#prefix = storePrefix(options.prefix, this.mode === 'cluster');
     this.#head = [this.#prefix + 'counts', scriptSettings(limits)];

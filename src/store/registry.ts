@@ -34,7 +34,8 @@ const redis: Backend<RedisStore> = {
   async create(config) {
     const store = new RedisStore(storeLimits(config), {
       url: config.redisUrl,
-      sentinel: config.redisSentinels === null ? null : { sentinels: config.redisSentinels, name: config.redisSentinelMaster, password: config.redisSentinelPassword },
+      sentinel:
+        config.redisSentinels === null ? null : { sentinels: config.redisSentinels, name: config.redisSentinelMaster, password: config.redisSentinelPassword },
       cluster: config.redisClusterNodes === null ? null : { nodes: config.redisClusterNodes },
       tls: config.redisTls,
       password: config.redisPassword,

@@ -56,7 +56,7 @@ describe('the error catalogue and the README', () => {
     assert.deepEqual(unknown, [], 'codes in the README but not in src/core/errors.ts');
   });
 
-  it('a status written before a catalogued code anywhere in the README is that code\'s status', () => {
+  it("a status written before a catalogued code anywhere in the README is that code's status", () => {
     let checked = 0;
     for (const m of README.matchAll(/\b([45]\d\d) `([a-z0-9_]+)`/g)) {
       const [, status, code] = m as unknown as [string, string, string];

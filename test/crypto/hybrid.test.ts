@@ -111,7 +111,10 @@ test('public key validation', async () => {
   const der = createPublicKey(kp.publicKeyPem).export({ type: 'spki', format: 'der' });
   assert.throws(() => importPublicKey(der.toString('base64')), CryptoFormatError);
   assert.equal(importPublicKey(kp.publicKeyPem).asymmetricKeyType, 'rsa');
-  assert.throws(() => wrapSessionKey(randomBytes(32), Buffer.from('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n').toString('base64')), CryptoFormatError);
+  assert.throws(
+    () => wrapSessionKey(randomBytes(32), Buffer.from('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n').toString('base64')),
+    CryptoFormatError,
+  );
 });
 
 test('stream chunks share one key, carry the cipherkey once and never repeat an IV', async () => {

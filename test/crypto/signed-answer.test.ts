@@ -79,7 +79,17 @@ for (const alg of ['rsa-pss-sha256', 'rsassa-pkcs1v15-sha256'] as const) {
 }
 
 test('a snapshot signature never verifies as the final answer (a cut-short text cannot pass as the whole)', async () => {
-  const env = snapshotEnvelope({ protocol: P, requestId: 'req-1', clientPublicKey: client.publicKeyWire, serverPublicKey: node.publicKeyWire, signer: { privateKeyPem: node.privateKeyPem, alg: 'rsa-pss-sha256' } }, 3, 'Hello wor');
+  const env = snapshotEnvelope(
+    {
+      protocol: P,
+      requestId: 'req-1',
+      clientPublicKey: client.publicKeyWire,
+      serverPublicKey: node.publicKeyWire,
+      signer: { privateKeyPem: node.privateKeyPem, alg: 'rsa-pss-sha256' },
+    },
+    3,
+    'Hello wor',
+  );
   const stream = env.api_v1_stream as { format: string; sequence: number; text: string; signature: unknown };
   assert.deepEqual(Object.keys(env).sort(), ['api_v1_stream', 'client_public_key', 'protocol', 'request_id', 'version']);
   assert.deepEqual([stream.format, stream.sequence, stream.text], ['snapshots-v1', 3, 'Hello wor']);
@@ -136,7 +146,8 @@ test('snapshot pacer: the first record at once, then at most one per interval, n
   await pacer.close();
   assert.equal(posts[0]!.text, 'w0 ', 'the first word goes out without waiting');
   assert.equal(maxInFlight, 1);
-  for (let i = 1; i < posts.length; i++) assert.ok(posts[i]!.at - posts[i - 1]!.at >= 45, `records ${i - 1} and ${i} are ≥ 50 ms apart (timer slack 5 ms): ${posts[i]!.at - posts[i - 1]!.at}`);
+  for (let i = 1; i < posts.length; i++)
+    assert.ok(posts[i]!.at - posts[i - 1]!.at >= 45, `records ${i - 1} and ${i} are ≥ 50 ms apart (timer slack 5 ms): ${posts[i]!.at - posts[i - 1]!.at}`);
   assert.ok(posts.length < 40 / 2, `40 offers in ~200 ms made ${posts.length} records`);
   assert.equal(posts[posts.length - 1]!.text, text, 'the newest text is what is posted last');
   for (let i = 1; i < posts.length; i++) assert.ok(posts[i]!.text.startsWith(posts[i - 1]!.text));
@@ -150,7 +161,14 @@ test('snapshot pacer: the first record at once, then at most one per interval, n
 });
 
 test('capabilities: answer_signing and streaming are kept when known, dropped when unknown, refused when not strings', () => {
-  const base = { supported_model_ids: ['m'], active_context_tier: '8k-fast', maximum_total_context_tokens: 8192, default_output_token_reservation: 512, maximum_output_tokens: 1024, max_concurrency: 1 };
+  const base = {
+    supported_model_ids: ['m'],
+    active_context_tier: '8k-fast',
+    maximum_total_context_tokens: 8192,
+    default_output_token_reservation: 512,
+    maximum_output_tokens: 1024,
+    max_concurrency: 1,
+  };
   const caps = normaliseCapabilities({ ...base, answer_signing: 'rsa-pss-sha256', streaming: 'snapshots-v1' });
   assert.equal(caps.answerSigning, 'rsa-pss-sha256');
   assert.equal(caps.streaming, 'snapshots-v1');

@@ -13,8 +13,19 @@ import { createLogger } from '../../src/core/logger.js';
 import { startServer, type RunningRelay } from '../../src/server.js';
 import { requireTool } from '../support/tools.ts';
 import {
-  KUBECTL_VALIDATE_HINT, KUBE_VERSION, chartDir, devValues, helmTemplate, needHelm, parseObjects, repoRoot, run,
-  stagingValues, tempDir, writeTemp, type K8sObject,
+  KUBECTL_VALIDATE_HINT,
+  KUBE_VERSION,
+  chartDir,
+  devValues,
+  helmTemplate,
+  needHelm,
+  parseObjects,
+  repoRoot,
+  run,
+  stagingValues,
+  tempDir,
+  writeTemp,
+  type K8sObject,
 } from './helpers.ts';
 
 export const PROMTOOL_HINT = 'go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0';
@@ -29,8 +40,13 @@ const ADDED_ELSEWHERE: Record<string, string[]> = { tokenplace_build_info: ['ver
 /** Labels that Prometheus adds to every series of a target scraped through the ServiceMonitor. */
 const TARGET_LABELS = new Set(['job', 'namespace', 'pod', 'instance', 'service', 'container', 'endpoint']);
 const ALERTS = [
-  'TokenplaceRelayNoLiveNode', 'TokenplaceRelayQueueAgeHigh', 'TokenplaceRelayServerErrors', 'TokenplaceRelayUnavailable',
-  'TokenplaceRelayStoreDown', 'TokenplaceRelayRateLimitStorm', 'TokenplaceRelayAbsent',
+  'TokenplaceRelayNoLiveNode',
+  'TokenplaceRelayQueueAgeHigh',
+  'TokenplaceRelayServerErrors',
+  'TokenplaceRelayUnavailable',
+  'TokenplaceRelayStoreDown',
+  'TokenplaceRelayRateLimitStorm',
+  'TokenplaceRelayAbsent',
 ];
 
 function renderOk(args: string[]): K8sObject[] {
@@ -43,7 +59,13 @@ function kinds(objects: K8sObject[], kind: string): K8sObject[] {
   return objects.filter((o) => o.kind === kind);
 }
 
-interface Rule { alert: string; expr: string; for: string; labels: Record<string, string>; annotations: Record<string, string> }
+interface Rule {
+  alert: string;
+  expr: string;
+  for: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
 
 function ruleGroups(args: string[] = []): { groups: { name: string; rules: Rule[] }[] } {
   const [rule, ...rest] = kinds(renderOk([...BOTH_ON, ...args]), 'PrometheusRule');
@@ -61,7 +83,12 @@ function promtoolDir(args: string[] = []): string {
 
 // ---- PromQL names: metrics and labels an expression refers to ----
 
-interface Refs { metrics: Set<string>; selectorLabels: Map<string, Set<string>>; groupLabels: Set<string>; madeLabels: Set<string> }
+interface Refs {
+  metrics: Set<string>;
+  selectorLabels: Map<string, Set<string>>;
+  groupLabels: Set<string>;
+  madeLabels: Set<string>;
+}
 
 const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
 
@@ -86,9 +113,16 @@ export function promqlRefs(input: string): Refs {
       refs.selectorLabels.set(m[1], new Set([...(refs.selectorLabels.get(m[1]) ?? []), ...labels]));
     }
   }
-  expr = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ');
+  expr = expr
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ');
   for (const m of expr.matchAll(/\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
-    for (const l of m[2]!.split(',').map((s) => s.trim()).filter(Boolean)) refs.groupLabels.add(l);
+    for (const l of m[2]!
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean))
+      refs.groupLabels.add(l);
   }
   expr = expr.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
   for (const m of expr.matchAll(/(?<![\w.:])([A-Za-z_:][\w:]*)(\s*\()?/g)) {
@@ -173,7 +207,9 @@ function assertKnown(where: string, exprs: string[], legends: string[] = []): Se
 
 describe('PromQL name extraction (what the checks below rely on)', () => {
   it('finds metrics, selector labels, grouping labels and label_replace targets', () => {
-    const refs = promqlRefs('histogram_quantile(0.99, sum by (le, endpoint) (rate(a_bucket{job="x",status=~"5.."}[$__rate_interval]))) / on(job) b + max(label_replace(c, "protocol", "v1", "", "")) > 1e3 or absent(d_total{x!="y"})');
+    const refs = promqlRefs(
+      'histogram_quantile(0.99, sum by (le, endpoint) (rate(a_bucket{job="x",status=~"5.."}[$__rate_interval]))) / on(job) b + max(label_replace(c, "protocol", "v1", "", "")) > 1e3 or absent(d_total{x!="y"})',
+    );
     assert.deepEqual([...refs.metrics].sort(), ['a_bucket', 'b', 'c', 'd_total']);
     assert.deepEqual([...refs.selectorLabels.get('a_bucket')!].sort(), ['job', 'status']);
     assert.deepEqual([...refs.groupLabels].sort(), ['endpoint', 'job', 'le']);
@@ -201,10 +237,20 @@ describe('PrometheusRule', () => {
     if (!needHelm(t)) return;
     const { groups } = ruleGroups();
     const rules = groups.flatMap((g) => g.rules);
-    assert.deepEqual(rules.map((r) => r.alert), ALERTS);
+    assert.deepEqual(
+      rules.map((r) => r.alert),
+      ALERTS,
+    );
     const runbook = readFileSync(RUNBOOK, 'utf8');
     // Anchors as GitHub makes them (the runbook test resolves its own links the same way).
-    const anchors = new Set([...runbook.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const anchors = new Set(
+      [...runbook.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]!
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
     for (const rule of rules) {
       assert.match(rule.labels.severity ?? '', /^(critical|warning)$/, rule.alert);
       assert.ok((rule.annotations.summary ?? '').length > 10, `${rule.alert}: summary`);
@@ -221,9 +267,19 @@ describe('PrometheusRule', () => {
   it('takes labels, alert labels, the selector, the runbook and the thresholds from values', (t) => {
     if (!needHelm(t)) return;
     const objects = renderOk([
-      ...BOTH_ON, '--set', 'prometheusRule.labels.release=kube-prometheus-stack', '--set', 'prometheusRule.alertLabels.team=tokenplace',
-      '--set', 'prometheusRule.selector=service="relay-x"', '--set', 'prometheusRule.runbookUrl=https://runbooks.example.org/relay',
-      '--set-json', 'prometheusRule.alerts.queueAge={"seconds":120,"for":"3m","severity":"critical"}', '--set', 'prometheusRule.rateWindow=10m',
+      ...BOTH_ON,
+      '--set',
+      'prometheusRule.labels.release=kube-prometheus-stack',
+      '--set',
+      'prometheusRule.alertLabels.team=tokenplace',
+      '--set',
+      'prometheusRule.selector=service="relay-x"',
+      '--set',
+      'prometheusRule.runbookUrl=https://runbooks.example.org/relay',
+      '--set-json',
+      'prometheusRule.alerts.queueAge={"seconds":120,"for":"3m","severity":"critical"}',
+      '--set',
+      'prometheusRule.rateWindow=10m',
     ]);
     const [rule] = kinds(objects, 'PrometheusRule');
     assert.equal(rule!.metadata.labels!.release, 'kube-prometheus-stack');
@@ -279,8 +335,14 @@ describe('PrometheusRule', () => {
     const tests = parse(readFileSync(UNIT_TESTS, 'utf8')) as { tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[] };
     const cases = tests.tests.flatMap((g) => g.alert_rule_test);
     for (const alert of ALERTS) {
-      assert.ok(cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0), `${alert}: no firing case`);
-      assert.ok(cases.some((c) => c.alertname === alert && c.exp_alerts.length === 0), `${alert}: no quiet case`);
+      assert.ok(
+        cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0),
+        `${alert}: no firing case`,
+      );
+      assert.ok(
+        cases.some((c) => c.alertname === alert && c.exp_alerts.length === 0),
+        `${alert}: no quiet case`,
+      );
     }
     const dir = promtoolDir();
     const r = run(promtool, ['test', 'rules', join(dir, 'relay-rules.test.yaml')]);
@@ -318,7 +380,14 @@ describe('PrometheusRule', () => {
 
 describe('Grafana dashboard', () => {
   const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8'));
-  type Panel = { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { expr: string; legendFormat?: string; refId: string }[] };
+  type Panel = {
+    id: number;
+    type: string;
+    title: string;
+    gridPos: { x: number; y: number; w: number; h: number };
+    datasource?: { uid: string };
+    targets?: { expr: string; legendFormat?: string; refId: string }[];
+  };
   const panels: Panel[] = dashboard.panels;
 
   it('is a ConfigMap with the sidecar label, off by default, carrying dashboards/relay.json', (t) => {
@@ -332,8 +401,20 @@ describe('Grafana dashboard', () => {
     assert.equal(cm.metadata.labels!['app.kubernetes.io/instance'], 'tokenplace-relay');
     assert.deepEqual(JSON.parse(cm.data['tokenplace-relay.json']), dashboard);
 
-    const custom = kinds(renderOk([...BOTH_ON, '--set', 'grafanaDashboard.label=grafana.example/dashboard', '--set-string', 'grafanaDashboard.labelValue=relay',
-      '--set', 'grafanaDashboard.namespace=monitoring', '--set', 'grafanaDashboard.folder=token.place']), 'ConfigMap')[0]!;
+    const custom = kinds(
+      renderOk([
+        ...BOTH_ON,
+        '--set',
+        'grafanaDashboard.label=grafana.example/dashboard',
+        '--set-string',
+        'grafanaDashboard.labelValue=relay',
+        '--set',
+        'grafanaDashboard.namespace=monitoring',
+        '--set',
+        'grafanaDashboard.folder=token.place',
+      ]),
+      'ConfigMap',
+    )[0]!;
     assert.equal(custom.metadata.labels!['grafana.example/dashboard'], 'relay');
     assert.equal(custom.metadata.labels!.grafana_dashboard, undefined);
     assert.equal(custom.metadata.namespace, 'monitoring');
@@ -350,10 +431,11 @@ describe('Grafana dashboard', () => {
     for (const p of panels) {
       const g = p.gridPos;
       assert.ok(g.x >= 0 && g.w > 0 && g.x + g.w <= 24 && g.h > 0, `${p.title}: gridPos ${JSON.stringify(g)}`);
-      for (let x = g.x; x < g.x + g.w; x += 1) for (let y = g.y; y < g.y + g.h; y += 1) {
-        assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps another panel at ${x},${y}`);
-        cells.add(`${x},${y}`);
-      }
+      for (let x = g.x; x < g.x + g.w; x += 1)
+        for (let y = g.y; y < g.y + g.h; y += 1) {
+          assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps another panel at ${x},${y}`);
+          cells.add(`${x},${y}`);
+        }
       if (p.type === 'row') continue;
       assert.equal(p.datasource?.uid, '${datasource}', p.title);
       assert.ok(p.targets && p.targets.length > 0, `${p.title}: no query`);
@@ -364,27 +446,44 @@ describe('Grafana dashboard', () => {
     for (const m of JSON.stringify(dashboard).matchAll(/\$\{?(\w+)/g)) {
       assert.ok(variables.has(m[1]!) || m[1]!.startsWith('__'), `undefined variable $${m[1]}`);
     }
-    for (const p of panels) for (const q of p.targets ?? []) {
-      assert.ok(q.expr.includes('namespace="$namespace",job="$job"'), `${p.title}: query not scoped to the chosen relay: ${q.expr}`);
-    }
+    for (const p of panels)
+      for (const q of p.targets ?? []) {
+        assert.ok(q.expr.includes('namespace="$namespace",job="$job"'), `${p.title}: query not scoped to the chosen relay: ${q.expr}`);
+      }
   });
 
   it('every metric and label it queries is exported by the relay (tokenplace_build_info excepted)', () => {
     const seen = new Set<string>();
     for (const p of panels) {
       if (!p.targets) continue;
-      for (const m of assertKnown(p.title, p.targets.map((q) => q.expr), p.targets.map((q) => q.legendFormat ?? ''))) seen.add(m);
+      for (const m of assertKnown(
+        p.title,
+        p.targets.map((q) => q.expr),
+        p.targets.map((q) => q.legendFormat ?? ''),
+      ))
+        seen.add(m);
     }
     for (const v of dashboard.templating.list.filter((x: { type: string }) => x.type === 'query')) {
       for (const m of assertKnown(`variable ${v.name}`, [v.query.query])) seen.add(m);
     }
     // What an operator needs to see is on it.
     for (const metric of [
-      'tokenplace_relay_nodes', 'tokenplace_compute_nodes_healthy', 'tokenplace_relay_queue_depth', 'tokenplace_relay_oldest_queued_age_seconds',
-      'tokenplace_relay_v1_oldest_queued_age_seconds', 'tokenplace_relay_requests_total', 'tokenplace_relay_rejections_total',
-      'tokenplace_relay_rate_limited_total', 'tokenplace_relay_request_duration_seconds_bucket', 'tokenplace_relay_pickup_latency_seconds_bucket',
-      'tokenplace_relay_store_up', 'tokenplace_relay_share_top_ratio', 'tokenplace_relay_draining', 'tokenplace_build_info',
-    ]) assert.ok(seen.has(metric), `the dashboard does not show ${metric}`);
+      'tokenplace_relay_nodes',
+      'tokenplace_compute_nodes_healthy',
+      'tokenplace_relay_queue_depth',
+      'tokenplace_relay_oldest_queued_age_seconds',
+      'tokenplace_relay_v1_oldest_queued_age_seconds',
+      'tokenplace_relay_requests_total',
+      'tokenplace_relay_rejections_total',
+      'tokenplace_relay_rate_limited_total',
+      'tokenplace_relay_request_duration_seconds_bucket',
+      'tokenplace_relay_pickup_latency_seconds_bucket',
+      'tokenplace_relay_store_up',
+      'tokenplace_relay_share_top_ratio',
+      'tokenplace_relay_draining',
+      'tokenplace_build_info',
+    ])
+      assert.ok(seen.has(metric), `the dashboard does not show ${metric}`);
   });
 });
 

@@ -6,27 +6,84 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { requireTool } from '../support/tools.ts';
 import {
-  KUBECTL_VALIDATE_HINT, KUBE_VERSION, chartDir, devValues, helmTemplate, needHelm, one, parseObjects,
-  repoRoot, run, stagingValues, tempDir, writeTemp, type K8sObject,
+  KUBECTL_VALIDATE_HINT,
+  KUBE_VERSION,
+  chartDir,
+  devValues,
+  helmTemplate,
+  needHelm,
+  one,
+  parseObjects,
+  repoRoot,
+  run,
+  stagingValues,
+  tempDir,
+  writeTemp,
+  type K8sObject,
 } from './helpers.ts';
 
 const HOST_ARGS = ['--set', 'ingress.enabled=true', '--set', 'ingress.host=relay.example.org', '--set', 'ingress.tls.secretName=relay-example-tls'];
 const ALL_ON = [
-  '-f', devValues, '-f', stagingValues,
-  '--set', 'store.type=redis', '--set', 'store.redis.existingSecret=tokenplace-redis', '--set', 'store.redis.passwordKey=password',
-  '--set', 'replicaCount=3', '--set', 'autoscaling.enabled=true', '--set', 'autoscaling.minReplicas=3', '--set', 'autoscaling.maxReplicas=6',
-  '--set', 'networkPolicy.enabled=true', '--set-json', 'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]', '--set', 'serviceMonitor.enabled=true', '--set', 'serviceMonitor.force=true',
-  '--set', 'metrics.token.existingSecret=tokenplace-metrics',
-  '--set', 'image.digest=sha256:' + 'a'.repeat(64), '--set', 'imagePullSecrets[0].name=ghcr-pull-secret',
-  '--set', 'gpu.host=gpu.lan', '--set', 'gpu.port=3000',
-  '--set', 'env.TOKENPLACE_RELAY_MAX_NODES=50',
-  '--set', 'extraEnv[0].name=TOKENPLACE_RELAY_SINK_HOLD_MS', '--set-string', 'extraEnv[0].value=4000',
-  '--set', 'envFrom[0].secretRef.name=tokenplace-extra',
-  '--set', 'nodeSelector.kubernetes\\.io/arch=arm64',
-  '--set', 'tolerations[0].key=node-role.kubernetes.io/control-plane', '--set', 'tolerations[0].operator=Exists', '--set', 'tolerations[0].effect=NoSchedule',
-  '--set', 'topologySpreadConstraints[0].maxSkew=1', '--set', 'topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname',
-  '--set', 'topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway',
-  '--set', 'topologySpreadConstraints[0].labelSelector.matchLabels.app\\.kubernetes\\.io/name=tokenplace-relay',
+  '-f',
+  devValues,
+  '-f',
+  stagingValues,
+  '--set',
+  'store.type=redis',
+  '--set',
+  'store.redis.existingSecret=tokenplace-redis',
+  '--set',
+  'store.redis.passwordKey=password',
+  '--set',
+  'replicaCount=3',
+  '--set',
+  'autoscaling.enabled=true',
+  '--set',
+  'autoscaling.minReplicas=3',
+  '--set',
+  'autoscaling.maxReplicas=6',
+  '--set',
+  'networkPolicy.enabled=true',
+  '--set-json',
+  'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]',
+  '--set',
+  'serviceMonitor.enabled=true',
+  '--set',
+  'serviceMonitor.force=true',
+  '--set',
+  'metrics.token.existingSecret=tokenplace-metrics',
+  '--set',
+  'image.digest=sha256:' + 'a'.repeat(64),
+  '--set',
+  'imagePullSecrets[0].name=ghcr-pull-secret',
+  '--set',
+  'gpu.host=gpu.lan',
+  '--set',
+  'gpu.port=3000',
+  '--set',
+  'env.TOKENPLACE_RELAY_MAX_NODES=50',
+  '--set',
+  'extraEnv[0].name=TOKENPLACE_RELAY_SINK_HOLD_MS',
+  '--set-string',
+  'extraEnv[0].value=4000',
+  '--set',
+  'envFrom[0].secretRef.name=tokenplace-extra',
+  '--set',
+  'nodeSelector.kubernetes\\.io/arch=arm64',
+  '--set',
+  'tolerations[0].key=node-role.kubernetes.io/control-plane',
+  '--set',
+  'tolerations[0].operator=Exists',
+  '--set',
+  'tolerations[0].effect=NoSchedule',
+  '--set',
+  'topologySpreadConstraints[0].maxSkew=1',
+  '--set',
+  'topologySpreadConstraints[0].topologyKey=kubernetes.io/hostname',
+  '--set',
+  'topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway',
+  '--set',
+  'topologySpreadConstraints[0].labelSelector.matchLabels.app\\.kubernetes\\.io/name=tokenplace-relay',
 ];
 
 const RENDERINGS: Record<string, string[]> = {
@@ -170,10 +227,16 @@ describe('rendered objects', () => {
     if (!objects) return;
     const svc = one(objects, 'Service');
     assert.equal(svc.spec.type, 'ClusterIP');
-    assert.deepEqual(svc.spec.ports, [{ name: 'http', port: 80, targetPort: 5010, protocol: 'TCP' }, { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' }]);
+    assert.deepEqual(svc.spec.ports, [
+      { name: 'http', port: 80, targetPort: 5010, protocol: 'TCP' },
+      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
     assert.deepEqual(svc.spec.selector, { 'app.kubernetes.io/name': 'tokenplace-relay', 'app.kubernetes.io/instance': 'tokenplace-relay' });
     const c = container(objects);
-    assert.deepEqual(c.ports, [{ name: 'http', containerPort: 5010, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
+    assert.deepEqual(c.ports, [
+      { name: 'http', containerPort: 5010, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
     assert.ok(c.env.some((e: { name: string; value?: string }) => e.name === 'TOKENPLACE_METRICS_PORT' && e.value === '9090'));
     // The Ingress routes only to the http Service port: /metrics is never public.
     const ingress = objects.find((o) => o.kind === 'Ingress');
@@ -301,8 +364,16 @@ describe('rendered objects', () => {
     const dir = tempDir('tp-notes-');
     cpSync(chartDir, join(dir, 'chart'), { recursive: true });
     const notes = readFileSync(join(chartDir, 'templates', 'NOTES.txt'), 'utf8');
-    writeTemp(join(dir, 'chart', 'templates'), 'notes-preview.yaml',
-      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n' + notes.split('\n').map((l) => `    ${l}`).join('\n') + '\n');
+    writeTemp(
+      join(dir, 'chart', 'templates'),
+      'notes-preview.yaml',
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n' +
+        notes
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n') +
+        '\n',
+    );
     const show = (args: string[]) => {
       const r = run('helm', ['template', 'tokenplace-relay', join(dir, 'chart'), '-n', 'tokenplace', '--show-only', 'templates/notes-preview.yaml', ...args]);
       assert.equal(r.status, 0, r.stderr);
@@ -379,7 +450,10 @@ describe('every optional feature on', () => {
     assert.deepEqual(np.spec.podSelector.matchLabels, one(objects, 'Deployment').spec.selector.matchLabels);
     // The metrics port: only the listed scrapers, never the ingress controller.
     assert.equal(np.spec.ingress.length, 2);
-    assert.deepEqual(np.spec.ingress[1], { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9090, protocol: 'TCP' }] });
+    assert.deepEqual(np.spec.ingress[1], {
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ port: 9090, protocol: 'TCP' }],
+    });
   });
 
   it('scrapes /metrics on the metrics port with the bearer token', (t) => {
@@ -417,13 +491,17 @@ describe('helm test hook', () => {
     assert.equal(c.command[0], 'node');
     const { createServer } = await import('node:http');
     let status = 200;
-    const server = createServer((req, res) => { res.statusCode = req.url === '/healthz' ? status : 404; res.end('{"status":"ok"}'); });
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/healthz' ? status : 404;
+      res.end('{"status":"ok"}');
+    });
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     const port = (server.address() as { port: number }).port;
     const { execFile } = await import('node:child_process');
-    const exec = (url: string) => new Promise<number>((done) => {
-      execFile(process.execPath, [c.command[1], c.command[2], url], (err) => done(err ? (err as { code?: number }).code ?? 1 : 0));
-    });
+    const exec = (url: string) =>
+      new Promise<number>((done) => {
+        execFile(process.execPath, [c.command[1], c.command[2], url], (err) => done(err ? ((err as { code?: number }).code ?? 1) : 0));
+      });
     try {
       assert.equal(await exec(`http://127.0.0.1:${port}/healthz`), 0);
       status = 503;

@@ -25,7 +25,14 @@ describe('scripts/check-image.mjs', () => {
     registry = await startRegistryStandIn(REPO, [
       { tag: 'sha-1a2b3c4', labels: { ...OURS, 'org.opencontainers.image.revision': '1a2b3c4d5e6f00000000000000000000000000aa' } },
       { tag: 'sha-5d6e7f8', labels: { ...OURS, 'org.opencontainers.image.revision': '0000000000000000000000000000000000000000' } },
-      { tag: 'sha-9a8b7c6', labels: { 'org.opencontainers.image.source': 'https://github.com/futuroptimist/token.place', 'org.opencontainers.image.title': 'token.place relay', 'org.opencontainers.image.revision': '9a8b7c6000000000000000000000000000000000' } },
+      {
+        tag: 'sha-9a8b7c6',
+        labels: {
+          'org.opencontainers.image.source': 'https://github.com/futuroptimist/token.place',
+          'org.opencontainers.image.title': 'token.place relay',
+          'org.opencontainers.image.revision': '9a8b7c6000000000000000000000000000000000',
+        },
+      },
       { tag: '1.2.3', labels: { ...OURS } },
     ]);
   });

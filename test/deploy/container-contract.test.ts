@@ -70,7 +70,6 @@ function uidsOf(pid: number): { uid: string; gid: string; groups: string } {
   return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
 }
 
-
 interface Dockerfile {
   cmd: string[];
   user: string;
@@ -82,7 +81,10 @@ interface Dockerfile {
 
 /** The runtime (last) stage of the Dockerfile: the instructions the image runs with. */
 function readDockerfile(): Dockerfile {
-  const lines = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim());
+  const lines = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8')
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((l) => l.trim());
   const stages = lines.reduce<string[][]>((acc, l) => (l.startsWith('FROM ') ? [...acc, [l]] : (acc.at(-1)?.push(l), acc)), []);
   const runtime = stages.at(-1) ?? [];
   const out: Dockerfile = { cmd: [], user: '', expose: [], env: {}, labels: {}, entrypoint: null };
@@ -131,7 +133,11 @@ describe('container contract (uid 1000, read-only tree, only /tmp writable)', ()
     assert.equal(df.labels['org.opencontainers.image.source'], 'https://github.com/futuroptimist/tokenplace-relay');
     assert.match(readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'), /^ARG NODE_IMAGE=node:24-slim$/m);
     const ignore = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
-    assert.equal(ignore.find((l) => l && !l.startsWith('#')), '*', '.dockerignore starts from an empty context');
+    assert.equal(
+      ignore.find((l) => l && !l.startsWith('#')),
+      '*',
+      '.dockerignore starts from an empty context',
+    );
     for (const keep of ['!package.json', '!package-lock.json', '!tsconfig.json', '!src/']) assert.ok(ignore.includes(keep), keep);
   });
 
@@ -154,11 +160,20 @@ describe('container contract (uid 1000, read-only tree, only /tmp writable)', ()
 
     // 1. The sandbox itself: uid 1000, tree and root read-only, /tmp writable.
     const root1 = tempDir('tp-sandbox-root-');
-    const probe = spawnSync('bash', [SANDBOX, app, 'sh', '-c',
-      'id -u; id -g; id -G; ' +
-      'if touch ./.write-probe 2>/dev/null; then echo tree-writable; fi; ' +
-      'if touch /.write-probe 2>/dev/null; then echo root-writable; fi; ' +
-      'touch /tmp/.write-probe && echo tmp-writable'], { encoding: 'utf8', env: { ...process.env, SANDBOX_ROOT: root1 } });
+    const probe = spawnSync(
+      'bash',
+      [
+        SANDBOX,
+        app,
+        'sh',
+        '-c',
+        'id -u; id -g; id -G; ' +
+          'if touch ./.write-probe 2>/dev/null; then echo tree-writable; fi; ' +
+          'if touch /.write-probe 2>/dev/null; then echo root-writable; fi; ' +
+          'touch /tmp/.write-probe && echo tmp-writable',
+      ],
+      { encoding: 'utf8', env: { ...process.env, SANDBOX_ROOT: root1 } },
+    );
     rmSync(root1, { recursive: true, force: true });
     assert.equal(probe.status, 0, probe.stderr);
     assert.deepEqual(probe.stdout.trim().split('\n'), ['1000', '1000', '1000', 'tmp-writable']);
@@ -240,6 +255,8 @@ describe('container contract (uid 1000, read-only tree, only /tmp writable)', ()
     assert.equal(code, 0, output);
     assert.ok(sawDraining, `/healthz never answered 503 draining after SIGTERM:\n${output}`);
     assert.ok(elapsed < SIGTERM_BUDGET_MS, `took ${elapsed} ms`);
-    t.diagnostic(`exited 0 ${elapsed} ms after SIGTERM (budget ${SIGTERM_BUDGET_MS} ms = grace ${chartValues.terminationGracePeriodSeconds}s - preStop ${chartValues.preStopSleepSeconds}s)`);
+    t.diagnostic(
+      `exited 0 ${elapsed} ms after SIGTERM (budget ${SIGTERM_BUDGET_MS} ms = grace ${chartValues.terminationGracePeriodSeconds}s - preStop ${chartValues.preStopSleepSeconds}s)`,
+    );
   });
 });

@@ -12,7 +12,8 @@ import { repoRoot } from './helpers.ts';
 
 const CACHE = process.env.TOKENPLACE_CI_CACHE ?? '/var/cache/tokenplace-relay-ci';
 const IMAGE = 'localhost/tokenplace-relay:test';
-const INSTALL = 'apt-get install -y --no-install-recommends podman buildah runc uidmap fuse-overlayfs slirp4netns netavark aardvark-dns iptables debootstrap (as root)';
+const INSTALL =
+  'apt-get install -y --no-install-recommends podman buildah runc uidmap fuse-overlayfs slirp4netns netavark aardvark-dns iptables debootstrap (as root)';
 // The same podman configuration scripts/build-image.sh writes (this VM type needs it).
 const podmanEnv = { ...process.env, CONTAINERS_CONF: join(CACHE, 'image/containers.conf'), CONTAINERS_STORAGE_CONF: join(CACHE, 'image/storage.conf') };
 
@@ -45,7 +46,9 @@ describe('the real image (podman, stand-in base for node:24-slim)', { concurrenc
     assert.match(build.stderr, /stand-in base/);
     assert.match(build.stdout, /image smoke test passed/);
     const size = Number(podman('image', 'inspect', '--format', '{{.Size}}', IMAGE));
-    console.log(`# image ${IMAGE}: ${(size / 1e6).toFixed(1)} MB, built and smoke-tested in ${((Date.now() - t0) / 1000).toFixed(1)} s (base: stand-in base for node:24-slim)`);
+    console.log(
+      `# image ${IMAGE}: ${(size / 1e6).toFixed(1)} MB, built and smoke-tested in ${((Date.now() - t0) / 1000).toFixed(1)} s (base: stand-in base for node:24-slim)`,
+    );
     const labels = JSON.parse(podman('image', 'inspect', '--format', '{{json .Labels}}', IMAGE)) as Record<string, string>;
     assert.equal(labels['org.opencontainers.image.source'], 'https://github.com/futuroptimist/tokenplace-relay');
     assert.equal(labels['org.opencontainers.image.title'], 'tokenplace-relay');
@@ -59,10 +62,33 @@ describe('the real image (podman, stand-in base for node:24-slim)', { concurrenc
       return t.skip(`${IMAGE} not built (scripts/build-image.sh all)`);
     }
     const started = Date.now();
-    const cid = podman('run', '-d', '--read-only', '--read-only-tmpfs=false', '--tmpfs', '/tmp:rw,noexec,nosuid,size=64m',
-      '--user', '1000:1000', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
-      '-e', 'RELAY_HOST=0.0.0.0', '-e', 'RELAY_PORT=5010', '-e', 'TOKENPLACE_METRICS_PORT=9090', '-e', 'TOKENPLACE_RELAY_DRAIN_SECONDS=20',
-      '-p', '127.0.0.1::5010', '-p', '127.0.0.1::9090', IMAGE);
+    const cid = podman(
+      'run',
+      '-d',
+      '--read-only',
+      '--read-only-tmpfs=false',
+      '--tmpfs',
+      '/tmp:rw,noexec,nosuid,size=64m',
+      '--user',
+      '1000:1000',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      '-e',
+      'RELAY_HOST=0.0.0.0',
+      '-e',
+      'RELAY_PORT=5010',
+      '-e',
+      'TOKENPLACE_METRICS_PORT=9090',
+      '-e',
+      'TOKENPLACE_RELAY_DRAIN_SECONDS=20',
+      '-p',
+      '127.0.0.1::5010',
+      '-p',
+      '127.0.0.1::9090',
+      IMAGE,
+    );
     try {
       const port = (p: number): string => podman('port', cid, `${p}/tcp`).split('\n')[0]!.replace(/.*:/, '');
       const relay = `http://127.0.0.1:${port(5010)}`;

@@ -53,11 +53,17 @@ describe('just tokenplace-oci-redeploy', () => {
     if (!s) return;
     let r = s.run(['tokenplace-oci-redeploy', 'tag=sha-deadbee']);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /ERROR: env is required for commands that change the cluster\n {2}pass env=<dev\|staging>, e.g\. just tokenplace-oci-redeploy env=staging tag=sha-<shortsha>/);
+    assert.match(
+      r.stderr,
+      /ERROR: env is required for commands that change the cluster\n {2}pass env=<dev\|staging>, e.g\. just tokenplace-oci-redeploy env=staging tag=sha-<shortsha>/,
+    );
     assert.deepEqual(r.log, []);
     r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tag=sha-deadbee'], { STUB_CLUSTER_ENV: 'prod' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /ERROR: env=staging was requested, but the cluster of context 'sugarkube-staging' \(https:\/\/192\.168\.1\.10:6443\) identifies as env=prod \(cluster sugarkube-staging\); nothing was changed/);
+    assert.match(
+      r.stderr,
+      /ERROR: env=staging was requested, but the cluster of context 'sugarkube-staging' \(https:\/\/192\.168\.1\.10:6443\) identifies as env=prod \(cluster sugarkube-staging\); nothing was changed/,
+    );
     assert.ok(!r.log.some((l) => l.startsWith('helm upgrade') || l.includes('get secret')));
     r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tag=sha-deadbee'], { STUB_CLUSTER_ENV: '' });
     assert.equal(r.status, 1);
@@ -129,7 +135,10 @@ describe('just tokenplace-oci-redeploy', () => {
     if (!s) return;
     const r = s.run(['tokenplace-oci-redeploy', 'env=staging'], { STUB_TEMPLATE_FAIL: '1' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /stub render failure\nERROR: the chart did not render with these values; nothing was changed in the cluster\n {2}fix the values above, then check with: just tokenplace-template/);
+    assert.match(
+      r.stderr,
+      /stub render failure\nERROR: the chart did not render with these values; nothing was changed in the cluster\n {2}fix the values above, then check with: just tokenplace-template/,
+    );
     assert.equal(r.log.length, 1);
   });
 
@@ -148,7 +157,10 @@ describe('just tokenplace-oci-redeploy', () => {
     const r = s.run(['tokenplace-oci-redeploy', 'env=staging', 'tag=sha-deadbee'], { STUB_SECRET_MISSING: '1' });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /ERROR: Secret tokenplace-relay-secrets is missing in namespace tokenplace/);
-    assert.match(r.stderr, /kubectl -n tokenplace create secret generic tokenplace-relay-secrets --from-literal=TOKEN_PLACE_RELAY_SERVER_TOKEN="\$\(openssl rand -hex 32\)"/);
+    assert.match(
+      r.stderr,
+      /kubectl -n tokenplace create secret generic tokenplace-relay-secrets --from-literal=TOKEN_PLACE_RELAY_SERVER_TOKEN="\$\(openssl rand -hex 32\)"/,
+    );
     assert.ok(!r.log.some((l) => l.startsWith('helm upgrade')));
   });
 
@@ -215,16 +227,18 @@ describe('just tokenplace-status / logs / port-forward / template / lint', () =>
     assert.ok(r2.log.every((l) => !l.includes(' logs ') || l.includes('--tail 50')));
   });
 
-  for (const [args, port] of [[[], '5010'], [['local_port=8500'], '8500'], [['local_port=local_port=8501'], '8501'], [['8502'], '8502']] as const) {
+  for (const [args, port] of [
+    [[], '5010'],
+    [['local_port=8500'], '8500'],
+    [['local_port=local_port=8501'], '8501'],
+    [['8502'], '8502'],
+  ] as const) {
     it(`port-forward ${args.join(' ') || '(default)'} forwards localhost:${port} to the Service port 80`, (t) => {
       const s = setup(t);
       if (!s) return;
       const r = s.run(['tokenplace-port-forward', ...args]);
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(r.log, [
-        `kubectl config current-context ${K}`,
-        `kubectl --namespace tokenplace port-forward service/tokenplace-relay ${port}:80 ${K}`,
-      ]);
+      assert.deepEqual(r.log, [`kubectl config current-context ${K}`, `kubectl --namespace tokenplace port-forward service/tokenplace-relay ${port}:80 ${K}`]);
       assert.match(r.stdout, new RegExp(`curl -fsS http://localhost:${port}/healthz`));
     });
   }

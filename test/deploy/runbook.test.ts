@@ -41,7 +41,14 @@ function inlineCommands(): string[] {
 describe('runbook', () => {
   it('has every section of the operator guide', () => {
     const headings = [...text.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
-    for (const h of ['Prerequisites', 'Container image and chart', 'Quickstart (staging)', 'Ingress, TLS, and Cloudflare DNS', 'Configuration and secrets', 'Troubleshooting']) {
+    for (const h of [
+      'Prerequisites',
+      'Container image and chart',
+      'Quickstart (staging)',
+      'Ingress, TLS, and Cloudflare DNS',
+      'Configuration and secrets',
+      'Troubleshooting',
+    ]) {
       assert.ok(headings.includes(h), `missing section: ${h}`);
     }
   });
@@ -65,7 +72,10 @@ describe('runbook', () => {
       // Namespaced kubectl calls name their namespace; helm calls never reuse old values.
       for (const line of r.log) {
         assert.ok(!line.includes('--reuse-values'), line);
-        if (line.startsWith('kubectl') && !/^kubectl (config|get (ingressclass|clusterissuer|nodes)|create namespace|label (namespace|node)|apply -f)/.test(line)) {
+        if (
+          line.startsWith('kubectl') &&
+          !/^kubectl (config|get (ingressclass|clusterissuer|nodes)|create namespace|label (namespace|node)|apply -f)/.test(line)
+        ) {
           assert.match(line, /(-n|--namespace) (tokenplace|kube-system)\b/, `${cmd} -> ${line}`);
         }
       }
@@ -77,7 +87,14 @@ describe('runbook', () => {
   });
 
   it('its internal links and file references resolve', () => {
-    const anchors = new Set([...text.matchAll(/^#+ (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const anchors = new Set(
+      [...text.matchAll(/^#+ (.+)$/gm)].map((m) =>
+        m[1]!
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
     for (const m of text.matchAll(/\]\(#([^)]+)\)/g)) assert.ok(anchors.has(m[1]!), `broken anchor #${m[1]}`);
     for (const m of text.matchAll(/`((?:docs|apps|scripts)\/[^`\s]+)`/g)) assert.ok(existsSync(join(repoRoot, m[1]!)), `missing ${m[1]}`);
   });
@@ -94,12 +111,27 @@ describe('runbook', () => {
 
   it('agrees with the staging values and names no trap of the old kit', () => {
     const staging = readFileSync(stagingValues, 'utf8');
-    for (const s of ['staging.token.place', 'staging-token-place-tls', 'letsencrypt-production', 'tokenplace-relay-secrets', 'TOKEN_PLACE_RELAY_SERVER_TOKEN']) {
+    for (const s of [
+      'staging.token.place',
+      'staging-token-place-tls',
+      'letsencrypt-production',
+      'tokenplace-relay-secrets',
+      'TOKEN_PLACE_RELAY_SERVER_TOKEN',
+    ]) {
       assert.ok(staging.includes(s), `staging values lack ${s}`);
       assert.ok(text.includes(s), `runbook lacks ${s}`);
     }
     assert.ok(text.includes('http://traefik.kube-system.svc.cluster.local:80'));
-    for (const bad of ['--reuse-values', 'democratizedspace', 'sha-19b332e', 'envFromSecrets', ':latest', 'main-latest', 'gpu-server:5015', 'staging-tokenplace-relay-tls']) {
+    for (const bad of [
+      '--reuse-values',
+      'democratizedspace',
+      'sha-19b332e',
+      'envFromSecrets',
+      ':latest',
+      'main-latest',
+      'gpu-server:5015',
+      'staging-tokenplace-relay-tls',
+    ]) {
       assert.ok(!text.includes(bad), `runbook mentions ${bad}`);
     }
   });

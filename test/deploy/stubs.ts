@@ -73,7 +73,11 @@ export function makeStubs(realHelm: string, nodePath: string): Stubs {
   const dir = tempDir('tp-stubs-');
   const bin = join(dir, 'bin');
   mkdirSync(bin);
-  for (const [name, body] of [['helm', HELM], ['kubectl', KUBECTL], ['curl', CURL]] as const) {
+  for (const [name, body] of [
+    ['helm', HELM],
+    ['kubectl', KUBECTL],
+    ['curl', CURL],
+  ] as const) {
     writeFileSync(join(bin, name), body);
     chmodSync(join(bin, name), 0o755);
   }
@@ -95,7 +99,10 @@ export function makeStubs(realHelm: string, nodePath: string): Stubs {
     run(cmd, args, extra = {}) {
       writeFileSync(log, '');
       const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', timeout: 60_000, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
-      const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.replaceAll(repoRoot, '<repo>'));
+      const lines = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.replaceAll(repoRoot, '<repo>'));
       return { status: r.status, stdout: r.stdout, stderr: r.stderr, log: lines };
     },
   };

@@ -50,7 +50,10 @@ describe('image workflow', () => {
 
   it('smoke-tests amd64 and arm64 before logging in or pushing', () => {
     const smokes = steps.map((s, i) => [s, i] as const).filter(([s]) => s.run?.includes('scripts/image-smoke-test.sh'));
-    assert.deepEqual(smokes.map(([s]) => s.run!.split(' ').at(-1)), ['linux/amd64', 'linux/arm64']);
+    assert.deepEqual(
+      smokes.map(([s]) => s.run!.split(' ').at(-1)),
+      ['linux/amd64', 'linux/arm64'],
+    );
     const login = index((s) => Boolean(s.uses?.startsWith('docker/login-action')));
     const push = index((s) => s.with?.push === true);
     assert.ok(login > Math.max(...smokes.map(([, i]) => i)), 'login after the smoke tests');

@@ -62,11 +62,19 @@ describe('doctor against a relay behind a TLS front', () => {
   it('--json gives the same verdicts to a script', async () => {
     const run = await runDoctor([front.url, '--ca', certs.caFile, '--json']);
     assert.equal(run.code, 0);
-    const out = JSON.parse(run.stdout) as { url: string; verdict: string; exit_code: number; checks: { check: string; verdict: string; data?: Record<string, unknown> }[] };
+    const out = JSON.parse(run.stdout) as {
+      url: string;
+      verdict: string;
+      exit_code: number;
+      checks: { check: string; verdict: string; data?: Record<string, unknown> }[];
+    };
     assert.equal(out.url, front.url);
     assert.equal(out.verdict, 'ok');
     assert.equal(out.exit_code, 0);
-    assert.deepEqual(out.checks.map((c) => c.check), ALL);
+    assert.deepEqual(
+      out.checks.map((c) => c.check),
+      ALL,
+    );
     const latency = out.checks.find((c) => c.check === 'latency')!.data!;
     assert.equal(typeof latency.added_ms, 'number');
     assert.ok((latency.roundTripMs as number) >= (latency.added_ms as number));
@@ -77,7 +85,10 @@ describe('doctor against a relay behind a TLS front', () => {
     const r = rows(run.stdout);
     assert.equal(r.dns![0], 'OK');
     assert.equal(r.tls![0], 'FAIL');
-    assert.match(r.tls![1], /^not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE \(issuer CN=tokenplace doctor test CA, O=tokenplace-relay tests, expires .*\); a private CA needs --ca FILE$/);
+    assert.match(
+      r.tls![1],
+      /^not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE \(issuer CN=tokenplace doctor test CA, O=tokenplace-relay tests, expires .*\); a private CA needs --ca FILE$/,
+    );
     for (const check of ALL.slice(2)) assert.deepEqual(r[check], ['SKIP', 'not checked: TLS failed']);
     assert.equal(run.code, 2);
     assert.equal((await diagnostics(relay.relay.url)).total, 1, 'no probe node was registered');

@@ -75,7 +75,10 @@ describe('just tokenplace-doctor', () => {
     if (!bin) return;
     const dev = await just(bin, ['tokenplace-doctor', 'env=dev'], certs.dir);
     assert.equal(dev.code, 1);
-    assert.match(dev.stderr, /ERROR: env=dev has no public host \(no ingress\.host in docs\/examples\/tokenplace-relay\.values\.dev\.yaml\)\n {2}pass the URL: just tokenplace-doctor url=https:\/\/\.\.\./);
+    assert.match(
+      dev.stderr,
+      /ERROR: env=dev has no public host \(no ingress\.host in docs\/examples\/tokenplace-relay\.values\.dev\.yaml\)\n {2}pass the URL: just tokenplace-doctor url=https:\/\/\.\.\./,
+    );
     const bad = await just(bin, ['tokenplace-doctor', 'env=prod'], certs.dir);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /ERROR: env must be one of dev\|staging, got 'prod'/);

@@ -19,7 +19,11 @@ const DAY_MS = 86_400_000;
 
 function forgeKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
   // Node makes the RSA key (fast); forge only signs the certificates.
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const key = forge.pki.privateKeyFromPem(privateKey);
   return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), pem: privateKey };
 }
@@ -41,10 +45,17 @@ export function makeCerts(opts: { days?: number; notBeforeDaysAgo?: number } = {
   caCert.serialNumber = '01';
   caCert.validity.notBefore = new Date(Date.now() - 400 * DAY_MS);
   caCert.validity.notAfter = new Date(Date.now() + 400 * DAY_MS);
-  const caName = [{ name: 'commonName', value: 'tokenplace doctor test CA' }, { name: 'organizationName', value: 'tokenplace-relay tests' }];
+  const caName = [
+    { name: 'commonName', value: 'tokenplace doctor test CA' },
+    { name: 'organizationName', value: 'tokenplace-relay tests' },
+  ];
   caCert.setSubject(caName);
   caCert.setIssuer(caName);
-  caCert.setExtensions([{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true }, { name: 'subjectKeyIdentifier' }]);
+  caCert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
   caCert.sign(ca.privateKey, forge.md.sha256.create());
 
   const leaf = forgeKeys();
@@ -60,7 +71,13 @@ export function makeCerts(opts: { days?: number; notBeforeDaysAgo?: number } = {
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: 'localhost' },
+        { type: 7, ip: '127.0.0.1' },
+      ],
+    },
   ]);
   cert.sign(ca.privateKey, forge.md.sha256.create());
 
@@ -119,7 +136,17 @@ export interface RelayWithNode {
 /** The real relay on loopback (metrics on their own listener, as the chart runs it) and a demo node. */
 export async function startRelay(overrides: Partial<Config> = {}, env: Record<string, string> = {}, withNode = true): Promise<RelayWithNode> {
   const config = configWith(
-    { host: '127.0.0.1', port: 0, metricsPort: 0, logLevel: 'silent', releaseVersion: '1.4.2', deployEnvironment: 'staging', drainSeconds: 1, drainLingerMs: 0, ...overrides },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      metricsPort: 0,
+      logLevel: 'silent',
+      releaseVersion: '1.4.2',
+      deployEnvironment: 'staging',
+      drainSeconds: 1,
+      drainLingerMs: 0,
+      ...overrides,
+    },
     env,
   );
   const relay = await startServer({ config, logger: pino({ level: 'silent' }) });
@@ -150,10 +177,15 @@ export function runDoctor(args: string[], env: Record<string, string> = {}): Pro
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (!('TOKEN_PLACE_RELAY_SERVER_TOKEN' in env)) delete childEnv.TOKEN_PLACE_RELAY_SERVER_TOKEN;
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'dist', 'src', 'cli.js'), 'doctor', ...args], { cwd: repoRoot, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'dist', 'src', 'cli.js'), 'doctor', ...args],
+      { cwd: repoRoot, env: childEnv, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 

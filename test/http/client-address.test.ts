@@ -2,7 +2,15 @@
 // right; IPv4, IPv6 and IPv4-mapped IPv6 compare alike.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressSet, MAX_FORWARDED_HOPS, UNKNOWN_ADDRESS, addressLimitKey, formatAddress, parseAddress, resolveClientAddress } from '../../src/http/client-address.js';
+import {
+  AddressSet,
+  MAX_FORWARDED_HOPS,
+  UNKNOWN_ADDRESS,
+  addressLimitKey,
+  formatAddress,
+  parseAddress,
+  resolveClientAddress,
+} from '../../src/http/client-address.js';
 import { configWith } from '../../src/config.js';
 import { testRelay } from '../support/relay-app.js';
 

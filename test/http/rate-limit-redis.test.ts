@@ -16,10 +16,19 @@ const PUBLIC_B = '203.0.113.20';
 let n = 0;
 
 /** `count` relays (each with its own store connections) on one namespace, closed after the test. */
-async function relays(t: TestContext, redis: RedisServer, count: number, clientBurst = 6, clientKeyBurst = 120): Promise<{ app: FastifyInstance; store: RedisStore }[]> {
+async function relays(
+  t: TestContext,
+  redis: RedisServer,
+  count: number,
+  clientBurst = 6,
+  clientKeyBurst = 120,
+): Promise<{ app: FastifyInstance; store: RedisStore }[]> {
   const prefix = `rl-http:${process.pid}:${++n}:`;
   const base = configWith({ logLevel: 'silent', sinkHoldMs: 0, retrieveHoldMs: 0, store: 'redis', redisUrl: redis.url, redisPrefix: prefix });
-  const config = configWith({ ...base, rateLimits: { ...base.rateLimits, client: { perMinute: 60, burst: clientBurst }, client_key: { perMinute: 60, burst: clientKeyBurst } } });
+  const config = configWith({
+    ...base,
+    rateLimits: { ...base.rateLimits, client: { perMinute: 60, burst: clientBurst }, client_key: { perMinute: 60, burst: clientKeyBurst } },
+  });
   const clock = new FakeClock();
   const out: { app: FastifyInstance; store: RedisStore }[] = [];
   const stores: RedisStore[] = [];
@@ -40,7 +49,13 @@ async function relays(t: TestContext, redis: RedisServer, count: number, clientB
 }
 
 const retrieve = (app: FastifyInstance, remoteAddress: string) =>
-  app.inject({ method: 'POST', url: '/retrieve', remoteAddress, headers: { 'content-type': 'application/json' }, payload: { client_public_key: Buffer.from('client').toString('base64') } });
+  app.inject({
+    method: 'POST',
+    url: '/retrieve',
+    remoteAddress,
+    headers: { 'content-type': 'application/json' },
+    payload: { client_public_key: Buffer.from('client').toString('base64') },
+  });
 
 async function counterErrors(app: FastifyInstance): Promise<number> {
   const text = await app.relay.metrics.registry.getSingleMetricAsString('tokenplace_relay_rate_limit_errors_total');

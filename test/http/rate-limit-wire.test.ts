@@ -32,15 +32,41 @@ describe('rate limits over a real port, default budgets', () => {
   });
 
   for (const scenario of [
-    { name: 'one address floods /next_server', addresses: [FLOODER], target: 'next_server' as const, concurrency: 16, expect: /tokenplace_relay_rate_limited_total\{budget="client"/ },
-    { name: 'one address floods /faucet', addresses: [SUBMIT_FLOODER], target: 'faucet' as const, concurrency: 16, expect: /tokenplace_relay_rate_limited_total\{budget="submit"/ },
+    {
+      name: 'one address floods /next_server',
+      addresses: [FLOODER],
+      target: 'next_server' as const,
+      concurrency: 16,
+      expect: /tokenplace_relay_rate_limited_total\{budget="client"/,
+    },
+    {
+      name: 'one address floods /faucet',
+      addresses: [SUBMIT_FLOODER],
+      target: 'faucet' as const,
+      concurrency: 16,
+      expect: /tokenplace_relay_rate_limited_total\{budget="submit"/,
+    },
     // Polls for a key with no answer are held open, so flooding them takes many connections;
     // past its held-poll share each address is refused (its own client-key bucket is its own).
-    { name: 'one client key is flooded on /retrieve from four addresses', addresses: KEY_FLOODERS, target: 'retrieve' as const, concurrency: 200, expect: /tokenplace_relay_http_refused_total\{kind="source_held_polls"\} [1-9]/ },
+    {
+      name: 'one client key is flooded on /retrieve from four addresses',
+      addresses: KEY_FLOODERS,
+      target: 'retrieve' as const,
+      concurrency: 200,
+      expect: /tokenplace_relay_http_refused_total\{kind="source_held_polls"\} [1-9]/,
+    },
   ]) {
     it(`${scenario.name}: the flood is limited; the honest client, the node and the probes are not`, async () => {
       const floodKey = (await generateKeyPair()).publicKeyWire;
-      const flood = startFlood({ relayUrl: relay.url, addresses: scenario.addresses, target: scenario.target, concurrency: scenario.concurrency, clientKey: floodKey, maxMs: 20_000, maxRequests: 50_000 });
+      const flood = startFlood({
+        relayUrl: relay.url,
+        addresses: scenario.addresses,
+        target: scenario.target,
+        concurrency: scenario.concurrency,
+        clientKey: floodKey,
+        maxMs: 20_000,
+        maxRequests: 50_000,
+      });
       const honest = new LocalHttp(HONEST);
       const probe = new LocalHttp('127.0.0.1');
       const keys = await generateKeyPair();
@@ -63,7 +89,10 @@ describe('rate limits over a real port, default budgets', () => {
         assert.equal(metrics, null); // text exposition, not JSON
         const text = await (await fetch(`${relay.url}/metrics`)).text();
         assert.match(text, scenario.expect);
-        const limited = text.split('\n').filter((l) => l.startsWith('tokenplace_relay_rate_limited_total')).join('\n');
+        const limited = text
+          .split('\n')
+          .filter((l) => l.startsWith('tokenplace_relay_rate_limited_total'))
+          .join('\n');
         // The node's own budgets were never touched.
         assert.doesNotMatch(limited, /budget="node/, limited);
       } finally {

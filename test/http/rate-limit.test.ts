@@ -43,7 +43,10 @@ describe('client budgets', () => {
     await withRelay(budgets({ client: { perMinute: 60, burst: 5 } }), async (relay) => {
       const flood = [];
       for (let i = 0; i < 20; i++) flood.push(await retrieve(relay, PUBLIC_A));
-      assert.deepEqual(flood.map((r) => r.statusCode), [...Array(5).fill(200), ...Array(15).fill(429)]);
+      assert.deepEqual(
+        flood.map((r) => r.statusCode),
+        [...Array(5).fill(200), ...Array(15).fill(429)],
+      );
       const refused = flood[19]!;
       assert.equal(refused.headers['retry-after'], '1');
       assert.match(String(refused.headers['content-type']), /^application\/json/);
@@ -63,7 +66,10 @@ describe('client budgets', () => {
       const refused = await relay.inject({ method: 'GET', url: '/no-such-route', remoteAddress: PUBLIC_A });
       assert.equal(refused.statusCode, 429);
       assert.equal(refused.headers['retry-after'], '10');
-      assert.deepEqual(refused.json(), { error: { code: 'rate_limited', message: 'Rate limit exceeded', budget: 'client', retry_after_seconds: 10 }, code: 'rate_limited' });
+      assert.deepEqual(refused.json(), {
+        error: { code: 'rate_limited', message: 'Rate limit exceeded', budget: 'client', retry_after_seconds: 10 },
+        code: 'rate_limited',
+      });
       relay.clock.advance(9_999);
       assert.equal((await relay.inject({ method: 'GET', url: '/no-such-route', remoteAddress: PUBLIC_A })).statusCode, 429);
       relay.clock.advance(1);
@@ -135,14 +141,17 @@ describe('compute-node budgets', () => {
   });
 
   it('requests without the token spend the address budget only, never the node key’s', async () => {
-    await withRelay({ ...budgets({ node: { perMinute: 60, burst: 2 }, node_address: { perMinute: 60, burst: 5 } }), serverTokens: ['node-token'] }, async (relay) => {
-      // An attacker replays the honest node's key with a wrong token.
-      const statuses = [];
-      for (let i = 0; i < 8; i++) statuses.push((await sink(relay, PUBLIC_A, NODE_KEY, 'guess')).statusCode);
-      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
-      // The honest node, elsewhere, still has its whole node-key budget.
-      assert.deepEqual([(await sink(relay, PUBLIC_B)).statusCode, (await sink(relay, PUBLIC_B)).statusCode], [200, 200]);
-    });
+    await withRelay(
+      { ...budgets({ node: { perMinute: 60, burst: 2 }, node_address: { perMinute: 60, burst: 5 } }), serverTokens: ['node-token'] },
+      async (relay) => {
+        // An attacker replays the honest node's key with a wrong token.
+        const statuses = [];
+        for (let i = 0; i < 8; i++) statuses.push((await sink(relay, PUBLIC_A, NODE_KEY, 'guess')).statusCode);
+        assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429, 429]);
+        // The honest node, elsewhere, still has its whole node-key budget.
+        assert.deepEqual([(await sink(relay, PUBLIC_B)).statusCode, (await sink(relay, PUBLIC_B)).statusCode], [200, 200]);
+      },
+    );
   });
 });
 
@@ -164,15 +173,18 @@ describe('operations endpoints', () => {
   });
 
   it('the cluster-internal list is configurable, and trusted proxies are always on it', async () => {
-    await withRelay({ ...budgets({ ops: { perMinute: 60, burst: 1 } }), clusterInternal: ['127.0.0.1/32'], trustedProxies: ['192.0.2.0/24'] }, async (relay) => {
-      const from = async (remoteAddress: string) => [
-        (await relay.inject({ method: 'GET', url: '/livez', remoteAddress })).statusCode,
-        (await relay.inject({ method: 'GET', url: '/livez', remoteAddress })).statusCode,
-      ];
-      assert.deepEqual(await from('10.1.2.3'), [200, 429]);
-      assert.deepEqual(await from('192.0.2.7'), [200, 200]);
-      assert.deepEqual(await from('127.0.0.1'), [200, 200]);
-    });
+    await withRelay(
+      { ...budgets({ ops: { perMinute: 60, burst: 1 } }), clusterInternal: ['127.0.0.1/32'], trustedProxies: ['192.0.2.0/24'] },
+      async (relay) => {
+        const from = async (remoteAddress: string) => [
+          (await relay.inject({ method: 'GET', url: '/livez', remoteAddress })).statusCode,
+          (await relay.inject({ method: 'GET', url: '/livez', remoteAddress })).statusCode,
+        ];
+        assert.deepEqual(await from('10.1.2.3'), [200, 429]);
+        assert.deepEqual(await from('192.0.2.7'), [200, 200]);
+        assert.deepEqual(await from('127.0.0.1'), [200, 200]);
+      },
+    );
   });
 });
 
@@ -180,7 +192,8 @@ describe('fairness and switches', () => {
   it('per-client queue cap end to end on /faucet: 429 client_queue_full with Retry-After; other clients still get through', async () => {
     await withRelay({ maxQueuePerClient: 2 }, async (relay) => {
       assert.equal((await sink(relay, '127.0.0.1', NODE_KEY, '')).statusCode, 200);
-      const submit = (clientKey: string) => relay.inject({ method: 'POST', url: '/faucet', remoteAddress: PUBLIC_A, headers: json, payload: faucetBody({ client_public_key: clientKey }) });
+      const submit = (clientKey: string) =>
+        relay.inject({ method: 'POST', url: '/faucet', remoteAddress: PUBLIC_A, headers: json, payload: faucetBody({ client_public_key: clientKey }) });
       assert.equal((await submit(CLIENT_KEY)).statusCode, 200);
       assert.equal((await submit(CLIENT_KEY)).statusCode, 200);
       const before = await relay.store.snapshot();
@@ -198,7 +211,10 @@ describe('fairness and switches', () => {
       for (let i = 0; i < 10; i++) assert.equal((await retrieve(relay, PUBLIC_A)).statusCode, 200);
     });
     assert.equal(configWith({}, { TOKENPLACE_RATE_LIMIT: '0' }).rateLimit, false);
-    assert.deepEqual(configWith({}, { TOKENPLACE_RATE_LIMIT_SUBMIT_PER_MINUTE: '30', TOKENPLACE_RATE_LIMIT_SUBMIT_BURST: '4' }).rateLimits.submit, { perMinute: 30, burst: 4 });
+    assert.deepEqual(configWith({}, { TOKENPLACE_RATE_LIMIT_SUBMIT_PER_MINUTE: '30', TOKENPLACE_RATE_LIMIT_SUBMIT_BURST: '4' }).rateLimits.submit, {
+      perMinute: 30,
+      burst: 4,
+    });
     assert.throws(() => configWith({}, { TOKENPLACE_RATE_LIMIT_NODE_BURST: '0' }), /TOKENPLACE_RATE_LIMIT_NODE_BURST/);
     assert.throws(() => configWith({}, { TOKENPLACE_RATE_LIMIT_CLIENT_PER_MINUTE: 'lots' }), /TOKENPLACE_RATE_LIMIT_CLIENT_PER_MINUTE/);
   });
@@ -211,7 +227,12 @@ describe('fairness and switches', () => {
         cb();
       },
     });
-    const config = configWith({ ...budgets({ client: { perMinute: 60, burst: 2 }, client_key: { perMinute: 60, burst: 2 } }), sinkHoldMs: 0, retrieveHoldMs: 0, logLevel: 'debug' });
+    const config = configWith({
+      ...budgets({ client: { perMinute: 60, burst: 2 }, client_key: { perMinute: 60, burst: 2 } }),
+      sinkHoldMs: 0,
+      retrieveHoldMs: 0,
+      logLevel: 'debug',
+    });
     const app = await buildApp({ config, logger: createLogger('debug', sinkStream) });
     try {
       for (let i = 0; i < 6; i++) {
@@ -235,7 +256,13 @@ describe('API v1 routes', () => {
     try {
       await registerNode(relay);
       const admit = (clientKey: string, id: string) =>
-        relay.inject({ method: 'POST', url: '/api/v1/relay/requests', remoteAddress: PUBLIC_A, headers: json, payload: requestBody({ client_public_key: clientKey, request_id: id }) });
+        relay.inject({
+          method: 'POST',
+          url: '/api/v1/relay/requests',
+          remoteAddress: PUBLIC_A,
+          headers: json,
+          payload: requestBody({ client_public_key: clientKey, request_id: id }),
+        });
       assert.equal((await admit(CLIENT_A, 'r1')).statusCode, 200);
       assert.equal((await admit(CLIENT_A, 'r2')).statusCode, 200);
       const before = await relay.store.snapshot();
@@ -255,13 +282,33 @@ describe('API v1 routes', () => {
     try {
       const polls = [];
       for (let i = 0; i < 5; i++) {
-        polls.push((await relay.inject({ method: 'POST', url: '/api/v1/relay/responses/retrieve', remoteAddress: PUBLIC_A, headers: json, payload: { client_public_key: CLIENT_A } })).statusCode);
+        polls.push(
+          (
+            await relay.inject({
+              method: 'POST',
+              url: '/api/v1/relay/responses/retrieve',
+              remoteAddress: PUBLIC_A,
+              headers: json,
+              payload: { client_public_key: CLIENT_A },
+            })
+          ).statusCode,
+        );
       }
       assert.deepEqual(polls.slice(3), [429, 429]);
       assert.ok(polls.slice(0, 3).every((s) => s !== 429));
       const nodePolls = [];
       for (let i = 0; i < 4; i++) {
-        nodePolls.push((await relay.inject({ method: 'POST', url: '/api/v1/relay/servers/register', remoteAddress: PUBLIC_B, headers: { ...json, ...NODE_HEADERS }, payload: { server_public_key: NODE_A, capabilities: CAPS } })).statusCode);
+        nodePolls.push(
+          (
+            await relay.inject({
+              method: 'POST',
+              url: '/api/v1/relay/servers/register',
+              remoteAddress: PUBLIC_B,
+              headers: { ...json, ...NODE_HEADERS },
+              payload: { server_public_key: NODE_A, capabilities: CAPS },
+            })
+          ).statusCode,
+        );
       }
       assert.deepEqual(nodePolls, [200, 200, 429, 429]);
       assert.equal(await metric(relay, 'tokenplace_relay_rate_limited_total{budget="node",reason="node_key"}'), 2);

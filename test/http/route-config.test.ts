@@ -8,7 +8,8 @@ import { configWith } from '../../src/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { PLANS } from '../../src/limits/budgets.js';
 
-const build = (plugin: (app: FastifyInstance) => Promise<void>) => buildApp({ config: configWith({ logLevel: 'silent' }), logger: createLogger('silent'), plugins: [plugin] });
+const build = (plugin: (app: FastifyInstance) => Promise<void>) =>
+  buildApp({ config: configWith({ logLevel: 'silent' }), logger: createLogger('silent'), plugins: [plugin] });
 
 describe('route config', () => {
   it('a route without a rate-limit plan stops the start-up, naming the route', async () => {

@@ -49,7 +49,12 @@ describe('X-Relay-Server-Token', () => {
 
   it('non-ASCII and oversized header values are a 401, not a crash', async () => {
     const r = await testRelay({ serverTokens: ['t'] });
-    const latin1 = await r.inject({ method: 'POST', url: '/sink', headers: { 'content-type': 'application/json', 'x-relay-server-token': Buffer.from('tö', 'utf8').toString('latin1') }, payload: '{}' });
+    const latin1 = await r.inject({
+      method: 'POST',
+      url: '/sink',
+      headers: { 'content-type': 'application/json', 'x-relay-server-token': Buffer.from('tö', 'utf8').toString('latin1') },
+      payload: '{}',
+    });
     assert.equal(latin1.statusCode, 401);
     const huge = await r.post('/sink', { server_public_key: NODE_KEY }, { 'x-relay-server-token': 't'.repeat(5000) });
     assert.equal(huge.statusCode, 401);

@@ -50,7 +50,10 @@ function check(findings: Finding[], honestMustComplete: (attack: string) => bool
   }
 }
 
-const refusals = (f: Finding) => Object.entries(f.attacker).filter(([k]) => REFUSED.test(k)).reduce((n, [, v]) => n + v, 0);
+const refusals = (f: Finding) =>
+  Object.entries(f.attacker)
+    .filter(([k]) => REFUSED.test(k))
+    .reduce((n, [, v]) => n + v, 0);
 
 describe('attacks on a real port, honest parties alongside', () => {
   for (const flags of [[], ['--redis']]) {

@@ -57,7 +57,10 @@ async function run(t: TestContext, restart: boolean): Promise<void> {
     assert.equal(legacy.delivered.size, ROUND_TRIPS, 'every legacy round trip delivered');
   }
   assert.equal(v1.delivered.size, ROUND_TRIPS, 'every v1 round trip delivered');
-  assert.ok([...legacy.delivered.values(), ...v1.delivered.values()].every((n) => n === 1), 'exactly once');
+  assert.ok(
+    [...legacy.delivered.values(), ...v1.delivered.values()].every((n) => n === 1),
+    'exactly once',
+  );
   assert.equal(legacy.wrongAnswers + v1.wrongAnswers, 0);
   // Refusals while the slot's primary is away are 503 store_unavailable, never a 500 (a restarted
   // primary has no scripts cached: the store falls back to EVAL).

@@ -19,7 +19,13 @@ async function failover(t: TestContext, wait: boolean): Promise<void> {
   assert.ok(existsSync(CLI), 'run `npm run build` first');
   const setup = await startSentinel(t);
   if (setup === null) return;
-  const env = { ...setup.env, TOKENPLACE_REDIS_URL: '', TOKENPLACE_REDIS_COMMAND_TIMEOUT_MS: '500', TOKENPLACE_REDIS_CONNECT_TIMEOUT_MS: '500', ...(wait ? { TOKENPLACE_REDIS_WAIT_REPLICAS: '1', TOKENPLACE_REDIS_WAIT_TIMEOUT_MS: '100' } : {}) };
+  const env = {
+    ...setup.env,
+    TOKENPLACE_REDIS_URL: '',
+    TOKENPLACE_REDIS_COMMAND_TIMEOUT_MS: '500',
+    TOKENPLACE_REDIS_CONNECT_TIMEOUT_MS: '500',
+    ...(wait ? { TOKENPLACE_REDIS_WAIT_REPLICAS: '1', TOKENPLACE_REDIS_WAIT_TIMEOUT_MS: '100' } : {}),
+  };
   const replicas: Replica[] = [];
   t.after(() => Promise.all(replicas.map((r) => r.kill('SIGKILL'))));
   for (let i = 0; i < 3; i += 1) replicas.push(await startReplica('', env));
@@ -59,8 +65,14 @@ async function failover(t: TestContext, wait: boolean): Promise<void> {
     `v1 refusals ${JSON.stringify(Object.fromEntries(v1.statuses))}, legacy refusals ${JSON.stringify(Object.fromEntries(legacy.errorStatuses))}`;
   t.diagnostic(summary);
   console.log(`redis failover: ${summary}`);
-  assert.ok([...legacy.delivered.values()].every((n) => n === 1), 'no legacy answer delivered twice');
-  assert.ok([...v1.delivered.values()].every((n) => n === 1), 'no v1 answer delivered twice');
+  assert.ok(
+    [...legacy.delivered.values()].every((n) => n === 1),
+    'no legacy answer delivered twice',
+  );
+  assert.ok(
+    [...v1.delivered.values()].every((n) => n === 1),
+    'no v1 answer delivered twice',
+  );
   assert.equal(legacy.wrongAnswers + v1.wrongAnswers, 0);
   assert.deepEqual(v1LostAfter, [], 'nothing accepted after recovery is lost');
   assert.ok(v1.accepted.size > 1000 && legacy.accepted.size > 1000, 'traffic went on after the failover');

@@ -49,7 +49,10 @@ test('kill -9 of one replica mid-traffic: accepted requests are delivered throug
   const summary = `accepted ${result.accepted.size} (${acceptedBeforeKill} before the kill), delivered ${result.delivered.size}, lost in the killed replica's last reply: ${claimInTransit} claims + ${responseInTransit} responses, ${result.seconds.toFixed(1)} s`;
   t.diagnostic(summary);
   assert.equal(result.accepted.size, 1500);
-  assert.ok([...result.delivered.values()].every((n) => n === 1), 'no response delivered twice');
+  assert.ok(
+    [...result.delivered.values()].every((n) => n === 1),
+    'no response delivered twice',
+  );
   for (const [j, n] of result.received) {
     // A resubmission after a broken /faucet is a second request, not a double delivery.
     assert.ok(n === 1 || result.clientsWithBrokenFaucet.has(j), `request ${j} handed to a node ${n} times`);

@@ -15,9 +15,15 @@ test('3 replicas on one Redis: 2,000 round trips each delivered exactly once', {
   t.diagnostic(`2000 round trips over 3 replicas in ${result.seconds.toFixed(1)} s`);
   assert.equal(result.accepted.size, 2000);
   assert.equal(result.delivered.size, 2000, 'every request answered');
-  assert.ok([...result.delivered.values()].every((n) => n === 1), 'no response delivered twice');
+  assert.ok(
+    [...result.delivered.values()].every((n) => n === 1),
+    'no response delivered twice',
+  );
   assert.equal(result.received.size, 2000);
-  assert.ok([...result.received.values()].every((n) => n === 1), 'no request handed to a node twice');
+  assert.ok(
+    [...result.received.values()].every((n) => n === 1),
+    'no request handed to a node twice',
+  );
   assert.equal(result.wrongAnswers, 0);
   assert.deepEqual([...result.errorStatuses], [], 'no error answers under normal load');
 });
@@ -32,9 +38,15 @@ test('3 replicas on one Redis, API v1: 1,000 round trips each handed out and del
   assert.deepEqual([...result.errorStatuses], [], 'no error answers under normal load');
   assert.equal(result.accepted.size, 1000);
   assert.equal(result.delivered.size, 1000, 'every request answered');
-  assert.ok([...result.delivered.values()].every((n) => n === 1), 'no response delivered twice');
+  assert.ok(
+    [...result.delivered.values()].every((n) => n === 1),
+    'no response delivered twice',
+  );
   assert.equal(result.received.size, 1000);
-  assert.ok([...result.received.values()].every((n) => n === 1), 'no request handed to a node twice');
+  assert.ok(
+    [...result.received.values()].every((n) => n === 1),
+    'no request handed to a node twice',
+  );
   assert.equal(result.wrongAnswers, 0);
   assert.equal(result.offered.size, nodes, 'selection on every replica spreads over every node');
 });

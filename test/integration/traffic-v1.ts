@@ -31,7 +31,15 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 export async function runV1Traffic(options: V1TrafficOptions): Promise<V1TrafficResult> {
   const { urls } = options;
   const at = (i: number) => urls[i % urls.length]!;
-  const result: V1TrafficResult = { accepted: new Set(), delivered: new Map(), received: new Map(), wrongAnswers: 0, offered: new Map(), errorStatuses: new Map(), seconds: 0 };
+  const result: V1TrafficResult = {
+    accepted: new Set(),
+    delivered: new Map(),
+    received: new Map(),
+    wrongAnswers: 0,
+    offered: new Map(),
+    errorStatuses: new Map(),
+    seconds: 0,
+  };
   const noteError = (status: number, body: Record<string, unknown>) => {
     const code = (body.error as { code?: unknown } | undefined)?.code ?? body.code;
     const k = `${status} ${String(code)}`;
@@ -87,7 +95,15 @@ export async function runV1Traffic(options: V1TrafficOptions): Promise<V1Traffic
       result.offered.set(nodeKey, (result.offered.get(nodeKey) ?? 0) + 1);
       const requestId = `rt-${k}`;
       const ciphertext = b64(`question-${k}`);
-      const admitted = await call(`${submitAt}/api/v1/relay/requests`, { ...PROTOCOL, server_public_key: nodeKey, client_public_key: clientKey, request_id: requestId, ciphertext, cipherkey: b64('key'), iv: b64('iv') });
+      const admitted = await call(`${submitAt}/api/v1/relay/requests`, {
+        ...PROTOCOL,
+        server_public_key: nodeKey,
+        client_public_key: clientKey,
+        request_id: requestId,
+        ciphertext,
+        cipherkey: b64('key'),
+        iv: b64('iv'),
+      });
       if (!admitted.ok || admitted.status !== 200) {
         if (admitted.ok) noteError(admitted.status, admitted.body);
         continue;

@@ -76,7 +76,12 @@ export async function runTraffic(options: TrafficOptions): Promise<TrafficResult
         result.received.set(id, (result.received.get(id) ?? 0) + 1);
         let s = (r + 2) % urls.length;
         for (let attempt = 0; attempt < 20; attempt += 1) {
-          const sent = await call(`${urls[s]}/source`, { client_public_key: item.client_public_key, chat_history: `a:${item.chat_history}`, cipherkey: item.cipherkey, iv: item.iv });
+          const sent = await call(`${urls[s]}/source`, {
+            client_public_key: item.client_public_key,
+            chat_history: `a:${item.chat_history}`,
+            cipherkey: item.cipherkey,
+            iv: item.iv,
+          });
           if (sent.ok && sent.status === 200) {
             result.sourced.add(id);
             break;

@@ -32,10 +32,12 @@ async function twoReplicas(t: TestContext, redis: RedisServer) {
   const prefix = `limits:${process.pid}:${++n}:`;
   const pair = [await replica(redis.url, prefix), await replica(redis.url, prefix)];
   t.after(async () => {
-    await Promise.all(pair.map(async ({ store, counter }) => {
-      await counter.close();
-      await store.close();
-    }));
+    await Promise.all(
+      pair.map(async ({ store, counter }) => {
+        await counter.close();
+        await store.close();
+      }),
+    );
   });
   return pair;
 }
@@ -130,7 +132,10 @@ describe('redis rate counter: keys and bounds', () => {
     // Key names stay bounded whatever the caller passes.
     await counter.take(budget, 'x'.repeat(10_000), 1, T0);
     const names = await raw.keys(`${prefix}*`);
-    assert.ok(names.every((name) => name.length <= prefix.length + REDIS_LIMITS_NAMESPACE.length + 'client:'.length + MAX_KEY_CHARS), names.join());
+    assert.ok(
+      names.every((name) => name.length <= prefix.length + REDIS_LIMITS_NAMESPACE.length + 'client:'.length + MAX_KEY_CHARS),
+      names.join(),
+    );
   });
 
   it('refuses budgets it could never forget or could not name safely', async (t) => {

@@ -72,7 +72,10 @@ describe('at start', () => {
         cb();
       },
     });
-    const relay = await startServer({ config: configWith({ port: 0, logLevel: 'info', cgroupDir: join(FIXTURES, 'v1-256mi') }), logger: createLogger('info', sink) });
+    const relay = await startServer({
+      config: configWith({ port: 0, logLevel: 'info', cgroupDir: join(FIXTURES, 'v1-256mi') }),
+      logger: createLogger('info', sink),
+    });
     try {
       const fit = lines.map((l) => JSON.parse(l)).filter((l) => l.message === 'memory.fit');
       assert.equal(fit.length, 1, lines.join(''));

@@ -47,7 +47,10 @@ test('legacy protocol: round trips, streaming, and re-registration after a relay
   assert.ok(node.answered >= 4);
 
   const down = logs.lines().filter((l) => l.event === 'relay.unreachable');
-  assert.ok(down.every((l) => typeof l.retry_in_ms === 'number' && l.level === 40), 'unreachable relay is a warning with a retry delay');
+  assert.ok(
+    down.every((l) => typeof l.retry_in_ms === 'number' && l.level === 40),
+    'unreachable relay is a warning with a retry delay',
+  );
   assert.ok(logs.lines().some((l) => l.event === 'relay.recovered'));
   assertLogsAreBlind(logs.text(), [node.publicKey, client.keys.publicKeyWire, 'secret question', 'follow-up beta', 'gamma', 'node-secret-token']);
 });
@@ -92,7 +95,10 @@ test('API v1 protocol: round trips and re-registration after a relay restart', a
   assert.ok(logs.lines().filter((l) => l.event === 'node.registered').length >= 2, 'registered again after the restart');
 
   await node.stop();
-  assert.ok(logs.lines().some((l) => l.event === 'node.unregistered' && l.status === 200), 'unregisters on stop');
+  assert.ok(
+    logs.lines().some((l) => l.event === 'node.unregistered' && l.status === 200),
+    'unregisters on stop',
+  );
   assert.equal(await after.nodeKey(), undefined, 'an unregistered node is no longer offered');
   assertLogsAreBlind(logs.text(), [node.publicKey, client.keys.publicKeyWire, 'secret question', 'second v1 turn', 'after the restart']);
 });

@@ -10,9 +10,15 @@ import { captureLogger, waitFor } from './harness.js';
 
 test('backoff grows exponentially with jitter inside [ceiling/2, ceiling] and is capped', () => {
   const lo = new Backoff({ baseMs: 100, maxMs: 1000, random: () => 0 });
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => lo.next()), [50, 100, 200, 400, 500, 500]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6].map(() => lo.next()),
+    [50, 100, 200, 400, 500, 500],
+  );
   const hi = new Backoff({ baseMs: 100, maxMs: 1000, random: () => 0.999999 });
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => hi.next()), [100, 200, 400, 800, 1000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map(() => hi.next()),
+    [100, 200, 400, 800, 1000],
+  );
   hi.reset();
   assert.equal(hi.attempts, 0);
   assert.equal(hi.next(), 100);
@@ -107,7 +113,11 @@ test('bad relay answers are logged and retried with backoff, then the node recov
   const work = (_req: IncomingMessage, body: any, res: ServerResponse) => {
     nodeKey = body.server_public_key;
     const enc = encryptJson([{ role: 'user', content: 'hidden text' }], nodeKey);
-    json(200, { next_ping_in_x_seconds: 0, client_public_key: client.publicKeyWire, chat_history: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv })(_req, body, res);
+    json(200, { next_ping_in_x_seconds: 0, client_public_key: client.publicKeyWire, chat_history: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv })(
+      _req,
+      body,
+      res,
+    );
   };
   const relay = await scriptedRelay([
     (_q, _b, res) => {
@@ -146,7 +156,10 @@ test('bad relay answers are logged and retried with backoff, then the node recov
   assert.ok(delays[3]! > delays[0]!, `backoff grows: ${delays.join(', ')}`);
   const tokenLine = failures[3]!;
   assert.match(String(tokenLine.msg), /token/);
-  assert.ok(relay.seen.every((s) => s.token === 'tkn'), 'the token header is sent on every call');
+  assert.ok(
+    relay.seen.every((s) => s.token === 'tkn'),
+    'the token header is sent on every call',
+  );
   assert.deepEqual(relay.seen[0]!.body, { server_public_key: node.publicKey });
   // The answer is the whole updated history, encrypted to the client key.
   const history = decryptJson({ ciphertext: delivered.chat_history, cipherkey: delivered.cipherkey, iv: delivered.iv }, client.privateKeyPem) as any[];
@@ -175,9 +188,23 @@ test('API v1: a node the relay forgets (404 on poll) registers again; cancelled 
         const polls = posted.filter((p) => p === '/api/v1/relay/servers/poll').length;
         if (polls === 1) return json(404, { error: { code: 404, message: 'Server with the specified public key not found' } })(req, body, res);
         if (polls === 2) {
-          const env = { protocol: 'tokenplace_api_v1_relay_e2ee', version: 1, request_id: 'r1', client_public_key: client.publicKeyWire, api_v1_request: { model: 'm', messages: [{ role: 'user', content: 'x' }], options: {} } };
+          const env = {
+            protocol: 'tokenplace_api_v1_relay_e2ee',
+            version: 1,
+            request_id: 'r1',
+            client_public_key: client.publicKeyWire,
+            api_v1_request: { model: 'm', messages: [{ role: 'user', content: 'x' }], options: {} },
+          };
           const enc = encryptJson(env, serverKey);
-          return json(200, { protocol: 'tokenplace_api_v1_relay_e2ee', version: 1, request_id: 'r1', client_public_key: client.publicKeyWire, chat_history: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv })(req, body, res);
+          return json(200, {
+            protocol: 'tokenplace_api_v1_relay_e2ee',
+            version: 1,
+            request_id: 'r1',
+            client_public_key: client.publicKeyWire,
+            chat_history: enc.ciphertext,
+            cipherkey: enc.cipherkey,
+            iv: enc.iv,
+          })(req, body, res);
         }
         return json(200, { message: 'No requests available', next_ping_in_x_seconds: 0, poll_wait_seconds: 0 })(req, body, res);
       }

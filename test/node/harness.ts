@@ -67,7 +67,14 @@ export async function spawnRelay(env: Record<string, string> = {}, port?: number
     async start() {
       child = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'cli.js'), 'serve'], {
         cwd: repoRoot,
-        env: { ...process.env, RELAY_HOST: '127.0.0.1', RELAY_PORT: String(p), TOKENPLACE_RELAY_DRAIN_SECONDS: '2', TOKENPLACE_RELAY_DRAIN_LINGER_MS: '0', ...env },
+        env: {
+          ...process.env,
+          RELAY_HOST: '127.0.0.1',
+          RELAY_PORT: String(p),
+          TOKENPLACE_RELAY_DRAIN_SECONDS: '2',
+          TOKENPLACE_RELAY_DRAIN_LINGER_MS: '0',
+          ...env,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -242,7 +249,10 @@ export class V1Client {
       timeoutMs,
       10,
     );
-    const envelopeOut = decryptJson({ ciphertext: (reply.chat_history ?? reply.ciphertext)!, cipherkey: reply.cipherkey, iv: reply.iv }, this.keys.privateKeyPem);
+    const envelopeOut = decryptJson(
+      { ciphertext: (reply.chat_history ?? reply.ciphertext)!, cipherkey: reply.cipherkey, iv: reply.iv },
+      this.keys.privateKeyPem,
+    );
     return { envelope: envelopeOut, requestId };
   }
 }

@@ -24,10 +24,16 @@ describe('tokenplace_build_info', () => {
 
   it('takes the release version and the revision from the environment, cleaned and bounded', async () => {
     const relay = await testRelay({}, { TOKENPLACE_RELEASE_VERSION: '1.4.0', TOKENPLACE_BUILD_REVISION: '0123456789abcdef0123456789abcdef01234567' });
-    assert.deepEqual(buildLines((await relay.inject({ method: 'GET', url: '/metrics' })).body), ['tokenplace_build_info{version="1.4.0",revision="0123456789abcdef0123456789abcdef01234567"} 1']);
+    assert.deepEqual(buildLines((await relay.inject({ method: 'GET', url: '/metrics' })).body), [
+      'tokenplace_build_info{version="1.4.0",revision="0123456789abcdef0123456789abcdef01234567"} 1',
+    ]);
     await relay.app.close();
     const none = { releaseVersion: null, buildRevision: null, gitSha: null };
-    assert.deepEqual(buildInfo({ ...none, imageTag: 'sha-abc1234' }), { version: PACKAGE_VERSION, revision: 'abc1234' }, 'an immutable sha tag names the revision');
+    assert.deepEqual(
+      buildInfo({ ...none, imageTag: 'sha-abc1234' }),
+      { version: PACKAGE_VERSION, revision: 'abc1234' },
+      'an immutable sha tag names the revision',
+    );
     assert.equal(buildInfo({ ...none, gitSha: 'feedface', imageTag: 'sha-abc1234' }).revision, 'feedface');
     assert.equal(buildInfo({ ...none, imageTag: '0.1.0' }).revision, 'unknown');
     const odd = buildInfo({ ...none, releaseVersion: '"}\n{evil="1 ' + 'x'.repeat(100), imageTag: null });
@@ -46,12 +52,17 @@ describe('tokenplace_build_info', () => {
     const appVersion = /appVersion:\s*"?([^"\n]+)"?/.exec(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8'))![1];
     const defaultEnv = defaults.spec.template.spec.containers[0].env as { name: string; value?: string }[];
     assert.equal(defaultEnv.find((e) => e.name === 'TOKENPLACE_IMAGE_TAG')?.value, appVersion, 'no tag: the chart appVersion');
-    assert.equal(defaultEnv.find((e) => e.name === 'TOKENPLACE_DEPLOY_ENV'), undefined);
+    assert.equal(
+      defaultEnv.find((e) => e.name === 'TOKENPLACE_DEPLOY_ENV'),
+      undefined,
+    );
 
-    const relay = await testRelay({}, { TOKENPLACE_IMAGE_TAG: env.TOKENPLACE_IMAGE_TAG!, TOKENPLACE_DEPLOY_ENV: env.TOKENPLACE_DEPLOY_ENV! });
+    const relay = await testRelay({}, { TOKENPLACE_IMAGE_TAG: env.TOKENPLACE_IMAGE_TAG, TOKENPLACE_DEPLOY_ENV: env.TOKENPLACE_DEPLOY_ENV });
     const version = (await relay.inject({ method: 'GET', url: '/api/v1/version' })).json();
     assert.deepEqual(version, { environment: 'staging', version: 'sha-0a1b2c3', label: 'staging sha-0a1b2c3' });
-    assert.deepEqual(buildLines((await relay.inject({ method: 'GET', url: '/metrics' })).body), [`tokenplace_build_info{version="${PACKAGE_VERSION}",revision="0a1b2c3"} 1`]);
+    assert.deepEqual(buildLines((await relay.inject({ method: 'GET', url: '/metrics' })).body), [
+      `tokenplace_build_info{version="${PACKAGE_VERSION}",revision="0a1b2c3"} 1`,
+    ]);
     await relay.app.close();
   });
 });

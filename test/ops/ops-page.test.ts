@@ -82,7 +82,10 @@ test('ops page on a desktop: node, queues, store, build; updates itself; drainin
   await page.locator('#traffic tbody tr[data-route="v1_requests"]').first().waitFor();
   await updatesAtLeast(browser, 2);
   const rates = await page.locator('#traffic tbody td[data-label="Per min"]').allInnerTexts();
-  assert.ok(rates.some((r) => r !== '–' && Number(r) > 0), `rates after two polls: ${rates.join(' ')}`);
+  assert.ok(
+    rates.some((r) => r !== '–' && Number(r) > 0),
+    `rates after two polls: ${rates.join(' ')}`,
+  );
 
   // A second node registers: the page shows it without being reloaded.
   await page.evaluate(() => ((window as unknown as { opsMarker: number }).opsMarker = 1));
@@ -97,7 +100,8 @@ test('ops page on a desktop: node, queues, store, build; updates itself; drainin
   // page shows the queue and its age growing.
   const idle = await generateKeyPair();
   const client2 = await generateKeyPair();
-  const post = (path: string, body: unknown) => fetch(`${relay.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) =>
+    fetch(`${relay.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   assert.equal((await post('/api/v1/relay/servers/register', { server_public_key: idle.publicKeyWire, capabilities: CAPS })).status, 200);
   const queued = await post('/api/v1/relay/requests', {
     server_public_key: idle.publicKeyWire,
@@ -159,7 +163,11 @@ test('ops page on a 390 × 844 phone: no sideways page scroll, nodes as cards', 
   const box = await row.boundingBox();
   assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `node card at ${JSON.stringify(box)}`);
   assert.equal(await row.locator('td[data-label="Queue"]').evaluate((el) => getComputedStyle(el).display), 'flex');
-  assert.equal(await page.locator('#nodes thead').evaluate((el) => el.getBoundingClientRect().width <= 1), true, 'the header row is visually hidden (still read by screen readers)');
+  assert.equal(
+    await page.locator('#nodes thead').evaluate((el) => el.getBoundingClientRect().width <= 1),
+    true,
+    'the header row is visually hidden (still read by screen readers)',
+  );
   // Wide tables scroll inside their own box.
   for (const id of ['traffic', 'latency']) {
     const wrap = page.locator(`#${id}`).locator('xpath=..');

@@ -18,7 +18,14 @@ describe('operations endpoints', () => {
     const empty = await r.inject({ method: 'GET', url: '/healthz' });
     assert.equal(empty.statusCode, 200);
     assert.equal(empty.headers['cache-control'], 'no-store');
-    assert.deepEqual(empty.json(), { status: 'ok', upstream: 'http://gpu.internal:8000', gpuHost: 'gpu.internal', store: 'memory', knownServers: 0, details: { knownServers: 'empty' } });
+    assert.deepEqual(empty.json(), {
+      status: 'ok',
+      upstream: 'http://gpu.internal:8000',
+      gpuHost: 'gpu.internal',
+      store: 'memory',
+      knownServers: 0,
+      details: { knownServers: 'empty' },
+    });
     await r.post('/sink', { server_public_key: NODE_KEY });
     assert.equal((await r.inject({ method: 'GET', url: '/healthz' })).json().knownServers, 1);
     r.clock.advance(31_000);

@@ -7,6 +7,7 @@ import { generateKeyPair } from '../../src/crypto/index.js';
 import { keyFingerprint } from '../../src/core/fingerprint.js';
 import { CONTENT_SECURITY_POLICY } from '../../src/page/routes.js';
 import { bucketQuantile, opsNode, summariseHistogram } from '../../src/ops/state.js';
+import type { OpsNode } from '../../src/ops/state-wire.js';
 import { ensureBuilt } from '../node/harness.js';
 import { testRelay, type TestRelay } from '../support/relay-app.js';
 import { CAPS } from '../support/v1-capabilities.js';
@@ -96,7 +97,10 @@ describe('/ops/state access', () => {
     assert.ok(limited >= 1, 'the ops budget runs out from outside');
     for (let i = 0; i < burst + 3; i += 1) assert.equal((await state(r, '10.1.1.1')).statusCode, 200);
     const metrics = await r.app.relay.metrics.registry.getSingleMetric('tokenplace_relay_requests_total')!.get();
-    assert.ok(metrics.values.some((v) => v.labels.endpoint === 'ops_state'), 'counted under its route name');
+    assert.ok(
+      metrics.values.some((v) => v.labels.endpoint === 'ops_state'),
+      'counted under its route name',
+    );
   });
 });
 
@@ -107,7 +111,11 @@ describe('/ops/state content', () => {
     const [legacyNode, v1Node, client] = await Promise.all([generateKeyPair(), generateKeyPair(), generateKeyPair()]);
     const sunk = await r.post('/sink', { server_public_key: legacyNode.publicKeyWire }, { 'x-relay-server-token': NODE_TOKEN });
     assert.equal(sunk.statusCode, 200, sunk.body);
-    const reg = await r.post('/api/v1/relay/servers/register', { server_public_key: v1Node.publicKeyWire, capabilities: CAPS }, { 'x-relay-server-token': NODE_TOKEN });
+    const reg = await r.post(
+      '/api/v1/relay/servers/register',
+      { server_public_key: v1Node.publicKeyWire, capabilities: CAPS },
+      { 'x-relay-server-token': NODE_TOKEN },
+    );
     assert.equal(reg.statusCode, 200, reg.body);
     const credential = reg.json().control_credential as string;
     const ciphertext = Buffer.from('opaque ciphertext bytes for the ops test').toString('base64');
@@ -129,7 +137,8 @@ describe('/ops/state content', () => {
 
     // Never a key (node or client), a credential or payload bytes: not whole, not a window of one.
     for (const secret of [legacyNode.publicKeyWire, v1Node.publicKeyWire, client.publicKeyWire]) {
-      for (let at = 0; at + 40 <= secret.length; at += 40) assert.ok(!res.body.includes(secret.slice(at, at + 40)), 'a 40-character window of a key is in the JSON');
+      for (let at = 0; at + 40 <= secret.length; at += 40)
+        assert.ok(!res.body.includes(secret.slice(at, at + 40)), 'a 40-character window of a key is in the JSON');
       const pemBody = Buffer.from(secret, 'base64').toString('utf8').split('\n')[1]!;
       assert.ok(!res.body.includes(pemBody.slice(0, 40)), 'decoded key material is in the JSON');
     }
@@ -141,7 +150,7 @@ describe('/ops/state content', () => {
     assert.equal(s.nodes.live, 2);
     assert.equal(s.nodes.total, 2);
     assert.equal(s.nodes.truncated, false);
-    const byProtocol = Object.fromEntries((s.nodes.list as { protocol: string }[]).map((n) => [n.protocol, n]));
+    const byProtocol = Object.fromEntries((s.nodes.list as OpsNode[]).map((n) => [n.protocol, n])) as Record<'legacy' | 'v1', OpsNode>;
     assert.equal(byProtocol.legacy.fingerprint, keyFingerprint(legacyNode.publicKeyWire));
     assert.equal(byProtocol.v1.fingerprint, keyFingerprint(v1Node.publicKeyWire));
     assert.match(byProtocol.v1.fingerprint, /^[0-9a-f]{12}$/);
@@ -163,8 +172,14 @@ describe('/ops/state content', () => {
     assert.equal(s.build.node, process.version);
 
     const sink = (s.counters.requests as { endpoint: string; status: string; count: number }[]).filter((x) => x.endpoint.includes('sink'));
-    assert.ok(sink.some((x) => x.status === '200' && x.count === 1), JSON.stringify(sink));
-    assert.ok(sink.some((x) => x.status === '400'), 'the refused /sink is counted by status');
+    assert.ok(
+      sink.some((x) => x.status === '200' && x.count === 1),
+      JSON.stringify(sink),
+    );
+    assert.ok(
+      sink.some((x) => x.status === '400'),
+      'the refused /sink is counted by status',
+    );
     for (const row of s.counters.requests as { method?: string }[]) assert.equal(row.method, undefined, 'methods are summed');
   });
 
@@ -177,7 +192,19 @@ describe('/ops/state content', () => {
     const labelled = opsNode({ ...base, label: 'kitchen-gpu', served: 12, failed: 1, leaseLeftMs: 12_500 } as typeof base);
     assert.deepEqual([labelled.label, labelled.served, labelled.failed, labelled.leaseLeftSeconds], ['kitchen-gpu', 12, 1, 12.5]);
     // API v1 keeps the label in the capabilities it stores.
-    const v1Labelled = opsNode({ ...base, capabilities: { supportedModelIds: ['m'], contextTier: '8k-fast', maxContextTokens: 8192, defaultOutputReservation: 1024, maxOutputTokens: 2048, maxConcurrency: 2, backendClass: 'gpu', label: 'attic' } } as typeof base);
+    const v1Labelled = opsNode({
+      ...base,
+      capabilities: {
+        supportedModelIds: ['m'],
+        contextTier: '8k-fast',
+        maxContextTokens: 8192,
+        defaultOutputReservation: 1024,
+        maxOutputTokens: 2048,
+        maxConcurrency: 2,
+        backendClass: 'gpu',
+        label: 'attic',
+      },
+    } as typeof base);
     assert.equal(v1Labelled.label, 'attic');
     assert.equal(v1Labelled.maxConcurrency, 2);
     const long = opsNode({ ...base, label: 'x'.repeat(500), served: 'many' } as unknown as typeof base);
@@ -241,7 +268,16 @@ describe('/ops/state content', () => {
     assert.equal(summary.get('b')!.p99, 10);
     assert.equal(summary.get('b')!.count, 10);
     assert.equal(bucketQuantile([], 0.5), null);
-    assert.equal(bucketQuantile([{ le: 1, count: 0 }, { le: Infinity, count: 0 }], 0.5), null);
+    assert.equal(
+      bucketQuantile(
+        [
+          { le: 1, count: 0 },
+          { le: Infinity, count: 0 },
+        ],
+        0.5,
+      ),
+      null,
+    );
   });
 });
 

@@ -16,7 +16,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type Answer = { status: number; body: Record<string, unknown> } | null;
 async function post(url: string, body: unknown): Promise<Answer> {
   try {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(15_000),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   } catch {
     return null;
@@ -65,7 +70,15 @@ describe('memory store: SIGTERM under API v1 load', () => {
       for (;;) {
         const k = next++;
         const ciphertext = b64(`q-${k}`);
-        const admitted = await post(`${url}/api/v1/relay/requests`, { ...PROTOCOL, server_public_key: nodeKey, client_public_key: clientKey, request_id: `r-${k}`, ciphertext, cipherkey: 'k', iv: 'i' });
+        const admitted = await post(`${url}/api/v1/relay/requests`, {
+          ...PROTOCOL,
+          server_public_key: nodeKey,
+          client_public_key: clientKey,
+          request_id: `r-${k}`,
+          ciphertext,
+          cipherkey: 'k',
+          iv: 'i',
+        });
         if (admitted === null) {
           counts.unreachable += 1;
           return;
@@ -98,7 +111,11 @@ describe('memory store: SIGTERM under API v1 load', () => {
     assert.equal(await relay.exited, 0);
     assert.ok(counts.accepted > 20, `load ran (${counts.accepted} accepted)`);
     assert.ok((counts.refused.get('relay_draining') ?? 0) > 0, 'the drain refused new work with its code');
-    assert.deepEqual([...counts.refused.keys()].filter((c) => c !== 'relay_draining'), [], 'no other refusal');
+    assert.deepEqual(
+      [...counts.refused.keys()].filter((c) => c !== 'relay_draining'),
+      [],
+      'no other refusal',
+    );
     assert.equal(counts.dropped, 0, `accepted ${counts.accepted}, delivered ${counts.delivered}`);
     assert.equal(counts.delivered, counts.accepted);
   });

@@ -9,7 +9,12 @@ const json = { 'content-type': 'application/json' };
 
 describe('graceful drain (SIGTERM)', () => {
   it('answers held polls, finishes in-flight work, reports draining, exits 0 in time', async () => {
-    const relay = await startRelayProcess({ TOKENPLACE_RELAY_SINK_HOLD_MS: '8000', TOKENPLACE_RELAY_RETRIEVE_HOLD_MS: '8000', TOKENPLACE_RELAY_DRAIN_SECONDS: '10', TOKENPLACE_RELAY_DRAIN_LINGER_MS: '1500' });
+    const relay = await startRelayProcess({
+      TOKENPLACE_RELAY_SINK_HOLD_MS: '8000',
+      TOKENPLACE_RELAY_RETRIEVE_HOLD_MS: '8000',
+      TOKENPLACE_RELAY_DRAIN_SECONDS: '10',
+      TOKENPLACE_RELAY_DRAIN_LINGER_MS: '1500',
+    });
     const { url } = relay;
     // Held polls: a node waiting for work and a client waiting for its answer.
     const heldSink = fetch(`${url}/sink`, { method: 'POST', headers: json, body: JSON.stringify({ server_public_key: 'n2' }) });
@@ -17,7 +22,9 @@ describe('graceful drain (SIGTERM)', () => {
     // In flight: a queued request that a node claims after the signal.
     await new Promise((resolve) => setTimeout(resolve, 300));
     // n3 registers with a poll it gives up on (so nothing is held for it), then gets work.
-    await fetch(`${url}/sink`, { method: 'POST', headers: json, body: JSON.stringify({ server_public_key: 'n3' }), signal: AbortSignal.timeout(200) }).catch(() => undefined);
+    await fetch(`${url}/sink`, { method: 'POST', headers: json, body: JSON.stringify({ server_public_key: 'n3' }), signal: AbortSignal.timeout(200) }).catch(
+      () => undefined,
+    );
     const early = await fetch(`${url}/faucet`, {
       method: 'POST',
       headers: json,
@@ -49,7 +56,10 @@ describe('graceful drain (SIGTERM)', () => {
     assert.equal(refused.status, 503);
     assert.ok(Number(refused.headers.get('retry-after')) > 0);
     assert.equal(((await refused.json()) as { code: string }).code, 'relay_draining');
-    const claimed = (await (await fetch(`${url}/sink`, { method: 'POST', headers: json, body: JSON.stringify({ server_public_key: 'n3' }) })).json()) as Record<string, unknown>;
+    const claimed = (await (await fetch(`${url}/sink`, { method: 'POST', headers: json, body: JSON.stringify({ server_public_key: 'n3' }) })).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(claimed.chat_history, 'h', 'work queued before the signal is still handed out');
 
     const code = await relay.exited;
@@ -61,7 +71,13 @@ describe('graceful drain (SIGTERM)', () => {
   });
 
   it('SIGTERM under legacy load: every submission is delivered or refused with a code, none accepted then dropped', async () => {
-    const relay = await startRelayProcess({ TOKENPLACE_RELAY_SINK_HOLD_MS: '2000', TOKENPLACE_RELAY_RETRIEVE_HOLD_MS: '2000', TOKENPLACE_RELAY_DRAIN_SECONDS: '10', TOKENPLACE_RELAY_DRAIN_LINGER_MS: '2500', TOKENPLACE_RATE_LIMIT: 'false' });
+    const relay = await startRelayProcess({
+      TOKENPLACE_RELAY_SINK_HOLD_MS: '2000',
+      TOKENPLACE_RELAY_RETRIEVE_HOLD_MS: '2000',
+      TOKENPLACE_RELAY_DRAIN_SECONDS: '10',
+      TOKENPLACE_RELAY_DRAIN_LINGER_MS: '2500',
+      TOKENPLACE_RATE_LIMIT: 'false',
+    });
     const { url } = relay;
     const post = async (path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> } | null> => {
       try {
@@ -90,7 +106,13 @@ describe('graceful drain (SIGTERM)', () => {
     const client = async (i: number): Promise<void> => {
       for (let turn = 0; !stop; turn += 1) {
         const key = `drain-c${i}`;
-        const sent = await post('/faucet', { server_public_key: `drain-n${1 + (i % 2)}`, client_public_key: key, chat_history: `${i}:${turn}`, cipherkey: 'k', iv: 'i' });
+        const sent = await post('/faucet', {
+          server_public_key: `drain-n${1 + (i % 2)}`,
+          client_public_key: key,
+          chat_history: `${i}:${turn}`,
+          cipherkey: 'k',
+          iv: 'i',
+        });
         if (sent === null) return;
         if (sent.status !== 200) {
           const code = String(sent.body.code);

@@ -42,7 +42,12 @@ async function relayLoggingAt(level: 'info' | 'debug', overrides: Partial<Config
   return {
     app,
     drain,
-    lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     post: (url, payload) => app.inject({ method: 'POST', url, payload: payload as object, headers: { 'content-type': 'application/json' } }),
   };
 }
@@ -60,8 +65,15 @@ async function idleRound(relay: Logged): Promise<void> {
   const poll = await relay.post('/api/v1/relay/servers/poll', { server_public_key: V1_NODE, capabilities: CAPS });
   assert.equal(JSON.parse(poll.body).message, 'No requests available');
   const admitted = await relay.post('/api/v1/relay/requests', {
-    server_public_key: V1_NODE, client_public_key: V1_CLIENT, request_id: 'req-1', protocol: PROTOCOL, version: 1,
-    ciphertext: 'Y2lw', cipherkey: 'a2V5', iv: 'aXZpdml2', cancel_token: 'cancel-1',
+    server_public_key: V1_NODE,
+    client_public_key: V1_CLIENT,
+    request_id: 'req-1',
+    protocol: PROTOCOL,
+    version: 1,
+    ciphertext: 'Y2lw',
+    cipherkey: 'a2V5',
+    iv: 'aXZpdml2',
+    cancel_token: 'cancel-1',
   });
   assert.equal(admitted.statusCode, 200, admitted.body);
   const pending = await relay.post('/api/v1/relay/responses/retrieve', { client_public_key: V1_CLIENT, request_id: 'req-1' });
@@ -80,20 +92,35 @@ describe('request log levels', () => {
       assert.equal(requestLines(relay, 'v1_servers_register')[0]?.level, 'info');
 
       // Real work on the same routes: a request handed to the node, its answer fetched.
-      assert.equal((await relay.post('/faucet', { server_public_key: NODE, client_public_key: CLIENT, chat_history: 'Y2lw', cipherkey: 'a2V5', iv: 'aXY=' })).statusCode, 200);
+      assert.equal(
+        (await relay.post('/faucet', { server_public_key: NODE, client_public_key: CLIENT, chat_history: 'Y2lw', cipherkey: 'a2V5', iv: 'aXY=' })).statusCode,
+        200,
+      );
       const work = await relay.post('/sink', { server_public_key: NODE });
       assert.equal(JSON.parse(work.body).client_public_key, CLIENT);
       assert.equal((await relay.post('/source', { client_public_key: CLIENT, chat_history: 'YW5z', cipherkey: 'a2V5', iv: 'aXY=' })).statusCode, 200);
       assert.match((await relay.post('/retrieve', { client_public_key: CLIENT })).body, /chat_history/);
       const v1Work = await relay.post('/api/v1/relay/servers/poll', { server_public_key: V1_NODE, capabilities: CAPS });
       assert.equal(JSON.parse(v1Work.body).request_id, 'req-1');
-      assert.deepEqual(requestLines(relay, 'sink').map((l) => [l.level, l.http_status]), [['info', 200]]);
-      assert.deepEqual(requestLines(relay, 'retrieve').map((l) => [l.level, l.http_status]), [['info', 200]]);
-      assert.deepEqual(requestLines(relay, 'v1_servers_poll').map((l) => [l.level, l.http_status]), [['info', 200]]);
+      assert.deepEqual(
+        requestLines(relay, 'sink').map((l) => [l.level, l.http_status]),
+        [['info', 200]],
+      );
+      assert.deepEqual(
+        requestLines(relay, 'retrieve').map((l) => [l.level, l.http_status]),
+        [['info', 200]],
+      );
+      assert.deepEqual(
+        requestLines(relay, 'v1_servers_poll').map((l) => [l.level, l.http_status]),
+        [['info', 200]],
+      );
 
       // A refused poll is an error, logged at info whatever the route.
       assert.equal((await relay.post('/sink', { server_public_key: 42 })).statusCode, 400);
-      assert.deepEqual(requestLines(relay, 'sink').map((l) => l.http_status), [200, 400]);
+      assert.deepEqual(
+        requestLines(relay, 'sink').map((l) => l.http_status),
+        [200, 400],
+      );
       for (const line of relay.lines()) assert.equal(line.idle, undefined);
     } finally {
       await relay.app.close();

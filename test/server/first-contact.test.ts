@@ -70,7 +70,11 @@ function jsonLines(text: string): Record<string, unknown>[] {
 }
 
 describe('help', () => {
-  for (const args of [['serve', '--help'], ['serve', '-h'], ['help', 'serve']]) {
+  for (const args of [
+    ['serve', '--help'],
+    ['serve', '-h'],
+    ['help', 'serve'],
+  ]) {
     it(`${args.join(' ')} prints the serve usage on stdout and exits 0`, async () => {
       const run = await runCli(args);
       assert.equal(run.code, 0, run.stderr);
@@ -89,9 +93,15 @@ describe('help', () => {
     });
   }
 
-  for (const [command, first] of [['node', /^Usage: tokenplace-relay node --relay URL/], ['doctor', /^Usage: tokenplace-relay doctor URL/]] as const) {
+  for (const [command, first] of [
+    ['node', /^Usage: tokenplace-relay node --relay URL/],
+    ['doctor', /^Usage: tokenplace-relay doctor URL/],
+  ] as const) {
     it(`${command} --help and help ${command} print that command's usage`, async () => {
-      for (const args of [[command, '--help'], ['help', command]]) {
+      for (const args of [
+        [command, '--help'],
+        ['help', command],
+      ]) {
         const run = await runCli(args);
         assert.equal(run.code, 0, run.stderr);
         assert.match(run.stdout, first);
@@ -147,7 +157,10 @@ describe('a port that is taken', () => {
     relayPort.server.close(); // a free port for the relay itself
     const run = await runCli(['serve'], { RELAY_PORT: String(relayPort.port), TOKENPLACE_METRICS_PORT: String(port), TOKENPLACE_LOG_LEVEL: 'warn' });
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, new RegExp(`^tokenplace-relay: metrics port 127\\.0\\.0\\.1:${port} is already in use: choose another with TOKENPLACE_METRICS_PORT=PORT`));
+    assert.match(
+      run.stderr,
+      new RegExp(`^tokenplace-relay: metrics port 127\\.0\\.0\\.1:${port} is already in use: choose another with TOKENPLACE_METRICS_PORT=PORT`),
+    );
     assert.doesNotMatch(run.stderr, STACK_FRAME);
   });
 });
@@ -177,7 +190,11 @@ describe('serve --demo-node (what npm start runs)', () => {
 describe('the demo node against a real relay', () => {
   /** Runs `node --relay URL ...args` until stopped; resolves its exit code. */
   function demoNode(relayUrl: string, args: string[], env: Record<string, string> = {}) {
-    const child = spawn(process.execPath, [CLI, 'node', '--relay', relayUrl, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'node', '--relay', relayUrl, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -285,8 +302,15 @@ describe('many held polls', () => {
         assert.equal(await post('/api/v1/relay/servers/register', { server_public_key: key(`POLLER-${i}`), capabilities: caps }), 200);
         assert.equal(await post('/api/v1/relay/servers/register', { server_public_key: key(`IDLE-${i}`), capabilities: caps }), 200);
         const admitted = await post('/api/v1/relay/requests', {
-          server_public_key: key(`IDLE-${i}`), client_public_key: key(`CLIENT-${i}`), request_id: `r-${i}`,
-          protocol: 'tokenplace_api_v1_relay_e2ee', version: 1, ciphertext: 'Y2lw', cipherkey: 'a2V5', iv: 'aXZpdml2', cancel_token: `cancel-${i}`,
+          server_public_key: key(`IDLE-${i}`),
+          client_public_key: key(`CLIENT-${i}`),
+          request_id: `r-${i}`,
+          protocol: 'tokenplace_api_v1_relay_e2ee',
+          version: 1,
+          ciphertext: 'Y2lw',
+          cipherkey: 'a2V5',
+          iv: 'aXZpdml2',
+          cancel_token: `cancel-${i}`,
         });
         assert.equal(admitted, 200);
       }
@@ -298,11 +322,18 @@ describe('many held polls', () => {
         polls.push(post('/api/v1/relay/responses/retrieve', { client_public_key: key(`CLIENT-${i}`), request_id: `r-${i}` }));
       }
       // All of them held at the same moment (the relay's own gauge), not one after another.
-      await until('80 held polls', async () => {
-        const text = await (await fetch(`${relay.url}/metrics`)).text();
-        console.log("held", /^tokenplace_relay_held_polls (\d+)/m.exec(text)?.[1]);
-        return Number(/^tokenplace_relay_held_polls (\d+)/m.exec(text)?.[1] ?? 0) >= 4 * N;
-      }, 10_000).catch((err) => { console.log(relay.output().slice(-5000)); throw err; });
+      await until(
+        '80 held polls',
+        async () => {
+          const text = await (await fetch(`${relay.url}/metrics`)).text();
+          console.log('held', /^tokenplace_relay_held_polls (\d+)/m.exec(text)?.[1]);
+          return Number(/^tokenplace_relay_held_polls (\d+)/m.exec(text)?.[1] ?? 0) >= 4 * N;
+        },
+        10_000,
+      ).catch((err: unknown) => {
+        console.log(relay.output().slice(-5000));
+        throw err;
+      });
       const statuses = await Promise.all(polls);
       assert.deepEqual([...new Set(statuses)].sort(), [200, 202]);
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -42,13 +42,43 @@ describe('HTTP errors before a route answer JSON with a stable code', () => {
   after(async () => relay.shutdown('test'));
 
   const cases: { name: string; raw: () => string; status: number; code: string }[] = [
-    { name: 'a Content-Length that is not a number', raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: abc\r\n', '{}'), status: 400, code: 'malformed_http_request' },
-    { name: 'Content-Length together with Transfer-Encoding', raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'), status: 400, code: 'malformed_http_request' },
+    {
+      name: 'a Content-Length that is not a number',
+      raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: abc\r\n', '{}'),
+      status: 400,
+      code: 'malformed_http_request',
+    },
+    {
+      name: 'Content-Length together with Transfer-Encoding',
+      raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'),
+      status: 400,
+      code: 'malformed_http_request',
+    },
     { name: 'garbage instead of a request line', raw: () => 'NOT HTTP AT ALL\r\n\r\n', status: 400, code: 'malformed_http_request' },
-    { name: 'headers over the 16 KiB limit', raw: () => `GET /livez HTTP/1.1\r\nHost: relay\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, status: 431, code: 'header_fields_too_large' },
-    { name: 'malformed JSON', raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: 5\r\n', '{"a":'), status: 400, code: 'malformed_json' },
-    { name: 'an unsupported media type', raw: () => POST('/retrieve', 'Content-Type: text/plain\r\nContent-Length: 2\r\n', 'hi'), status: 415, code: 'unsupported_media_type' },
-    { name: 'a body over the limit', raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: 4000\r\n', `{"a":"${'x'.repeat(3990)}"}`), status: 413, code: 'body_too_large' },
+    {
+      name: 'headers over the 16 KiB limit',
+      raw: () => `GET /livez HTTP/1.1\r\nHost: relay\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      status: 431,
+      code: 'header_fields_too_large',
+    },
+    {
+      name: 'malformed JSON',
+      raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: 5\r\n', '{"a":'),
+      status: 400,
+      code: 'malformed_json',
+    },
+    {
+      name: 'an unsupported media type',
+      raw: () => POST('/retrieve', 'Content-Type: text/plain\r\nContent-Length: 2\r\n', 'hi'),
+      status: 415,
+      code: 'unsupported_media_type',
+    },
+    {
+      name: 'a body over the limit',
+      raw: () => POST('/retrieve', 'Content-Type: application/json\r\nContent-Length: 4000\r\n', `{"a":"${'x'.repeat(3990)}"}`),
+      status: 413,
+      code: 'body_too_large',
+    },
     { name: 'an unknown route', raw: () => 'GET /no/such/route HTTP/1.1\r\nHost: relay\r\n\r\n', status: 404, code: 'route_not_found' },
     { name: 'a known route with another method', raw: () => 'DELETE /retrieve HTTP/1.1\r\nHost: relay\r\n\r\n', status: 405, code: 'method_not_allowed' },
   ];
@@ -125,27 +155,30 @@ describe('open connections per source and near the cap', () => {
 
   it('near the cap the longest-idle socket is closed for a new client; a socket in a request is not; at the cap with nothing idle: 503 relay_connection_limit', async () => {
     // Cap 10, idle closing from 9 open sockets on.
-    await withRelay({ maxConnections: 10, connectionsPerSource: 100, retrieveHoldMs: 4000, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000 }, async (relay, port) => {
-      const sockets = [];
-      // One held poll (busy for 4 s), then idle sockets from several sources.
-      const busy = await openSocket(port, '127.0.0.40');
-      const busyAnswer = readAnswer(busy, 8000);
-      const body = JSON.stringify({ client_public_key: Buffer.from('nobody').toString('base64') });
-      busy.write(POST('/retrieve', `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`, body));
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      for (let i = 0; i < 8; i++) sockets.push(await openSocket(port, `127.0.0.${41 + i}`));
-      assert.equal(relay.guard.open, 9);
-      const first = sockets[0]!;
-      const closedFirst = closedWithin(first, 3000);
-      const honest = await rawRequest(port, 'GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n', '127.0.0.60');
-      assert.equal(honest.status, 200);
-      assert.equal(await closedFirst, true, 'the longest-idle socket made room');
-      assert.equal(busy.destroyed, false);
-      assert.equal((await busyAnswer).status, 200, 'the held poll was answered, not cut');
-      for (const socket of sockets) socket.destroy();
-      const text = await (await fetch(`${relay.url}/metrics`)).text();
-      assert.match(text, /tokenplace_relay_http_refused_total\{kind="idle_evicted"\} [1-9]/);
-    });
+    await withRelay(
+      { maxConnections: 10, connectionsPerSource: 100, retrieveHoldMs: 4000, keepAliveTimeoutMs: 60_000, headersTimeoutMs: 60_000, requestTimeoutMs: 60_000 },
+      async (relay, port) => {
+        const sockets = [];
+        // One held poll (busy for 4 s), then idle sockets from several sources.
+        const busy = await openSocket(port, '127.0.0.40');
+        const busyAnswer = readAnswer(busy, 8000);
+        const body = JSON.stringify({ client_public_key: Buffer.from('nobody').toString('base64') });
+        busy.write(POST('/retrieve', `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`, body));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        for (let i = 0; i < 8; i++) sockets.push(await openSocket(port, `127.0.0.${41 + i}`));
+        assert.equal(relay.guard.open, 9);
+        const first = sockets[0]!;
+        const closedFirst = closedWithin(first, 3000);
+        const honest = await rawRequest(port, 'GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n', '127.0.0.60');
+        assert.equal(honest.status, 200);
+        assert.equal(await closedFirst, true, 'the longest-idle socket made room');
+        assert.equal(busy.destroyed, false);
+        assert.equal((await busyAnswer).status, 200, 'the held poll was answered, not cut');
+        for (const socket of sockets) socket.destroy();
+        const text = await (await fetch(`${relay.url}/metrics`)).text();
+        assert.match(text, /tokenplace_relay_http_refused_total\{kind="idle_evicted"\} [1-9]/);
+      },
+    );
     await withRelay({ maxConnections: 1, connectionsPerSource: 100, retrieveHoldMs: 3000 }, async (_relay, port) => {
       const busy = await openSocket(port, '127.0.0.40');
       const body = JSON.stringify({ client_public_key: Buffer.from('nobody').toString('base64') });
@@ -162,18 +195,25 @@ describe('open connections per source and near the cap', () => {
 
 describe('sockets from a trusted proxy', () => {
   it('are not limited per source and keep the longer proxy keep-alive; a client socket gets the short one', async () => {
-    await withRelay({ trustedProxies: ['127.0.0.90/32'], connectionsPerSource: 1, keepAliveTimeoutMs: 1000, proxyKeepAliveTimeoutMs: 10_000 }, async (_relay, port) => {
-      const proxy = await Promise.all([0, 1, 2].map(() => openSocket(port, '127.0.0.90')));
-      const client = await openSocket(port, '127.0.0.91');
-      for (const socket of [...proxy, client]) {
-        const answer = readAnswer(socket);
-        socket.write('GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n');
-        assert.equal((await answer).status, 200);
-      }
-      assert.equal(await closedWithin(client, 4000), true, 'the client socket idled out');
-      assert.equal(proxy.some((socket) => socket.destroyed || socket.readableEnded), false, 'the proxy sockets are still open');
-      for (const socket of proxy) socket.destroy();
-    });
+    await withRelay(
+      { trustedProxies: ['127.0.0.90/32'], connectionsPerSource: 1, keepAliveTimeoutMs: 1000, proxyKeepAliveTimeoutMs: 10_000 },
+      async (_relay, port) => {
+        const proxy = await Promise.all([0, 1, 2].map(() => openSocket(port, '127.0.0.90')));
+        const client = await openSocket(port, '127.0.0.91');
+        for (const socket of [...proxy, client]) {
+          const answer = readAnswer(socket);
+          socket.write('GET /livez HTTP/1.1\r\nHost: relay\r\n\r\n');
+          assert.equal((await answer).status, 200);
+        }
+        assert.equal(await closedWithin(client, 4000), true, 'the client socket idled out');
+        assert.equal(
+          proxy.some((socket) => socket.destroyed || socket.readableEnded),
+          false,
+          'the proxy sockets are still open',
+        );
+        for (const socket of proxy) socket.destroy();
+      },
+    );
   });
 });
 

@@ -9,7 +9,10 @@ import { startServer } from '../../src/server.js';
 
 describe('metrics on a separate port', () => {
   it('serves /metrics only on the metrics listener; the relay port answers 404 with the catalogue code', async () => {
-    const relay = await startServer({ config: configWith({ port: 0, metricsPort: 0, metricsToken: 'scrape-secret', logLevel: 'silent' }), logger: createLogger('silent') });
+    const relay = await startServer({
+      config: configWith({ port: 0, metricsPort: 0, metricsToken: 'scrape-secret', logLevel: 'silent' }),
+      logger: createLogger('silent'),
+    });
     try {
       assert.ok(relay.metricsUrl !== null && relay.metricsUrl !== relay.url);
       const main = await fetch(`${relay.url}/metrics`);
@@ -41,7 +44,10 @@ describe('metrics on a separate port', () => {
   });
 
   it('refuses a metrics port equal to the relay port, naming the variable', () => {
-    assert.throws(() => loadConfig({ RELAY_PORT: '5010', TOKENPLACE_METRICS_PORT: '5010' }), (err: unknown) => err instanceof ConfigError && /TOKENPLACE_METRICS_PORT/.test(String(err)));
+    assert.throws(
+      () => loadConfig({ RELAY_PORT: '5010', TOKENPLACE_METRICS_PORT: '5010' }),
+      (err: unknown) => err instanceof ConfigError && /TOKENPLACE_METRICS_PORT/.test(String(err)),
+    );
     assert.throws(() => loadConfig({ TOKENPLACE_METRICS_PORT: 'x' }), /TOKENPLACE_METRICS_PORT/);
     assert.equal(loadConfig({ TOKENPLACE_METRICS_PORT: '9090' }).metricsPort, 9090);
   });

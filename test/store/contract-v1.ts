@@ -37,12 +37,22 @@ export function caps(models: string[] = ['m'], tier: V1Capabilities['contextTier
 }
 
 export function v1Request(node: string, client: string, id: string, overrides: Partial<V1NewRequest> = {}): V1NewRequest {
-  return { nodeKey: node, clientKey: client, requestId: id, cancelTokenDigest: `cancel-${id}`, ciphertext: `ct-${id}`, cipherkey: `ck-${id}`, iv: `iv-${id}`, ...overrides };
+  return {
+    nodeKey: node,
+    clientKey: client,
+    requestId: id,
+    cancelTokenDigest: `cancel-${id}`,
+    ciphertext: `ct-${id}`,
+    cipherkey: `ck-${id}`,
+    iv: `iv-${id}`,
+    ...overrides,
+  };
 }
 
 const DIGEST = (node: string) => `digest-${node}`;
 const answer = (id: string) => ({ ciphertext: `answer-${id}`, cipherkey: `ak-${id}`, iv: `ai-${id}` });
-const count = (ended: V1Ended[], outcome: string, reason?: string) => ended.filter((e) => e.outcome === outcome && (reason === undefined || e.reason === reason)).length;
+const count = (ended: V1Ended[], outcome: string, reason?: string) =>
+  ended.filter((e) => e.outcome === outcome && (reason === undefined || e.reason === reason)).length;
 
 export function storeContractV1(backend: string, factory: StoreFactory, options: { setup?: () => Promise<void>; teardown?: () => Promise<void> } = {}): void {
   describe(`RelayStore contract, API v1: ${backend}`, () => {
@@ -57,7 +67,8 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       assert.equal(out.ok, true);
       return out;
     };
-    const admit = async (node: string, client: string, id: string, at = T0, overrides: Partial<V1NewRequest> = {}) => store.v1.admitRequest(v1Request(node, client, id, overrides), at);
+    const admit = async (node: string, client: string, id: string, at = T0, overrides: Partial<V1NewRequest> = {}) =>
+      store.v1.admitRequest(v1Request(node, client, id, overrides), at);
     const claim = async (node: string, at: number) => {
       const out = await store.v1.claimRequest(node, at);
       assert.equal(out.ok, true);
@@ -76,7 +87,11 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       it('issues the credential once; re-registering renews the lease and keeps the credential', async () => {
         assert.deepEqual(await store.v1.registerNode('n1', caps(), DIGEST('n1'), T0), { ok: true, created: true, credentialIssued: true });
         assert.deepEqual(await store.v1.renewLease('n1', null, T0 + 1000, 0), { ok: true });
-        assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'another-digest', T0 + 20_000), { ok: true, created: false, credentialIssued: false });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'another-digest', T0 + 20_000), {
+          ok: true,
+          created: false,
+          credentialIssued: false,
+        });
         // Still the first digest: the second one cannot unregister it.
         assert.deepEqual(await store.v1.unregisterNode('n1', 'another-digest', T0 + 20_000), { ok: false, reason: 'forbidden' });
         assert.equal((await store.stats(T0 + 45_000)).v1HealthyNodes, 1, 'lease renewed at T0+20s runs to T0+50s');
@@ -90,8 +105,16 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.unregisterNode('n1', 'second', T0 + 2000), { ok: true, removed: true, ended: [] });
         // Never to another address.
         await store.v1.registerNode('n2', caps(), DIGEST('n2'), T0, { source: '10.0.0.1' });
-        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'stolen', T0 + 1000, { source: '10.0.0.2' }), { ok: true, created: false, credentialIssued: false });
-        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'again', T0 + 1000, { source: '10.0.0.1' }), { ok: true, created: false, credentialIssued: true });
+        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'stolen', T0 + 1000, { source: '10.0.0.2' }), {
+          ok: true,
+          created: false,
+          credentialIssued: false,
+        });
+        assert.deepEqual(await store.v1.registerNode('n2', caps(), 'again', T0 + 1000, { source: '10.0.0.1' }), {
+          ok: true,
+          created: false,
+          credentialIssued: true,
+        });
       });
 
       it('polls renew the lease for the hold as well; an unknown node is not found', async () => {
@@ -199,18 +222,32 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.claimRequest('n1', T0 + 1), { ok: false, reason: 'node_credential_required' });
         assert.deepEqual(await store.v1.claimRequest('n1', T0 + 1, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
         assert.deepEqual(await store.v1.registerNode('n1', caps(['evil']), 'fresh', T0 + 1), { ok: false, reason: 'node_credential_required' });
-        assert.deepEqual(await store.v1.registerNode('n1', caps(['evil']), 'fresh', T0 + 1, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['evil']), 'fresh', T0 + 1, { credentialDigest: 'wrong' }), {
+          ok: false,
+          reason: 'invalid_control_credential',
+        });
         assert.deepEqual(await store.snapshot(), before, 'refusals change nothing');
         // The owner still gets its work and answers it; an answer without its credential is refused.
         const mine = await store.v1.claimRequest('n1', T0 + 2, { credentialDigest: DIGEST('n1') });
         assert.equal(mine.ok && mine.request?.requestId, 'r1');
         assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('forged'), T0 + 3), { ok: false, reason: 'node_credential_required' });
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('forged'), T0 + 3, { credentialDigest: 'wrong' }), { ok: false, reason: 'invalid_control_credential' });
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 4, { credentialDigest: DIGEST('n1') }), { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('forged'), T0 + 3, { credentialDigest: 'wrong' }), {
+          ok: false,
+          reason: 'invalid_control_credential',
+        });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 4, { credentialDigest: DIGEST('n1') }), {
+          ok: true,
+          duplicate: false,
+          ended: [{ outcome: 'completed', reason: 'completed' }],
+        });
         const got = await store.v1.retrieveResponse('c1', 'r1', T0 + 5);
         assert.equal(got.kind === 'response' && got.response.ciphertext, 'answer-r1');
         // Capabilities change only with the credential.
-        assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'fresh', T0 + 6, { credentialDigest: DIGEST('n1') }), { ok: true, created: false, credentialIssued: false });
+        assert.deepEqual(await store.v1.registerNode('n1', caps(['m', 'x']), 'fresh', T0 + 6, { credentialDigest: DIGEST('n1') }), {
+          ok: true,
+          created: false,
+          credentialIssued: false,
+        });
       });
 
       it('binding also happens on a re-register or an answer with the credential; unbound nodes keep upstream behaviour', async () => {
@@ -222,7 +259,11 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.renewLease('n2', caps(['m', 'y']), T0 + 2, 0), { ok: true });
         await admit('n2', 'c1', 'r1');
         await claim('n2', T0 + 3);
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 4, { credentialDigest: DIGEST('n2') }), { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 4, { credentialDigest: DIGEST('n2') }), {
+          ok: true,
+          duplicate: false,
+          ended: [{ outcome: 'completed', reason: 'completed' }],
+        });
         assert.deepEqual(await store.v1.renewLease('n2', null, T0 + 5, 0), { ok: false, reason: 'node_credential_required' }, 'the answer bound it');
       });
 
@@ -231,7 +272,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await register('n2');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('x'), T0 + 1, { nodeKey: 'n2', credentialDigest: DIGEST('n2') }), { ok: false, reason: 'invalid_control_credential' });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('x'), T0 + 1, { nodeKey: 'n2', credentialDigest: DIGEST('n2') }), {
+          ok: false,
+          reason: 'invalid_control_credential',
+        });
         assert.equal((await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2, { nodeKey: 'n1' })).ok, true);
       });
     });
@@ -282,7 +326,11 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await store.v1.renewInflight('n1', 'r2', DIGEST('n1'), false, T0 + 15_000);
         await store.v1.renewLease('n1', null, T0 + 19_000, 0);
         assert.equal((await store.v1.expire(T0 + 21_000)).requeued, 1, 'only r1: r2 was control-polled');
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 22_000), { ok: true, duplicate: false, ended: [{ outcome: 'completed', reason: 'completed' }] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 22_000), {
+          ok: true,
+          duplicate: false,
+          ended: [{ outcome: 'completed', reason: 'completed' }],
+        });
         assert.equal((await claim('n1', T0 + 22_500)).request, null, 'answered: out of the queue');
         assert.equal((await store.stats(T0 + 22_500)).v1Queued, 0);
       });
@@ -317,7 +365,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.equal((await store.v1.registerNode('a3', caps(), DIGEST('a3'), T0 + 3, from('10.0.0.1'))).ok, true, 'released on unregister');
       });
 
-      it("queue, request and byte shares land on the source over its share", async () => {
+      it('queue, request and byte shares land on the source over its share', async () => {
         await fresh({ v1MaxQueuePerNode: 10, v1MaxQueuePerNodePerSource: 2, v1MaxRequests: 20, v1MaxRequestsPerSource: 3, maxQueuePerClient: 10 });
         await register('n1', T0, caps(['m'], '8k-fast', 4));
         await register('n2', T0, caps(['m'], '8k-fast', 4));
@@ -377,7 +425,15 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1', T0);
         await admit('n1', 'c2', 'r2', T0 + 10);
         const first = await claim('n1', T0 + 100);
-        assert.deepEqual(first.request, { clientKey: 'c1', requestId: 'r1', ciphertext: 'ct-r1', cipherkey: 'ck-r1', iv: 'iv-r1', admittedAt: T0, deadlineAt: T0 + 120_000 });
+        assert.deepEqual(first.request, {
+          clientKey: 'c1',
+          requestId: 'r1',
+          ciphertext: 'ct-r1',
+          cipherkey: 'ck-r1',
+          iv: 'iv-r1',
+          admittedAt: T0,
+          deadlineAt: T0 + 120_000,
+        });
         assert.equal((await claim('n1', T0 + 200)).request?.requestId, 'r2');
         assert.equal((await claim('n1', T0 + 300)).request, null);
         const stats = await store.stats(T0 + 300);
@@ -456,12 +512,16 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         const seen = await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 2000);
         assert.equal(seen.ok && seen.status, 'cancelled');
         assert.deepEqual(await store.v1.renewInflight('n1', 'r1', 'wrong', false, T0 + 2000), { ok: false, reason: 'forbidden' });
-        assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 41_000), { ok: false, reason: 'forbidden' }, 'control tombstone gone (40 s)');
+        assert.deepEqual(
+          await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 41_000),
+          { ok: false, reason: 'forbidden' },
+          'control tombstone gone (40 s)',
+        );
         const client = await store.v1.retrieveResponse('c1', 'r1', T0 + 41_000);
         assert.equal(client.kind === 'terminal' && client.reason, 'server_unregistered', 'the client tombstone lives longer (100 s)');
       });
 
-      it('a request still queued is not the node\'s yet', async () => {
+      it("a request still queued is not the node's yet", async () => {
         await register('n1');
         await admit('n1', 'c1', 'r1');
         assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0), { ok: true, status: 'unavailable' });
@@ -486,7 +546,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3020, { ack: true }), expected, 'the ack hands it out once more');
         assert.equal((await store.stats(T0 + 3020)).v1Responses, 0);
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3100), { kind: 'unknown' });
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), { ok: false, reason: 'request_gone', status: 'completed', ended: [] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), {
+          ok: false,
+          reason: 'request_gone',
+          status: 'completed',
+          ended: [],
+        });
         assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 3300), { ok: true, status: 'unavailable' });
       });
 
@@ -509,7 +574,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
         await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'client_timeout', T0 + 10);
-        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 20), { ok: false, reason: 'request_gone', status: 'cancelled', ended: [] });
+        assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 20), {
+          ok: false,
+          reason: 'request_gone',
+          status: 'cancelled',
+          ended: [],
+        });
         assert.deepEqual(await store.v1.acceptResponse('c1', 'nope', answer('x'), T0 + 20), { ok: false, reason: 'request_gone', status: 'gone', ended: [] });
         await admit('n1', 'c2', 'r2', T0 + 100);
         await claim('n1', T0 + 100);
@@ -572,7 +642,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         });
         assert.equal(await woke, true, 'the waiting client hears about it');
         waiter.close();
-        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0 + 6), { ok: true, status: 'expired', removedFromQueue: 0, ended: [] });
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'cancelled', T0 + 6), {
+          ok: true,
+          status: 'expired',
+          removedFromQueue: 0,
+          ended: [],
+        });
         assert.equal((await claim('n1', T0 + 7)).request, null);
       });
 
@@ -581,7 +656,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0);
         await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
-        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2), { ok: true, status: 'cancelled', removedFromQueue: 0, ended: [] });
+        assert.deepEqual(await store.v1.cancelRequest('c1', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2), {
+          ok: true,
+          status: 'cancelled',
+          removedFromQueue: 0,
+          ended: [],
+        });
         assert.equal((await store.stats(T0 + 2)).v1Responses, 0);
         assert.equal((await store.v1.retrieveResponse('c1', 'r1', T0 + 3)).kind, 'terminal');
       });
@@ -602,7 +682,11 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(2), T0 + 2), { ok: true, replaced: true });
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3), { kind: 'pending', deadlineAt: T0 + 120_000, progress: record(2) });
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 4), { kind: 'pending', deadlineAt: T0 + 120_000, progress: null });
-        assert.deepEqual(await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(3), T0 + 120_000), { ok: false, reason: 'not_active' }, 'past the deadline');
+        assert.deepEqual(
+          await store.v1.recordProgress('n1', DIGEST('n1'), 'c1', 'r1', record(3), T0 + 120_000),
+          { ok: false, reason: 'not_active' },
+          'past the deadline',
+        );
       });
     });
 
@@ -733,7 +817,10 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(new Set(await picks(12)), new Set(['fresh']), 'a polled node beats any number of never-polled ones, even unproven');
         for (const id of ['a', 'b', 'c']) assert.equal((await admit('fresh', `c-${id}`, id, T0 + 1)).ok, true);
         const full = await picks(2);
-        assert.ok(full.every((k) => k.startsWith('junk')), `the polled node's queue is full: ${full.join(',')}`);
+        assert.ok(
+          full.every((k) => k.startsWith('junk')),
+          `the polled node's queue is full: ${full.join(',')}`,
+        );
       });
 
       it('a busy proven node is not starved by idle nodes of other sources: turns between sources, then load', async () => {
@@ -749,7 +836,11 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         // Within a source, load decides: other1 busy, so other2 every time.
         assert.equal((await admit('other1', 'c-o', 'o', T0 + 4)).ok, true);
         const again = await picks(4);
-        assert.deepEqual(again.filter((k) => k !== 'honest'), ['other2', 'other2'], again.join(','));
+        assert.deepEqual(
+          again.filter((k) => k !== 'honest'),
+          ['other2', 'other2'],
+          again.join(','),
+        );
       });
 
       it('proof belongs to the registration: unregistered and registered again, a node starts unproven', async () => {

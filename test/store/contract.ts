@@ -105,11 +105,17 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         await store.legacy.enqueue('n1', request('c2', 'b'), T0 + 1);
         await store.legacy.enqueue('n1', request('c3', 'c'), T0 + 2);
         const first = await store.legacy.claim('n1', 2, T0 + 10);
-        assert.deepEqual(first.map((r) => r.chatHistory), ['a-history', 'b-history']);
+        assert.deepEqual(
+          first.map((r) => r.chatHistory),
+          ['a-history', 'b-history'],
+        );
         assert.equal(first[0]?.enqueuedAt, T0);
         assert.equal(first[0]?.clientKey, 'c1');
         const second = await store.legacy.claim('n1', 5, T0 + 20);
-        assert.deepEqual(second.map((r) => r.clientKey), ['c3']);
+        assert.deepEqual(
+          second.map((r) => r.clientKey),
+          ['c3'],
+        );
         assert.deepEqual(await store.legacy.claim('n1', 5, T0 + 30), []);
       });
 
@@ -155,7 +161,11 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         await store.legacy.enqueue('n1', request('c2', 'late'), T0 + 29_000);
         await store.legacy.register('n1', T0 + 59_000);
         const claimed = await store.legacy.claim('n1', 5, T0 + 61_000);
-        assert.deepEqual(claimed.map((r) => r.clientKey), ['c2'], 'the early one expired, the late one survived');
+        assert.deepEqual(
+          claimed.map((r) => r.clientKey),
+          ['c2'],
+          'the early one expired, the late one survived',
+        );
       });
 
       it('expire sweeps queued requests and frees their capacity', async () => {
@@ -429,7 +439,12 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         await store.legacy.register('e1', T0, 'evil');
         await store.legacy.register('e2', T0, 'evil');
         await store.legacy.register('h1', T0, 'home');
-        for (const [node, client] of [['e1', 'a1'], ['e1', 'a2'], ['e2', 'a3']] as const) assert.equal((await store.legacy.enqueue(node, request(client), T0, 'evil')).ok, true);
+        for (const [node, client] of [
+          ['e1', 'a1'],
+          ['e1', 'a2'],
+          ['e2', 'a3'],
+        ] as const)
+          assert.equal((await store.legacy.enqueue(node, request(client), T0, 'evil')).ok, true);
         assert.equal((await store.legacy.enqueue('h1', request('h'), T0, 'home')).ok, true);
         let shares = (await store.stats(T0)).shares;
         assert.deepEqual(shares.legacy_nodes, { sources: 2, top: 2, share: 2 });

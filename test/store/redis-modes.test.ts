@@ -39,7 +39,9 @@ if (missing.length > 0) {
       },
     );
     const clusterCleanups: (() => unknown)[] = [];
-    const cctx = { after: (fn: () => unknown) => clusterCleanups.push(fn), skip: () => {}, diagnostic: () => {} } as unknown as Parameters<typeof startRedisCluster>[0];
+    const cctx = { after: (fn: () => unknown) => clusterCleanups.push(fn), skip: () => {}, diagnostic: () => {} } as unknown as Parameters<
+      typeof startRedisCluster
+    >[0];
     let cluster: ClusterSetup | null = null;
     run(
       'redis cluster',

@@ -101,7 +101,10 @@ test('caps are global: two replicas together stop at the per-node and per-client
   await a.legacy.register('node', T0);
   const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).legacy.enqueue('node', request('same-client', `m${i}`), T0)));
   assert.equal(outcomes.filter((o) => o.ok).length, 3);
-  assert.deepEqual(outcomes.find((o) => !o.ok), { ok: false, reason: 'client_queue_full' });
+  assert.deepEqual(
+    outcomes.find((o) => !o.ok),
+    { ok: false, reason: 'client_queue_full' },
+  );
   const more = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).legacy.enqueue('node', request(`other${i}`), T0)));
   assert.equal(more.filter((o) => o.ok).length, 1, 'one more fits under the per-node cap of 4');
 });

@@ -10,7 +10,13 @@ import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { V1_CONTRACT_LIMITS, caps, v1Request } from './contract-v1.js';
 
 const T0 = Date.UTC(2026, 0, 1);
-const ROOMY: Partial<StoreLimits> = { maxQueuePerClient: 1000, v1MaxQueuePerNode: 1000, v1MaxRequests: 1000, v1MaxQueuePerNodePerSource: 1000, v1MaxRequestsPerSource: 1000 };
+const ROOMY: Partial<StoreLimits> = {
+  maxQueuePerClient: 1000,
+  v1MaxQueuePerNode: 1000,
+  v1MaxRequests: 1000,
+  v1MaxQueuePerNodePerSource: 1000,
+  v1MaxRequestsPerSource: 1000,
+};
 const answer = (id: string) => ({ ciphertext: `answer-${id}`, cipherkey: 'k', iv: 'i' });
 let n = 0;
 
@@ -30,7 +36,7 @@ async function pair(t: TestContext, redis: RedisServer, limits: Partial<StoreLim
   return stores;
 }
 
-test('two replicas racing to claim one node\'s queue hand each request out exactly once', async (t) => {
+test("two replicas racing to claim one node's queue hand each request out exactly once", async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
   const [a, b] = await pair(t, redis, ROOMY);
@@ -88,7 +94,11 @@ test('a cancellation on one replica reaches the node polling another, and wakes 
   assert.equal(await woken, true, 'admission on b wakes the poll held on a');
   work.close();
   assert.equal((await a.v1.claimRequest('node', T0)).ok, true);
-  assert.deepEqual(await a.v1.renewInflight('node', 'r1', 'digest', false, T0 + 1000), { ok: true, status: 'active', deadlineAt: T0 + V1_CONTRACT_LIMITS.v1DeadlineMs! });
+  assert.deepEqual(await a.v1.renewInflight('node', 'r1', 'digest', false, T0 + 1000), {
+    ok: true,
+    status: 'active',
+    deadlineAt: T0 + V1_CONTRACT_LIMITS.v1DeadlineMs!,
+  });
   const response = a.watch('response', v1ResponseWakeKey('client', 'r1'));
   const told = response.wait(10_000);
   const cancelled = await b.v1.cancelRequest('client', 'r1', 'cancel-r1', 'cancelled', 'requester_cancelled', T0 + 2000);

@@ -40,7 +40,8 @@ test('two replicas on different caps share the state, each enforcing its own cap
 test('v1: each replica enforces its own request cap on the shared records', async (t) => {
   const redis = await startRedis(t);
   if (redis === null) return;
-  const { CAPS } = await import('../support/v1-capabilities.js');
+  const { caps } = await import('./contract-v1.js');
+  const CAPS = caps();
   const { v1Request } = await import('./contract-v1.js');
   const prefix = `rolling-v1:${process.pid}:`;
   const base = { ...CONTRACT_LIMITS, maxQueuePerClient: 100, v1MaxQueuePerNode: 100, v1MaxRequestsPerSource: 100 };

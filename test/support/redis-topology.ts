@@ -35,7 +35,15 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
 /** One INFO/command round trip on a short-lived connection; null when it fails. */
 export async function ask(port: number, ...command: string[]): Promise<unknown> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500, commandTimeout: 1000 });
+  const redis = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+    commandTimeout: 1000,
+  });
   redis.on('error', () => {});
   try {
     await redis.connect();
@@ -99,7 +107,11 @@ export async function startSentinel(t: TestContext): Promise<SentinelSetup | nul
   const primary = launch(server, [...SERVER_ARGS, '--port', String(p1), '--dir', dir, '--dbfilename', `p${p1}.rdb`], p1);
   procs.push(primary);
   await primary.start();
-  const replica = launch(server, [...SERVER_ARGS, '--port', String(p2), '--dir', dir, '--dbfilename', `p${p2}.rdb`, '--replicaof', '127.0.0.1', String(p1)], p2);
+  const replica = launch(
+    server,
+    [...SERVER_ARGS, '--port', String(p2), '--dir', dir, '--dbfilename', `p${p2}.rdb`, '--replicaof', '127.0.0.1', String(p1)],
+    p2,
+  );
   procs.push(replica);
   await replica.start();
   await waitFor('replica in sync', 10_000, async () => String(await ask(p2, 'INFO', 'replication')).includes('master_link_status:up'));
@@ -179,10 +191,31 @@ export async function startRedisCluster(t: TestContext, persistent = false): Pro
   });
   for (let i = 0; i < 3; i += 1) {
     const port = await freePort();
-    const args = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--port', String(port), '--dir', dir, '--save', '',
-      '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
-      '--dbfilename', `d${port}.rdb`, '--appendfilename', `a${port}.aof`, '--appenddirname', `aof-${port}`,
-      ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])];
+    const args = [
+      '--bind',
+      '127.0.0.1',
+      '--protected-mode',
+      'no',
+      '--port',
+      String(port),
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+      '--dbfilename',
+      `d${port}.rdb`,
+      '--appendfilename',
+      `a${port}.aof`,
+      '--appenddirname',
+      `aof-${port}`,
+      ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ];
     const proc = launch(server, args, port);
     nodes.push(proc);
     await proc.start();

@@ -18,7 +18,13 @@ const PROTOCOL = { protocol: 'tokenplace_api_v1_relay_e2ee', version: 1 };
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runV1FailoverTraffic(options: { urls: string[]; nodes: number; roundTrips: number; concurrency: number; giveUpMs: number }): Promise<FailoverTraffic> {
+export async function runV1FailoverTraffic(options: {
+  urls: string[];
+  nodes: number;
+  roundTrips: number;
+  concurrency: number;
+  giveUpMs: number;
+}): Promise<FailoverTraffic> {
   const { urls } = options;
   const at = (i: number) => urls[i % urls.length]!;
   const out: FailoverTraffic = { accepted: new Map(), delivered: new Map(), wrongAnswers: 0, statuses: new Map() };
@@ -53,7 +59,14 @@ export async function runV1FailoverTraffic(options: { urls: string[]; nodes: num
         continue;
       }
       if (typeof work.body.request_id !== 'string') continue;
-      const body = { ...PROTOCOL, client_public_key: work.body.client_public_key, request_id: work.body.request_id, chat_history: b64(`answer:${String(work.body.ciphertext)}`), cipherkey: work.body.cipherkey, iv: work.body.iv };
+      const body = {
+        ...PROTOCOL,
+        client_public_key: work.body.client_public_key,
+        request_id: work.body.request_id,
+        chat_history: b64(`answer:${String(work.body.ciphertext)}`),
+        cipherkey: work.body.cipherkey,
+        iv: work.body.iv,
+      };
       for (let attempt = 0; attempt < 100 && !stop; attempt += 1) {
         const sent = await call(`${at(i + 2)}/api/v1/relay/responses`, body);
         if (sent.ok && sent.status !== 503) break;
@@ -83,7 +96,15 @@ export async function runV1FailoverTraffic(options: { urls: string[]; nodes: num
           }
           nodeKey = chosen.body.server_public_key;
         }
-        const sent = await call(`${at(k)}/api/v1/relay/requests`, { ...PROTOCOL, server_public_key: nodeKey, client_public_key: clientKey, request_id: requestId, ciphertext, cipherkey: b64('key'), iv: b64('iv') });
+        const sent = await call(`${at(k)}/api/v1/relay/requests`, {
+          ...PROTOCOL,
+          server_public_key: nodeKey,
+          client_public_key: clientKey,
+          request_id: requestId,
+          ciphertext,
+          cipherkey: b64('key'),
+          iv: b64('iv'),
+        });
         if (sent.ok && sent.status === 200) admitted = true;
         else {
           if (sent.ok) note(sent.status);

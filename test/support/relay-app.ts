@@ -33,7 +33,8 @@ export async function testRelay(overrides: Partial<Config> = {}, env: Record<str
     clock,
     drain,
     config,
-    post: (url, payload, headers = {}) => app.inject({ method: 'POST', url, payload: payload as object, headers: { 'content-type': 'application/json', ...headers } }),
+    post: (url, payload, headers = {}) =>
+      app.inject({ method: 'POST', url, payload: payload as object, headers: { 'content-type': 'application/json', ...headers } }),
     inject: (options) => app.inject(options),
   };
 }

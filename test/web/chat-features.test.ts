@@ -92,7 +92,12 @@ test('a hostile Markdown answer renders inert; code blocks, safe links, copy and
       imgs: el.querySelectorAll('img, svg, script, iframe, object, embed').length,
       scriptsInDocument: document.querySelectorAll('script').length,
       handlers: all.flatMap((e) => [...e.attributes].filter((a) => /^on/i.test(a.name) || a.name === 'style').map((a) => `${e.tagName}.${a.name}`)),
-      hrefs: [...el.querySelectorAll('a')].map((a) => ({ href: a.getAttribute('href'), rel: a.getAttribute('rel'), target: a.getAttribute('target'), text: a.textContent })),
+      hrefs: [...el.querySelectorAll('a')].map((a) => ({
+        href: a.getAttribute('href'),
+        rel: a.getAttribute('rel'),
+        target: a.getAttribute('target'),
+        text: a.textContent,
+      })),
       aligned: [...el.querySelectorAll('th')].map((c) => c.className),
       code: [...el.querySelectorAll('pre > code')].map((c) => ({ cls: c.className, text: c.textContent })),
       text: el.textContent ?? '',
@@ -149,7 +154,9 @@ test('progress while the node works, a token-limit notice, and Stop as a normal 
   // 1. Progress records from the node are decrypted and shown while waiting.
   await sendMessage(page, 'take your time');
   const pending = page.locator('.msg.pending');
-  await page.waitForFunction(() => Number(document.querySelector('.msg.pending[data-phase="generating"]')?.getAttribute('data-generated') ?? 0) >= 1, null, { timeout: 20_000 });
+  await page.waitForFunction(() => Number(document.querySelector('.msg.pending[data-phase="generating"]')?.getAttribute('data-generated') ?? 0) >= 1, null, {
+    timeout: 20_000,
+  });
   const progressText = await pending.locator('.body').innerText();
   assert.match(progressText, /The compute node is writing: [1-9]\d* tokens? so far · \d+\.\d s/);
   console.log(`progress shown: ${progressText}`);
@@ -171,7 +178,14 @@ test('progress while the node works, a token-limit notice, and Stop as a normal 
   assert.equal(await stopped.locator('.who').innerText(), 'Stopped');
   assert.equal(await page.locator('.msg.error').count(), 0, 'no error box');
   assert.doesNotMatch(await page.locator('#log').innerText(), /Problem/);
-  assert.equal(await page.locator('.msg.user').last().innerText().then((s) => s.includes('never mind this one')), true);
+  assert.equal(
+    await page
+      .locator('.msg.user')
+      .last()
+      .innerText()
+      .then((s) => s.includes('never mind this one')),
+    true,
+  );
   assert.equal(await page.locator('#send').isDisabled(), false);
   assert.equal(await page.locator('#stop').isHidden(), true);
   // The relay was told: the node drops the request instead of answering it.
@@ -290,7 +304,11 @@ test('a Markdown answer with a long code line on a 390×844 phone: no sideways s
   const { relay, browser } = env;
   const { page } = browser;
   const longLine = `const value = ${'"a very long string literal" + '.repeat(8)}"end";`;
-  await startNode(t, relay, { reply: () => ({ content: `A **phone** answer:\n\n\`\`\`ts\n${longLine}\n\`\`\`\n\n| col | col | col | col | col | col |\n|-----|-----|-----|-----|-----|-----|\n| wide wide | wide wide | wide wide | wide wide | wide wide | wide wide |\n\n${'averyveryverylongwordwithoutanyspaces'.repeat(4)}` }) });
+  await startNode(t, relay, {
+    reply: () => ({
+      content: `A **phone** answer:\n\n\`\`\`ts\n${longLine}\n\`\`\`\n\n| col | col | col | col | col | col |\n|-----|-----|-----|-----|-----|-----|\n| wide wide | wide wide | wide wide | wide wide | wide wide | wide wide |\n\n${'averyveryverylongwordwithoutanyspaces'.repeat(4)}`,
+    }),
+  });
   await openPage(page, relay.url);
   await sendMessage(page, 'Hello from a phone');
   await page.locator('.msg.assistant .copy').first().waitFor({ timeout: 30_000 });
@@ -309,7 +327,7 @@ test('a Markdown answer with a long code line on a 390×844 phone: no sideways s
   await page.locator('#chats-toggle').click();
   assert.equal(await page.locator('#chats-toggle').getAttribute('aria-expanded'), 'true');
   await page.locator('#sidebar .conv-open').first().waitFor();
-  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth) <= 0, true);
+  assert.equal((await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)) <= 0, true);
   const listShot = outputPath('chat-features-phone-list.png');
   await page.screenshot({ path: listShot });
   console.log(`screenshot: ${listShot}`);

@@ -91,7 +91,7 @@ const TIMED_SEND = `(text) => new Promise((resolve) => {
 })`;
 
 function timedSend(page: Page, text: string): Promise<Timing> {
-  return page.evaluate(`(${TIMED_SEND})(${JSON.stringify(text)})`) as Promise<Timing>;
+  return page.evaluate<Timing>(`(${TIMED_SEND})(${JSON.stringify(text)})`);
 }
 
 test('a streaming, signing node: first words appear before the answer is complete; verified; medians of 20', async (t) => {
@@ -108,7 +108,10 @@ test('a streaming, signing node: first words appear before the answer is complet
     const timing = await timedSend(page, `streaming run ${run}`);
     assert.ok(timing.first !== null && timing.firstText !== null, `run ${run}: text streamed in before the answer was complete`);
     assert.ok(timing.first < timing.full, `run ${run}: first words before the full answer`);
-    assert.ok(timing.firstText.length < timing.finalText.length && timing.finalText.startsWith(timing.firstText.trimEnd()), `run ${run}: the first words were a beginning of the answer`);
+    assert.ok(
+      timing.firstText.length < timing.finalText.length && timing.finalText.startsWith(timing.firstText.trimEnd()),
+      `run ${run}: the first words were a beginning of the answer`,
+    );
     assert.match(timing.finalText, new RegExp(`You said: “streaming run ${run}”`));
     assert.equal(timing.verification, 'verified');
     for (let i = 1; i < timing.lengths.length; i++) assert.ok(timing.lengths[i]! >= timing.lengths[i - 1]!, `run ${run}: the text never went backwards`);
@@ -122,9 +125,15 @@ test('a streaming, signing node: first words appear before the answer is complet
   const words = (await page.locator('.msg.assistant').last().locator('.body').innerText()).split(/\s+/).length;
   const streamed = node.streamed;
   console.log(`demo node, --token-delay-ms 20, ${words}-word answers, snapshots at most every 100 ms, signed:`);
-  console.log(`  send → first streamed word: median ${median(firsts).toFixed(0)} ms (min ${Math.min(...firsts).toFixed(0)}, max ${Math.max(...firsts).toFixed(0)}) over 20 runs`);
-  console.log(`  send → full answer:         median ${median(fulls).toFixed(0)} ms (min ${Math.min(...fulls).toFixed(0)}, max ${Math.max(...fulls).toFixed(0)}) over 20 runs`);
-  console.log(`  streamed records: ${streamed.records} in 20 answers (${(streamed.records / 20).toFixed(1)} per answer), ${streamed.bytes} request bytes (${(streamed.bytes / streamed.records).toFixed(0)} per record, ${(streamed.bytes / 20 / 1024).toFixed(1)} KiB per answer)`);
+  console.log(
+    `  send → first streamed word: median ${median(firsts).toFixed(0)} ms (min ${Math.min(...firsts).toFixed(0)}, max ${Math.max(...firsts).toFixed(0)}) over 20 runs`,
+  );
+  console.log(
+    `  send → full answer:         median ${median(fulls).toFixed(0)} ms (min ${Math.min(...fulls).toFixed(0)}, max ${Math.max(...fulls).toFixed(0)}) over 20 runs`,
+  );
+  console.log(
+    `  streamed records: ${streamed.records} in 20 answers (${(streamed.records / 20).toFixed(1)} per answer), ${streamed.bytes} request bytes (${(streamed.bytes / streamed.records).toFixed(0)} per record, ${(streamed.bytes / 20 / 1024).toFixed(1)} KiB per answer)`,
+  );
   assert.equal(node.answered, 20);
   const shot = outputPath('chat-stream-verified.png');
   await page.screenshot({ path: shot });
@@ -141,7 +150,9 @@ test('Stop mid-stream: the words so far stay, marked partial; it reads as stoppe
   const node = await startNode(t, relay.url, { tokenDelayMs: 60, reply: () => ({ content: LONG }) });
   await openPage(page, relay.url);
   await sendMessage(page, 'a long one please');
-  await page.waitForFunction(() => (document.querySelector('.msg.assistant[data-state="streaming"] .body')?.textContent ?? '').split(' ').length >= 5, null, { timeout: 20_000 });
+  await page.waitForFunction(() => (document.querySelector('.msg.assistant[data-state="streaming"] .body')?.textContent ?? '').split(' ').length >= 5, null, {
+    timeout: 20_000,
+  });
   await page.locator('#stop').click();
   const partial = page.locator('.msg.assistant[data-state="stopped"]');
   await partial.waitFor({ timeout: 5000 });
@@ -152,7 +163,12 @@ test('Stop mid-stream: the words so far stay, marked partial; it reads as stoppe
   assert.equal(await page.locator('.msg.error').count(), 0);
   assert.doesNotMatch(await page.locator('#log').innerText(), /Problem/);
   assert.equal(await page.locator('#send').isDisabled(), false);
-  await waitFor('the node to stop generating for the cancelled request', async () => (/"event":"work.dropped"/.test(node.log.text()) ? true : undefined), 10_000, 100);
+  await waitFor(
+    'the node to stop generating for the cancelled request',
+    async () => (/"event":"work.dropped"/.test(node.log.text()) ? true : undefined),
+    10_000,
+    100,
+  );
   assert.equal(node.answered, 0);
   // The text does not keep growing after Stop.
   await page.waitForTimeout(300);
@@ -182,14 +198,14 @@ async function replayingProxy(t: TestContext, relayUrl: string, replayAfter: num
       req.on('end', () => resolve(Buffer.concat(chunks)));
     });
   const forward = async (method: string, path: string, headers: Record<string, string>, body: Buffer | undefined) => {
-    const res = await fetch(`${relayUrl}${path}`, { method, headers, body: method === 'GET' ? undefined : body });
+    const res = await fetch(`${relayUrl}${path}`, { method, headers, body: method === 'GET' || body === undefined ? undefined : new Uint8Array(body) });
     return { status: res.status, type: res.headers.get('content-type') ?? 'application/json', text: await res.text() };
   };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
       const body = await read(req);
       const headers: Record<string, string> = { 'content-type': 'application/json' };
-      for (const h of ['x-relay-server-token', 'authorization']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string;
+      for (const h of ['x-relay-server-token', 'authorization']) if (typeof req.headers[h] === 'string') headers[h] = req.headers[h];
       const answer = await forward(req.method ?? 'GET', req.url ?? '/', headers, body);
       if (req.url === '/api/v1/relay/progress') {
         seen.push(body.toString());
@@ -223,11 +239,15 @@ test('a replayed (older) streamed record is refused: the text never goes backwar
   await openPage(page, relay.url);
   const timing = await timedSend(page, 'replay me');
   assert.deepEqual(proxy.replays, [202], 'the relay took the replayed record (it cannot tell: it is blind)');
-  for (let i = 1; i < timing.lengths.length; i++) assert.ok(timing.lengths[i]! >= timing.lengths[i - 1]!, `the shown text never went backwards: ${timing.lengths.join(',')}`);
+  for (let i = 1; i < timing.lengths.length; i++)
+    assert.ok(timing.lengths[i]! >= timing.lengths[i - 1]!, `the shown text never went backwards: ${timing.lengths.join(',')}`);
   const answer = page.locator('.msg.assistant').last();
   assert.ok(Number(await answer.getAttribute('data-refused')) >= 1, 'the refusal is counted on the answer');
   assert.match(await answer.locator('.notice.refused').innerText(), /streamed update(s were| was) refused \(replayed or out of order\)/);
-  assert.ok(warnings.some((w) => /streamed record 2 refused: stale/.test(w)), `a console warning names the refused record: ${warnings.join(' | ')}`);
+  assert.ok(
+    warnings.some((w) => /streamed record 2 refused: stale/.test(w)),
+    `a console warning names the refused record: ${warnings.join(' | ')}`,
+  );
   assert.equal(timing.finalText.trim(), LONG, 'the final answer is the whole text');
   assert.equal(timing.verification, 'verified');
   assert.equal(node.answered, 1);
@@ -257,20 +277,50 @@ async function forgingParty(t: TestContext, relayUrl: string, mode: () => 'other
   const stop = new AbortController();
   const loop = (async () => {
     while (!stop.signal.aborted) {
-      const work = await post('/api/v1/relay/servers/poll', { server_public_key: key.publicKeyWire, capabilities: caps, control_credential: credential }).catch(() => null);
+      const work = await post('/api/v1/relay/servers/poll', { server_public_key: key.publicKeyWire, capabilities: caps, control_credential: credential }).catch(
+        () => null,
+      );
       if (!work || work.body?.protocol !== P) continue;
       const w = work.body;
-      const request = decryptJson({ ciphertext: w.chat_history as string, cipherkey: w.cipherkey as string, iv: w.iv as string }, key.privateKeyPem) as { request_id: string; client_public_key: string };
+      const request = decryptJson({ ciphertext: w.chat_history as string, cipherkey: w.cipherkey as string, iv: w.iv as string }, key.privateKeyPem) as {
+        request_id: string;
+        client_public_key: string;
+      };
       const content = 'Transfer everything to account 1234. (forged)';
-      const envelope: Record<string, unknown> = { protocol: P, version: 1, request_id: request.request_id, client_public_key: request.client_public_key, api_v1_response: { message: { role: 'assistant', content }, finish_reason: 'stop' } };
+      const envelope: Record<string, unknown> = {
+        protocol: P,
+        version: 1,
+        request_id: request.request_id,
+        client_public_key: request.client_public_key,
+        api_v1_response: { message: { role: 'assistant', content }, finish_reason: 'stop' },
+      };
       if (mode() === 'other-key') {
         envelope.api_v1_signature = signText(
-          { protocol: P, purpose: 'answer', requestId: request.request_id, clientPublicKey: request.client_public_key, serverPublicKey: key.publicKeyWire, sequence: 0, finishReason: 'stop', text: content },
+          {
+            protocol: P,
+            purpose: 'answer',
+            requestId: request.request_id,
+            clientPublicKey: request.client_public_key,
+            serverPublicKey: key.publicKeyWire,
+            sequence: 0,
+            finishReason: 'stop',
+            text: content,
+          },
           other.privateKeyPem,
         );
       }
       const enc = encryptJson(envelope, request.client_public_key);
-      const sent = await post('/api/v1/relay/responses', { server_public_key: key.publicKeyWire, control_credential: credential, client_public_key: w.client_public_key, request_id: w.request_id, protocol: P, version: 1, chat_history: enc.ciphertext, cipherkey: enc.cipherkey, iv: enc.iv });
+      const sent = await post('/api/v1/relay/responses', {
+        server_public_key: key.publicKeyWire,
+        control_credential: credential,
+        client_public_key: w.client_public_key,
+        request_id: w.request_id,
+        protocol: P,
+        version: 1,
+        chat_history: enc.ciphertext,
+        cipherkey: enc.cipherkey,
+        iv: enc.iv,
+      });
       if (sent.status === 200) state.answered += 1;
     }
   })();
@@ -296,7 +346,10 @@ test('a forged answer for a node that signs (signed with another key, or unsigne
   const error = page.locator('.msg.error');
   await error.waitFor({ timeout: 30_000 });
   assert.equal(await error.getAttribute('data-kind'), 'refused');
-  assert.equal(await error.locator('.body').innerText(), `The answer was refused: its signature does not match compute node ${fp}, the node this page chose, so someone else may have written it.`);
+  assert.equal(
+    await error.locator('.body').innerText(),
+    `The answer was refused: its signature does not match compute node ${fp}, the node this page chose, so someone else may have written it.`,
+  );
   assert.equal(await page.locator('.msg.assistant').count(), 0, 'the forged text is not shown');
   assert.doesNotMatch(await page.locator('#log').innerText(), /Transfer everything/);
   assert.equal(await page.locator('#prompt').inputValue(), 'what should I do with my savings?', 'the question goes back into the box');

@@ -25,13 +25,20 @@ test('relay error answers map to plain-language messages', () => {
 });
 
 test('diagnostics of this relay and of upstream HEAD give nodes and queue', () => {
-  assert.deepEqual(parseDiagnostics({ status: 'ok', draining: false, total_api_v1_registered_compute_nodes: 2, api_v1_registered_compute_nodes: [{}, {}], queue_depth: 3 }), {
-    nodes: 2,
-    queue: 3,
+  assert.deepEqual(
+    parseDiagnostics({ status: 'ok', draining: false, total_api_v1_registered_compute_nodes: 2, api_v1_registered_compute_nodes: [{}, {}], queue_depth: 3 }),
+    {
+      nodes: 2,
+      queue: 3,
+      draining: false,
+    },
+  );
+  // upstream HEAD: no top-level queue depth; it is summed over the listed nodes
+  assert.deepEqual(parseDiagnostics({ total_api_v1_registered_compute_nodes: 1, api_v1_registered_compute_nodes: [{ queue_depth: 4 }] }), {
+    nodes: 1,
+    queue: 4,
     draining: false,
   });
-  // upstream HEAD: no top-level queue depth; it is summed over the listed nodes
-  assert.deepEqual(parseDiagnostics({ total_api_v1_registered_compute_nodes: 1, api_v1_registered_compute_nodes: [{ queue_depth: 4 }] }), { nodes: 1, queue: 4, draining: false });
   assert.equal(parseDiagnostics({ status: 'draining', total_api_v1_registered_compute_nodes: 0 }).draining, true);
   assert.deepEqual(parseDiagnostics('nope'), { nodes: null, queue: null, draining: false });
 });

@@ -33,7 +33,13 @@ export async function startRelayWithPage(env: Record<string, string> = {}): Prom
     },
   });
   const port = await freePort();
-  const config = loadConfig({ RELAY_HOST: '127.0.0.1', RELAY_PORT: String(port), TOKENPLACE_RELAY_DRAIN_SECONDS: '1', TOKENPLACE_RELAY_DRAIN_LINGER_MS: '0', ...env });
+  const config = loadConfig({
+    RELAY_HOST: '127.0.0.1',
+    RELAY_PORT: String(port),
+    TOKENPLACE_RELAY_DRAIN_SECONDS: '1',
+    TOKENPLACE_RELAY_DRAIN_LINGER_MS: '0',
+    ...env,
+  });
   const relay = await startServer({ config, logger: createLogger('info', sink), plugins: [webRoutes] });
   return {
     url: relay.url,

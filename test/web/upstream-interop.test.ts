@@ -27,21 +27,32 @@ test('the page round-trips with the real upstream compute node (TP_TREE)', async
     return;
   }
   if (!requireTool(t, CHROMIUM, 'apt-get install chromium')) return;
-  if (!requireTool(t, python, 'apt-get install python3 python3-flask python3-requests python3-cryptography python3-jsonschema python3-dotenv python3-psutil')) return;
+  if (!requireTool(t, python, 'apt-get install python3 python3-flask python3-requests python3-cryptography python3-jsonschema python3-dotenv python3-psutil'))
+    return;
 
   const relay = await startRelayWithPage();
   t.after(() => relay.close());
   assert.ok(await hasApiV1(relay.url), 'relay serves API v1');
   const port = new URL(relay.url).port;
 
-  const env: NodeJS.ProcessEnv = { ...process.env, USE_MOCK_LLM: '1', TOKEN_PLACE_ENV: 'development', PYTHONUNBUFFERED: '1', TOKEN_PLACE_RELAY_UPSTREAMS: relay.url };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    USE_MOCK_LLM: '1',
+    TOKEN_PLACE_ENV: 'development',
+    PYTHONUNBUFFERED: '1',
+    TOKEN_PLACE_RELAY_UPSTREAMS: relay.url,
+  };
   delete env.TOKEN_PLACE_RELAY_SERVER_TOKEN;
   const nodePort = await freePort();
-  const upstream = spawn(python, ['server.py', '--use_mock_llm', '--server_host', '127.0.0.1', '--server_port', String(nodePort), '--relay_url', 'http://127.0.0.1', '--relay_port', port], {
-    cwd: tree,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const upstream = spawn(
+    python,
+    ['server.py', '--use_mock_llm', '--server_host', '127.0.0.1', '--server_port', String(nodePort), '--relay_url', 'http://127.0.0.1', '--relay_port', port],
+    {
+      cwd: tree,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let nodeLog = '';
   upstream.stdout.on('data', (d: Buffer) => (nodeLog += d.toString()));
   upstream.stderr.on('data', (d: Buffer) => (nodeLog += d.toString()));

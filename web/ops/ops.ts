@@ -7,8 +7,10 @@ const TOKEN_KEY = 'tokenplace.ops.token';
 const EVERY_MS = 3000;
 const TIMEOUT_MS = 5000;
 
-import type { CounterRow as Row, LatencySummary as Latency, OpsNode, OpsState } from '../../src/ops/state-wire.js';
+import type { LatencySummary as Latency, OpsState } from '../../src/ops/state-wire.js';
 
+// The one cast from a looked-up element to its known kind, kept in one place.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`#${id} missing`);
@@ -106,7 +108,10 @@ function setCard(id: string, main: string, sub?: string): void {
 function drawSummary(s: OpsState): void {
   const n = s.nodes;
   $('nodes-live').textContent = n.live === null ? '–' : int.format(n.live);
-  $('nodes-split').textContent = n.legacyTotal === null ? '' : `legacy ${n.legacyTotal} · v1 ${n.v1Total ?? 0}${n.v1Healthy !== null && n.v1Total !== null && n.v1Healthy < n.v1Total ? ` (${n.v1Healthy} healthy)` : ''}`;
+  $('nodes-split').textContent =
+    n.legacyTotal === null
+      ? ''
+      : `legacy ${n.legacyTotal} · v1 ${n.v1Total ?? 0}${n.v1Healthy !== null && n.v1Total !== null && n.v1Healthy < n.v1Total ? ` (${n.v1Healthy} healthy)` : ''}`;
   const q = s.queues;
   if (q === null) {
     for (const id of ['queued-total', 'oldest-age', 'inflight-total']) setCard(id, '–', '');
@@ -115,13 +120,16 @@ function drawSummary(s: OpsState): void {
     $('queued-split').textContent = `legacy ${q.legacy.queued} · v1 ${q.v1.queued} · cap ${int.format(q.maxQueued)}`;
     $('oldest-age').textContent = q.legacy.queued + q.v1.queued === 0 ? 'none' : seconds(Math.max(q.legacy.oldestAgeSeconds, q.v1.oldestAgeSeconds));
     $('oldest-split').textContent =
-      q.legacy.queued + q.v1.queued === 0 ? 'nothing waiting' : `legacy ${seconds(q.legacy.queued > 0 ? q.legacy.oldestAgeSeconds : null)} · v1 ${seconds(q.v1.queued > 0 ? q.v1.oldestAgeSeconds : null)}`;
+      q.legacy.queued + q.v1.queued === 0
+        ? 'nothing waiting'
+        : `legacy ${seconds(q.legacy.queued > 0 ? q.legacy.oldestAgeSeconds : null)} · v1 ${seconds(q.v1.queued > 0 ? q.v1.oldestAgeSeconds : null)}`;
     $('inflight-total').textContent = int.format(q.legacy.inflight + q.v1.inflight);
     $('inflight-split').textContent = `legacy ${q.legacy.inflight} · v1 ${q.v1.inflight} · answers waiting ${q.legacy.responses + q.v1.responses}`;
   }
   $('store-state').textContent = s.store.ok ? 'ok' : 'down';
   $('store-card').dataset.state = s.store.ok ? 'ok' : 'down';
-  $('store-detail').textContent = `${s.store.kind}${s.store.ok ? '' : `: ${s.store.reason ?? 'unavailable'}`} · ${bytes(s.store.storedBytes)} of ${bytes(s.store.maxStoredBytes)}`;
+  $('store-detail').textContent =
+    `${s.store.kind}${s.store.ok ? '' : `: ${s.store.reason ?? 'unavailable'}`} · ${bytes(s.store.storedBytes)} of ${bytes(s.store.maxStoredBytes)}`;
   $('build-version').textContent = s.build.release === 'dev' ? `v${s.build.packageVersion}` : s.build.release;
   $('build-detail').textContent = `${s.build.environment} · package ${s.build.packageVersion}${s.build.ref ? ` · ${s.build.ref}` : ''}`;
 }
@@ -146,7 +154,8 @@ function drawNodes(s: OpsState): void {
     cell(tr, 'Served', node.served === undefined ? '–' : int.format(node.served), { num: true });
     cell(tr, 'Failed', node.failed === undefined ? '–' : int.format(node.failed), { num: true });
     cell(tr, 'Last seen', `${seconds(node.ageSeconds)} ago`, { num: true });
-    const lease = node.leaseLeftSeconds !== undefined ? `${seconds(node.leaseLeftSeconds)} left` : node.leaseSeconds === null ? '–' : seconds(node.leaseSeconds);
+    const lease =
+      node.leaseLeftSeconds !== undefined ? `${seconds(node.leaseLeftSeconds)} left` : node.leaseSeconds === null ? '–' : seconds(node.leaseSeconds);
     cell(tr, 'Lease', lease, { num: true });
     tbody.append(tr);
   }
@@ -278,7 +287,8 @@ function tick(): void {
     return;
   }
   const ago = Math.max(0, Math.round((Date.now() - lastGoodAt.getTime()) / 1000));
-  const prefix = document.body.dataset.state === 'stale' ? `last good update ${clock(lastGoodAt)}, ${ago} s ago: ${staleReason}` : `updated ${clock(lastGoodAt)}`;
+  const prefix =
+    document.body.dataset.state === 'stale' ? `last good update ${clock(lastGoodAt)}, ${ago} s ago: ${staleReason}` : `updated ${clock(lastGoodAt)}`;
   el.textContent = prefix;
 }
 
@@ -318,7 +328,10 @@ async function refusalCode(r: Response): Promise<string> {
 }
 
 async function poll(): Promise<void> {
-  if (document.visibilityState === 'hidden') return schedule(EVERY_MS);
+  if (document.visibilityState === 'hidden') {
+    schedule(EVERY_MS);
+    return;
+  }
   const token = sessionStorage.getItem(TOKEN_KEY);
   const controller = new AbortController();
   const timeout = setTimeout(() => controller.abort(), TIMEOUT_MS);
@@ -351,7 +364,13 @@ async function poll(): Promise<void> {
     }
     draw((await r.json()) as OpsState);
   } catch (err) {
-    staleReason = controller.signal.aborted ? 'no answer in 5 s' : err instanceof TypeError ? 'the relay cannot be reached' : err instanceof Error ? err.message : String(err);
+    staleReason = controller.signal.aborted
+      ? 'no answer in 5 s'
+      : err instanceof TypeError
+        ? 'the relay cannot be reached'
+        : err instanceof Error
+          ? err.message
+          : String(err);
     setLive('stale', 'down', 'Stale: the relay is not answering');
   } finally {
     clearTimeout(timeout);

@@ -13,6 +13,8 @@ import { describeRefusals, readSnapshot, SnapshotStream, STREAM_FORMAT } from '.
 const MAX_TOKENS = 512;
 const CURRENT_KEY = 'tokenplace-current-conversation';
 
+// The one cast from a looked-up element to its known kind, kept in one place.
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`missing #${id}`);
@@ -223,7 +225,10 @@ function markStopped(userEl: HTMLElement, after: HTMLElement = userEl): void {
   who.textContent = 'Stopped';
   const body = document.createElement('div');
   body.className = 'body';
-  body.textContent = after === userEl ? 'You stopped waiting for this answer. Send again to ask anew.' : 'You stopped this answer part way; what came so far is above. Send again to ask anew.';
+  body.textContent =
+    after === userEl
+      ? 'You stopped waiting for this answer. Send again to ask anew.'
+      : 'You stopped this answer part way; what came so far is above. Send again to ask anew.';
   note.append(who, body);
   after.after(note);
 }
@@ -245,8 +250,10 @@ async function copyText(text: string): Promise<boolean> {
     area.className = 'copy-buffer';
     document.body.append(area);
     area.select();
-    let ok = false;
+    let ok: boolean;
     try {
+      // The only copy a page without the async clipboard has: deprecated, still supported.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated
       ok = document.execCommand('copy');
     } catch {
       ok = false;
@@ -370,10 +377,11 @@ class AnswerView {
     copy.className = 'copy secondary';
     copy.textContent = 'Copy';
     copy.setAttribute('aria-label', 'Copy this answer');
-    copy.addEventListener('click', async () => {
-      const ok = await copyText(turn.content);
-      copy.textContent = ok ? 'Copied' : 'Copy failed';
-      window.setTimeout(() => (copy.textContent = 'Copy'), 2000);
+    copy.addEventListener('click', () => {
+      void copyText(turn.content).then((ok) => {
+        copy.textContent = ok ? 'Copied' : 'Copy failed';
+        window.setTimeout(() => (copy.textContent = 'Copy'), 2000);
+      });
     });
     const items: HTMLElement[] = [];
     if (turn.verification) {
@@ -417,7 +425,7 @@ async function ask(text: string): Promise<void> {
   void persist(conv);
   const userEl = addMessage('user', text);
   const pending = addMessage('pending', 'Encrypting and looking for a compute node…');
-  const pendingBody = pending.querySelector('.body') as HTMLElement;
+  const pendingBody = pending.querySelector('.body')!;
   const onScreen = () => conv === current;
   const requestId = randomId();
   const cancelToken = randomId();
@@ -474,11 +482,22 @@ async function ask(text: string): Promise<void> {
     pendingBody.textContent = `Waiting for compute node ${nodeFingerprint} to answer…`;
     const serverPublicKey = node.serverPublicKey;
     const signs = info.signing !== undefined;
-    const signed = (purpose: 'answer' | 'snapshot', sequence: number, finishReason: string, text: string) => ({ protocol: PROTOCOL, purpose, requestId, clientPublicKey: clientKey, serverPublicKey, sequence, finishReason, text });
+    const signed = (purpose: 'answer' | 'snapshot', sequence: number, finishReason: string, text: string) => ({
+      protocol: PROTOCOL,
+      purpose,
+      requestId,
+      clientPublicKey: clientKey,
+      serverPublicKey,
+      sequence,
+      finishReason,
+      text,
+    });
     let progress: Progress | null = null;
     // Streamed text: a snapshot must carry a valid signature from a signing node; one that
     // carries a signature is checked whatever the node advertised (fail closed).
-    const stream = new SnapshotStream((snap) => (snap.signature === null ? Promise.resolve(!signs) : verifySignedText(signed('snapshot', snap.sequence, '', snap.text), snap.signature)));
+    const stream = new SnapshotStream((snap) =>
+      snap.signature === null ? Promise.resolve(!signs) : verifySignedText(signed('snapshot', snap.sequence, '', snap.text), snap.signature),
+    );
     streamView = null;
     let finished = false;
     // Records are handled one at a time in arrival order, so every stale one is seen and counted.
@@ -508,7 +527,7 @@ async function ask(text: string): Promise<void> {
       const next = newer(progress, readProgress(pt, requestId, clientKey));
       if (next && next !== progress && !streamView) {
         progress = next;
-        pendingBody.textContent = `${describeProgress(next)}`;
+        pendingBody.textContent = describeProgress(next);
         pending.dataset.phase = next.phase;
         pending.dataset.generated = String(next.generatedTokens);
       }
@@ -523,11 +542,17 @@ async function ask(text: string): Promise<void> {
     let verification: 'verified' | 'unverified' = 'unverified';
     if (signature !== undefined) {
       if (!(await verifySignedText(signed('answer', 0, finishReason ?? '', content), signature))) {
-        throw new UserFacingError('refused', `The answer was refused: its signature does not match compute node ${nodeFingerprint}, the node this page chose, so someone else may have written it.`);
+        throw new UserFacingError(
+          'refused',
+          `The answer was refused: its signature does not match compute node ${nodeFingerprint}, the node this page chose, so someone else may have written it.`,
+        );
       }
       verification = 'verified';
     } else if (signs) {
-      throw new UserFacingError('refused', `The answer was refused: compute node ${nodeFingerprint} signs its answers, but this one carried no signature, so someone else may have written it.`);
+      throw new UserFacingError(
+        'refused',
+        `The answer was refused: compute node ${nodeFingerprint} signs its answers, but this one carried no signature, so someone else may have written it.`,
+      );
     }
     const answer: StoredTurn = {
       role: 'assistant',
@@ -587,14 +612,26 @@ async function ask(text: string): Promise<void> {
   }
 }
 
-function readEnvelope(plaintext: string, requestId: string, clientKey: string, signs: boolean): { content: string; finishReason: string | undefined; signature: unknown } {
+function readEnvelope(
+  plaintext: string,
+  requestId: string,
+  clientKey: string,
+  signs: boolean,
+): { content: string; finishReason: string | undefined; signature: unknown } {
   let env: unknown;
   try {
     env = JSON.parse(plaintext);
   } catch {
     throw new UserFacingError('protocol', 'The answer could not be read (it was not valid JSON after decryption).');
   }
-  const e = env as { protocol?: unknown; version?: unknown; request_id?: unknown; client_public_key?: unknown; api_v1_response?: unknown; api_v1_signature?: unknown };
+  const e = env as {
+    protocol?: unknown;
+    version?: unknown;
+    request_id?: unknown;
+    client_public_key?: unknown;
+    api_v1_response?: unknown;
+    api_v1_signature?: unknown;
+  };
   if (!e || e.protocol !== PROTOCOL || e.version !== 1 || e.request_id !== requestId) {
     throw new UserFacingError('protocol', 'The answer does not belong to this message, so it was ignored.');
   }
@@ -683,7 +720,7 @@ chatsToggle.addEventListener('click', () => {
   const open = !sidebar.classList.contains('open');
   sidebar.classList.toggle('open', open);
   chatsToggle.setAttribute('aria-expanded', String(open));
-  if (open) (list.querySelector('button') as HTMLButtonElement | null)?.focus();
+  if (open) list.querySelector<HTMLButtonElement>('button')?.focus();
 });
 
 // ---- wiring ----------------------------------------------------------------------------------

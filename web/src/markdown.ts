@@ -28,8 +28,32 @@ const baseValidate = md.validateLink.bind(md);
 md.validateLink = (url: string): boolean => baseValidate(url) && SAFE_LINK.test(url.trim());
 
 const ALLOWED = new Set([
-  'P', 'BR', 'HR', 'EM', 'STRONG', 'S', 'DEL', 'CODE', 'PRE', 'BLOCKQUOTE', 'UL', 'OL', 'LI',
-  'H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'A', 'TABLE', 'THEAD', 'TBODY', 'TR', 'TH', 'TD',
+  'P',
+  'BR',
+  'HR',
+  'EM',
+  'STRONG',
+  'S',
+  'DEL',
+  'CODE',
+  'PRE',
+  'BLOCKQUOTE',
+  'UL',
+  'OL',
+  'LI',
+  'H1',
+  'H2',
+  'H3',
+  'H4',
+  'H5',
+  'H6',
+  'A',
+  'TABLE',
+  'THEAD',
+  'TBODY',
+  'TR',
+  'TH',
+  'TD',
 ]);
 
 function clean(node: Node): void {

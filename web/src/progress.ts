@@ -40,7 +40,14 @@ export function readProgress(plaintext: string, requestId: string, clientKey: st
   const generated = count(p.generated_tokens);
   const elapsed = count(p.elapsed_ms);
   if (!sequence || total === null || processed === null || generated === null || elapsed === null) return null;
-  return { sequence, phase: p.phase as Progress['phase'], totalPromptTokens: total, processedPromptTokens: processed, generatedTokens: generated, elapsedMs: elapsed };
+  return {
+    sequence,
+    phase: p.phase as Progress['phase'],
+    totalPromptTokens: total,
+    processedPromptTokens: processed,
+    generatedTokens: generated,
+    elapsedMs: elapsed,
+  };
 }
 
 /** Keeps the newest record: sequences only go up, so an older or replayed one is dropped. */

@@ -78,7 +78,10 @@ export function explain(a: Answer, during: string): UserFacingError {
       return new UserFacingError('draining', 'The relay is restarting for maintenance and is not taking new messages. Try again in a moment.');
     }
     if (/no_registered|no_matching|no_available|no servers|no_compute|no_node/.test(code)) {
-      return new UserFacingError('no_node', 'No compute node is online right now, so nobody can answer. Try again once a node has joined (the status above shows how many are online).');
+      return new UserFacingError(
+        'no_node',
+        'No compute node is online right now, so nobody can answer. Try again once a node has joined (the status above shows how many are online).',
+      );
     }
     return new UserFacingError('unavailable', 'The relay is busy or unavailable at the moment. Try again in a moment.');
   }
@@ -118,13 +121,21 @@ export interface Submitted {
 }
 
 export async function submit(
-  payload: { server_public_key: string; client_public_key: string; request_id: string; cancel_token: string; chat_history: string; cipherkey: string; iv: string },
+  payload: {
+    server_public_key: string;
+    client_public_key: string;
+    request_id: string;
+    cancel_token: string;
+    chat_history: string;
+    cipherkey: string;
+    iv: string;
+  },
   signal?: AbortSignal,
 ): Promise<Submitted> {
   const a = await postJson('/api/v1/relay/requests', { ...payload, protocol: PROTOCOL, version: 1 }, { signal });
   if (a.status === 404) throw new UserFacingError('no_node', 'The compute node went offline just now.');
   if (a.status !== 200) throw explain(a, 'sending your message');
-  const remaining = isObject(a.body) ? a.body.request_deadline_remaining_seconds ?? a.body.request_ttl_seconds : undefined;
+  const remaining = isObject(a.body) ? (a.body.request_deadline_remaining_seconds ?? a.body.request_ttl_seconds) : undefined;
   const seconds = typeof remaining === 'number' && remaining > 0 ? remaining : 480;
   return { deadline: Date.now() + seconds * 1000 };
 }
@@ -186,7 +197,11 @@ export async function waitForReply(
 
 export async function cancel(clientKey: string, requestId: string, cancelToken: string): Promise<void> {
   try {
-    await postJson('/api/v1/relay/requests/cancel', { client_public_key: clientKey, request_id: requestId, cancel_token: cancelToken, reason: 'requester_cancelled' }, { timeoutMs: 5000 });
+    await postJson(
+      '/api/v1/relay/requests/cancel',
+      { client_public_key: clientKey, request_id: requestId, cancel_token: cancelToken, reason: 'requester_cancelled' },
+      { timeoutMs: 5000 },
+    );
   } catch {
     // best effort: the relay's own deadline will drop it
   }

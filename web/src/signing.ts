@@ -29,7 +29,9 @@ export interface SignedTextFields {
 
 export function signedTextBytes(f: SignedTextFields): Uint8Array<ArrayBuffer> {
   const enc = new TextEncoder();
-  const parts = [f.protocol, f.purpose, f.requestId, f.clientPublicKey, f.serverPublicKey, String(f.sequence), f.finishReason, f.text].map((s) => enc.encode(s));
+  const parts = [f.protocol, f.purpose, f.requestId, f.clientPublicKey, f.serverPublicKey, String(f.sequence), f.finishReason, f.text].map((s) =>
+    enc.encode(s),
+  );
   const magic = enc.encode(SIGNED_TEXT_MAGIC);
   const out = new Uint8Array(magic.length + parts.reduce((n, p) => n + 4 + p.length, 0));
   out.set(magic, 0);

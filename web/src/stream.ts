@@ -65,6 +65,8 @@ export class SnapshotStream {
 export function describeRefusals(refused: readonly Refusal[]): string {
   if (refused.length === 0) return '';
   const n = refused.length;
-  const why = new Set(refused.map((r) => (r === 'stale' ? 'replayed or out of order' : r === 'not_extension' ? 'did not continue the text shown' : 'not signed by the node')));
+  const why = new Set(
+    refused.map((r) => (r === 'stale' ? 'replayed or out of order' : r === 'not_extension' ? 'did not continue the text shown' : 'not signed by the node')),
+  );
   return `${n} streamed ${n === 1 ? 'update was' : 'updates were'} refused (${[...why].join('; ')}).`;
 }

@@ -109,7 +109,11 @@ export class LegacyMemory implements LegacyTransitions {
   /** Stored bytes of both protocols per source: one cap, one share per source. */
   readonly #bytes: SourceLedger;
 
-  constructor(readonly limits: StoreLimits, hub: WaiterHub, bytes: SourceLedger) {
+  constructor(
+    readonly limits: StoreLimits,
+    hub: WaiterHub,
+    bytes: SourceLedger,
+  ) {
     this.#hub = hub;
     this.#bytes = bytes;
     this.#shares = legacyShares(limits);
@@ -186,7 +190,8 @@ export class LegacyMemory implements LegacyTransitions {
     this.#dropExpiredHead(nodeKey, queue, now);
     // The source's share of this node's queue first, so one address cannot bury an honest node.
     const perNode = this.#queueBySource.get(nodeKey);
-    if (this.#shares.queuePerNode < this.limits.maxQueuePerNode && (perNode?.get(source) ?? 0) >= this.#shares.queuePerNode) return { ok: false, reason: 'source_queue_share_exceeded' };
+    if (this.#shares.queuePerNode < this.limits.maxQueuePerNode && (perNode?.get(source) ?? 0) >= this.#shares.queuePerNode)
+      return { ok: false, reason: 'source_queue_share_exceeded' };
     if ((queue?.length ?? 0) >= this.limits.maxQueuePerNode) return { ok: false, reason: 'node_queue_full' };
     if ((this.#queuedPerClient.get(request.clientKey) ?? 0) >= this.limits.maxQueuePerClient) {
       return { ok: false, reason: 'client_queue_full' };
@@ -278,7 +283,11 @@ export class LegacyMemory implements LegacyTransitions {
       // at the global cap (last line), the least recently touched of all.
       let victim: StreamEntry | undefined;
       if (this.#streamLedger.used(source) >= this.#streamLedger.share) {
-        for (const entry of this.#streams.values()) if (entry.source === source) { victim = entry; break; }
+        for (const entry of this.#streams.values())
+          if (entry.source === source) {
+            victim = entry;
+            break;
+          }
       }
       victim ??= this.#streams.values().next().value;
       if (victim !== undefined) this.#closeStream(victim);

@@ -52,7 +52,10 @@ export class RedisLegacy implements LegacyTransitions {
 
   async enqueue(nodeKey: string, request: QueuedRequest, now: number, source: string = LOCAL_SOURCE): Promise<EnqueueOutcome> {
     const payload = JSON.stringify([request.chatHistory, request.cipherkey, request.iv]);
-    const [ok, value] = (await this.run('enqueue', nodeKey, request.clientKey, payload, requestBytes(request), request.stream ? '1' : '0', now, source)) as [number, number | string];
+    const [ok, value] = (await this.run('enqueue', nodeKey, request.clientKey, payload, requestBytes(request), request.stream ? '1' : '0', now, source)) as [
+      number,
+      number | string,
+    ];
     if (ok === 1) return { ok: true, queueDepth: Number(value) };
     return { ok: false, reason: value as Extract<EnqueueOutcome, { ok: false }>['reason'] };
   }
@@ -70,7 +73,11 @@ export class RedisLegacy implements LegacyTransitions {
 
   async complete(clientKey: string, response: EncryptedResponse, now: number, source: string = LOCAL_SOURCE): Promise<CompleteOutcome> {
     const payload = JSON.stringify([response.chatHistory, response.cipherkey, response.iv]);
-    const [ok, replaced, enqueued] = (await this.run('complete', clientKey, payload, responseBytes(clientKey, response), now, source)) as [number, (number | string)?, number?];
+    const [ok, replaced, enqueued] = (await this.run('complete', clientKey, payload, responseBytes(clientKey, response), now, source)) as [
+      number,
+      (number | string)?,
+      number?,
+    ];
     if (ok !== 1) return { ok: false, reason: replaced as Extract<CompleteOutcome, { ok: false }>['reason'] };
     return { ok: true, replaced: replaced === 1, requestEnqueuedAt: enqueued === undefined || enqueued < 0 ? null : enqueued };
   }
@@ -112,14 +119,28 @@ export class RedisLegacy implements LegacyTransitions {
   }
 
   async stats(now: number): Promise<LegacyRedisStats> {
-    const [nodes, queued, oldest, inflight, responses, streams, storedBytes] = (await this.run('stats', now)) as [number, number, string, number, number, number, number];
+    const [nodes, queued, oldest, inflight, responses, streams, storedBytes] = (await this.run('stats', now)) as [
+      number,
+      number,
+      string,
+      number,
+      number,
+      number,
+      number,
+    ];
     const oldestAt = Number(oldest);
     return { nodes, queued, oldestQueuedAgeMs: oldestAt < 0 ? 0 : Math.max(0, now - oldestAt), inflight, responses, streams, storedBytes };
   }
 
   async listNodes(now: number, limit: number): Promise<{ views: NodeView[]; total: number }> {
     const [total, rows] = (await this.run('listNodes', now, Math.max(0, Math.floor(limit)))) as [number, [string, string, number, number][]];
-    const views = rows.map(([key, seen, queueDepth, inflight]): NodeView => ({ protocol: 'legacy', key, ageMs: Math.max(0, now - Number(seen)), queueDepth, inflight }));
+    const views = rows.map(([key, seen, queueDepth, inflight]): NodeView => ({
+      protocol: 'legacy',
+      key,
+      ageMs: Math.max(0, now - Number(seen)),
+      queueDepth,
+      inflight,
+    }));
     return { views, total };
   }
 }

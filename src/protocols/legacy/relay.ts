@@ -98,7 +98,15 @@ export class LegacyRelay {
     this.observer.expired(counts);
     // Which nodes, where the backend says; otherwise how many (Redis reports counts).
     for (const node of counts.expiredNodes ?? []) {
-      this.observer.node({ event: 'expired', reason: 'silent', protocol: 'legacy', fingerprint: keyFingerprint(node.key), label: null, source: node.source, count: 1 });
+      this.observer.node({
+        event: 'expired',
+        reason: 'silent',
+        protocol: 'legacy',
+        fingerprint: keyFingerprint(node.key),
+        label: null,
+        source: node.source,
+        count: 1,
+      });
     }
     if (counts.expiredNodes === undefined && counts.nodes > 0) {
       this.observer.node({ event: 'expired', reason: 'silent', protocol: 'legacy', fingerprint: null, label: null, source: null, count: counts.nodes });

@@ -144,21 +144,29 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     const body = requireObject(request.body);
     requirePresent(body, ['client_public_key', 'chat_history', 'cipherkey', 'iv']);
     const clientKey = stringField(body, 'client_public_key', keyMax);
-    await legacy.source(clientKey, {
-      chatHistory: stringField(body, 'chat_history', cipherMax),
-      cipherkey: stringField(body, 'cipherkey', cipherMax),
-      iv: stringField(body, 'iv', cipherMax),
-    }, addressLimitKey(request.clientAddress));
+    await legacy.source(
+      clientKey,
+      {
+        chatHistory: stringField(body, 'chat_history', cipherMax),
+        cipherkey: stringField(body, 'cipherkey', cipherMax),
+        iv: stringField(body, 'iv', cipherMax),
+      },
+      addressLimitKey(request.clientAddress),
+    );
     return { message: 'Response received and queued for client' };
   });
 
-  app.post('/stream/source', { config: { name: 'stream_source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, onRequest: requireServerToken }, async (request) => {
-    const body = requireObject(request.body);
-    requirePresent(body, ['session_id', 'chunk']);
-    const sessionId = stringField(body, 'session_id', 128);
-    const final = pyTruthy(body.final);
-    const chunk = chunkText(body.chunk, config);
-    await legacy.streamSource(sessionId, chunk, final, addressLimitKey(request.clientAddress));
-    return { message: 'Chunk stored', final };
-  });
+  app.post(
+    '/stream/source',
+    { config: { name: 'stream_source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, onRequest: requireServerToken },
+    async (request) => {
+      const body = requireObject(request.body);
+      requirePresent(body, ['session_id', 'chunk']);
+      const sessionId = stringField(body, 'session_id', 128);
+      const final = pyTruthy(body.final);
+      const chunk = chunkText(body.chunk, config);
+      await legacy.streamSource(sessionId, chunk, final, addressLimitKey(request.clientAddress));
+      return { message: 'Chunk stored', final };
+    },
+  );
 }

@@ -38,7 +38,8 @@ export interface StreamBatch {
   final: boolean;
 }
 
-export type RegisterOutcome = { ok: true; created: boolean } | { ok: false; reason: 'relay_node_limit' | 'source_node_share_exceeded' | 'source_bytes_share_exceeded' };
+export type RegisterOutcome =
+  { ok: true; created: boolean } | { ok: false; reason: 'relay_node_limit' | 'source_node_share_exceeded' | 'source_bytes_share_exceeded' };
 
 export type EnqueueOutcome =
   | { ok: true; queueDepth: number }
@@ -51,9 +52,7 @@ export type CompleteOutcome =
   | { ok: true; replaced: boolean; requestEnqueuedAt: number | null }
   | { ok: false; reason: 'response_store_full' | 'answer_not_requested' | 'source_response_share_exceeded' | 'source_bytes_share_exceeded' };
 
-export type ChunkOutcome =
-  | { ok: true }
-  | { ok: false; reason: 'stream_session_not_found' | 'stream_session_full' | 'source_bytes_share_exceeded' };
+export type ChunkOutcome = { ok: true } | { ok: false; reason: 'stream_session_not_found' | 'stream_session_full' | 'source_bytes_share_exceeded' };
 
 export interface ExpiryCounts {
   nodes: number;
@@ -71,7 +70,6 @@ export interface LegacyNodeInfo {
   /** Its last /sink (ms epoch). */
   lastSeen: number;
 }
-
 
 /** Bytes a queued request holds (keys and ciphertext), charged to the byte budget. */
 export function requestBytes(request: QueuedRequest): number {

@@ -12,7 +12,17 @@ const PLAINTEXT_FIELDS = ['messages', 'prompt', 'input', 'content', 'response', 
 const ENVELOPE_FIELDS = new Set(['client_public_key', 'ciphertext', 'chat_history', 'cipherkey', 'iv', 'request_id', 'protocol', 'version', 'cancel_token']);
 
 /** The exact field set of a progress envelope. */
-export const PROGRESS_FIELDS = ['server_public_key', 'client_public_key', 'request_id', 'control_credential', 'protocol', 'version', 'ciphertext', 'cipherkey', 'iv'] as const;
+export const PROGRESS_FIELDS = [
+  'server_public_key',
+  'client_public_key',
+  'request_id',
+  'control_credential',
+  'protocol',
+  'version',
+  'ciphertext',
+  'cipherkey',
+  'iv',
+] as const;
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 const MAX_TOKEN_CHARS = 512;
@@ -53,12 +63,14 @@ export function secret(body: JsonObject, name: string): string | null {
 
 export function publicKey(body: JsonObject, name: string, limits: FieldLimits): string {
   const value = body[name];
-  if (typeof value !== 'string' || value.trim() === '') throw new RelayError(name === 'server_public_key' ? 'invalid_public_key' : 'invalid_request', { field: name });
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new RelayError(name === 'server_public_key' ? 'invalid_public_key' : 'invalid_request', { field: name });
   return stringField(body, name, limits.keyChars);
 }
 
 function protocolFields(body: JsonObject): void {
-  if (body.protocol !== undefined && body.protocol !== null && body.protocol !== API_V1_PROTOCOL) throw new RelayError('invalid_request', { field: 'protocol' });
+  if (body.protocol !== undefined && body.protocol !== null && body.protocol !== API_V1_PROTOCOL)
+    throw new RelayError('invalid_request', { field: 'protocol' });
   if (body.version !== undefined && body.version !== null && body.version !== 1) throw new RelayError('invalid_request', { field: 'version' });
 }
 
@@ -110,7 +122,13 @@ export function responseBody(
   rejectUnexpected(body, ['server_public_key', 'control_credential']);
   protocolFields(body);
   const nodeKey = body.server_public_key === undefined || body.server_public_key === null ? null : publicKey(body, 'server_public_key', limits);
-  return { clientKey: publicKey(body, 'client_public_key', limits), requestId: requestId(body), response: ciphertext(body, limits), nodeKey, credential: secret(body, 'control_credential') };
+  return {
+    clientKey: publicKey(body, 'client_public_key', limits),
+    requestId: requestId(body),
+    response: ciphertext(body, limits),
+    nodeKey,
+    credential: secret(body, 'control_credential'),
+  };
 }
 
 /** POST /api/v1/relay/progress: exactly the progress fields, all non-empty strings, version 1. */
@@ -118,9 +136,12 @@ export function progressBody(raw: unknown, limits: FieldLimits) {
   const body = requireObject(raw);
   const names = Object.keys(body);
   if (names.length !== PROGRESS_FIELDS.length || !PROGRESS_FIELDS.every((name) => Object.hasOwn(body, name))) {
-    throw new RelayError('invalid_progress', { field: names.find((n) => !(PROGRESS_FIELDS as readonly string[]).includes(n)) ?? PROGRESS_FIELDS.find((n) => !Object.hasOwn(body, n)) });
+    throw new RelayError('invalid_progress', {
+      field: names.find((n) => !(PROGRESS_FIELDS as readonly string[]).includes(n)) ?? PROGRESS_FIELDS.find((n) => !Object.hasOwn(body, n)),
+    });
   }
-  if (body.protocol !== API_V1_PROTOCOL || body.version !== 1) throw new RelayError('invalid_progress', { field: body.protocol !== API_V1_PROTOCOL ? 'protocol' : 'version' });
+  if (body.protocol !== API_V1_PROTOCOL || body.version !== 1)
+    throw new RelayError('invalid_progress', { field: body.protocol !== API_V1_PROTOCOL ? 'protocol' : 'version' });
   const text = (name: string, max: number): string => {
     const value = body[name];
     if (typeof value !== 'string' || value === '') throw new RelayError('invalid_progress', { field: name });

@@ -120,7 +120,8 @@ export function normaliseCapabilities(value: unknown): V1Capabilities {
   const contextTier = rawTier.trim();
   if (!isContextTier(contextTier)) throw invalid(`capabilities.active_context_tier must be one of ${Object.keys(CONTEXT_TIER_TOKENS).join(', ')}`);
   const ids = modelIds(isEmpty(caps.supported_model_ids) ? caps.model_ids : caps.supported_model_ids);
-  if (ids === null) throw invalid(`capabilities.supported_model_ids must be a list of 1-${MAX_MODEL_IDS} non-empty strings of at most ${MAX_MODEL_ID_CHARS} characters`);
+  if (ids === null)
+    throw invalid(`capabilities.supported_model_ids must be a list of 1-${MAX_MODEL_IDS} non-empty strings of at most ${MAX_MODEL_ID_CHARS} characters`);
   const maxContextTokens = positiveInt(caps.maximum_total_context_tokens);
   if (maxContextTokens === null) throw invalid('capabilities.maximum_total_context_tokens must be a positive integer');
   if (maxContextTokens < CONTEXT_TIER_TOKENS[contextTier]) throw invalid('capabilities.maximum_total_context_tokens is smaller than the active context tier');
@@ -152,7 +153,12 @@ export function normaliseCapabilities(value: unknown): V1Capabilities {
  * does not know (a newer scheme) is dropped rather than refused, so newer nodes still register;
  * only a non-string is malformed.
  */
-function extension<K extends 'answerSigning' | 'streaming'>(caps: Record<string, unknown>, field: string, known: readonly string[], key: K): Partial<Record<K, string>> {
+function extension<K extends 'answerSigning' | 'streaming'>(
+  caps: Record<string, unknown>,
+  field: string,
+  known: readonly string[],
+  key: K,
+): Partial<Record<K, string>> {
   const value = caps[field];
   if (value === undefined || value === null) return {};
   if (typeof value !== 'string') throw invalid(`capabilities.${field} must be a string`);

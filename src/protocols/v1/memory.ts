@@ -357,7 +357,13 @@ export class V1Memory implements V1Transitions {
 
   // ------------------------------------------------------------------ nodes
 
-  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number, options: V1CallOptions = {}): Promise<V1RegisterOutcome> {
+  async registerNode(
+    nodeKey: string,
+    capabilities: V1Capabilities,
+    credentialDigest: string,
+    now: number,
+    options: V1CallOptions = {},
+  ): Promise<V1RegisterOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node !== undefined) {
       const refusal = this.#ownerRefusal(node, options.credentialDigest);
@@ -597,7 +603,8 @@ export class V1Memory implements V1Transitions {
       // the caller must not name another node, and a bound node must prove itself.
       if (!rec.claimed) return { ok: false, reason: 'request_not_claimed' };
       const node = this.#nodes.get(rec.nodeKey);
-      if (options.nodeKey !== undefined && options.nodeKey !== null && options.nodeKey !== rec.nodeKey) return { ok: false, reason: 'invalid_control_credential' };
+      if (options.nodeKey !== undefined && options.nodeKey !== null && options.nodeKey !== rec.nodeKey)
+        return { ok: false, reason: 'invalid_control_credential' };
       if (node !== undefined) {
         const refusal = this.#ownerRefusal(node, options.credentialDigest);
         if (refusal !== null) return { ok: false, reason: refusal };
@@ -664,12 +671,18 @@ export class V1Memory implements V1Transitions {
       bytes: 0,
     });
     this.#requestsBySource.add(rec.source, -1);
-    return { kind: 'response', response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt } };
+    return {
+      kind: 'response',
+      response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt },
+    };
   }
 
   #peekHeld(rec: ReqRec): V1RetrieveOutcome {
     const payload = rec.payload!;
-    return { kind: 'response', response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt } };
+    return {
+      kind: 'response',
+      response: { ...payload, clientKey: rec.clientKey, requestId: rec.requestId, admittedAt: rec.admittedAt, completedAt: rec.completedAt },
+    };
   }
 
   async retrieveResponse(clientKey: string, requestId: string | null, now: number, options: V1CallOptions = {}): Promise<V1RetrieveOutcome> {
@@ -708,7 +721,14 @@ export class V1Memory implements V1Transitions {
     return { kind: 'unknown' };
   }
 
-  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): Promise<V1CancelOutcome> {
+  async cancelRequest(
+    clientKey: string,
+    requestId: string,
+    cancelTokenDigest: string,
+    status: V1TerminalStatus,
+    reason: V1TerminalReason,
+    now: number,
+  ): Promise<V1CancelOutcome> {
     const key = requestKey(clientKey, requestId);
     const rec = this.#active.get(key) ?? this.#held.get(key);
     if (rec !== undefined) {
@@ -729,7 +749,15 @@ export class V1Memory implements V1Transitions {
     return { ok: false, reason: 'forbidden' };
   }
 
-  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number, _options: V1CallOptions = {}): Promise<V1ProgressOutcome> {
+  async recordProgress(
+    nodeKey: string,
+    credentialDigest: string,
+    clientKey: string,
+    requestId: string,
+    progress: V1Ciphertext,
+    now: number,
+    _options: V1CallOptions = {},
+  ): Promise<V1ProgressOutcome> {
     const node = this.#nodes.get(nodeKey);
     if (node === undefined || credentialDigest !== node.digest) return { ok: false, reason: 'forbidden' };
     const rec = node.inflight.get(requestId);
@@ -839,7 +867,11 @@ export class V1Memory implements V1Transitions {
   }
 
   snapshot(): unknown {
-    const request = (rec: ReqRec) => ({ ...rec, payload: rec.payload === null ? null : { ...rec.payload }, progress: rec.progress === null ? null : { ...rec.progress } });
+    const request = (rec: ReqRec) => ({
+      ...rec,
+      payload: rec.payload === null ? null : { ...rec.payload },
+      progress: rec.progress === null ? null : { ...rec.progress },
+    });
     return {
       nodes: [...this.#nodes.values()].sort(byKey).map((n) => ({
         ...n,

@@ -24,7 +24,11 @@ const ENVIRONMENTS: Readonly<Record<string, ReleaseMetadata['environment']>> = {
 const IMMUTABLE_TAG = /^(?:(?:main|master|staging|prod|release|sha)-[0-9a-f]{7,40}|sha256-[0-9a-f]{7,64}|v?\d+\.\d+\.\d+(?:[-+][A-Za-z0-9._-]+)?)$/i;
 
 function clean(value: string | null, max = 64): string {
-  return (value ?? '').trim().replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.\-_]+|[.\-_]+$/g, '').slice(0, max);
+  return (value ?? '')
+    .trim()
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/^[.\-_]+|[.\-_]+$/g, '')
+    .slice(0, max);
 }
 
 function environmentFor(config: MetaConfig, host: string | undefined): ReleaseMetadata['environment'] {

@@ -3,6 +3,7 @@
 // whatever model ids live API v1 nodes advertise right now, each saying whether a live node
 // serves it. The relay runs no model: "live" is what the registrations claim.
 import type { FastifyInstance } from 'fastify';
+import '../../http/fastify-types.js';
 import { PLANS } from '../../limits/budgets.js';
 import { DEFAULT_MODEL_ID, MAX_MODEL_ID_CHARS, MAX_MODEL_IDS, modelAliases } from './capabilities.js';
 import type { NodeView } from '../../store/types.js';
@@ -18,7 +19,9 @@ export interface CatalogueModel {
  * token.place's launch catalogue: its one public model (upstream utils/llm/model_profiles.py at
  * HEAD), with the `created` value upstream's /api/v1/models reports for it.
  */
-export const DEFAULT_MODEL_CATALOGUE: readonly CatalogueModel[] = Object.freeze([Object.freeze({ id: DEFAULT_MODEL_ID, owned_by: 'Qwen', created: 1_707_190_418 })]);
+export const DEFAULT_MODEL_CATALOGUE: readonly CatalogueModel[] = Object.freeze([
+  Object.freeze({ id: DEFAULT_MODEL_ID, owned_by: 'Qwen', created: 1_707_190_418 }),
+]);
 
 /** The doctor's probe node advertises ids under this prefix: never offered to anyone (src/doctor/probe.ts). */
 const PRIVATE_MODEL_PREFIX = 'tokenplace-doctor-probe-';
@@ -71,7 +74,8 @@ export function parseModelCatalogue(text: string): readonly CatalogueModel[] {
       for (const key of Object.keys(e)) if (!['id', 'owned_by', 'created'].includes(key)) throw new Error(`${where}: unknown field ${JSON.stringify(key)}`);
       const model: CatalogueModel = { id: checkId(e.id, where), owned_by: checkOwner(e.owned_by, where) };
       if (e.created !== undefined) {
-        if (typeof e.created !== 'number' || !Number.isInteger(e.created) || e.created < 0 || e.created > 4_102_444_800) throw new Error(`${where}: created must be Unix seconds`);
+        if (typeof e.created !== 'number' || !Number.isInteger(e.created) || e.created < 0 || e.created > 4_102_444_800)
+          throw new Error(`${where}: created must be Unix seconds`);
         model.created = e.created;
       }
       models.push(model);

@@ -66,11 +66,20 @@ export type V1Stats = Pick<StoreStats, 'v1Nodes' | 'v1HealthyNodes' | 'v1Queued'
 export class RedisV1 implements V1Transitions {
   readonly limits: V1Limits;
 
-  constructor(base: StoreLimits, private readonly run: V1ScriptRunner) {
+  constructor(
+    base: StoreLimits,
+    private readonly run: V1ScriptRunner,
+  ) {
     this.limits = resolveV1Limits(base);
   }
 
-  async registerNode(nodeKey: string, capabilities: V1Capabilities, credentialDigest: string, now: number, options: V1CallOptions = {}): Promise<V1RegisterOutcome> {
+  async registerNode(
+    nodeKey: string,
+    capabilities: V1Capabilities,
+    credentialDigest: string,
+    now: number,
+    options: V1CallOptions = {},
+  ): Promise<V1RegisterOutcome> {
     const reply = (await this.run(
       'v1Register',
       nodeKey,
@@ -95,10 +104,26 @@ export class RedisV1 implements V1Transitions {
   async selectNode(query: V1SelectQuery, now: number): Promise<V1Selection> {
     const reply = (await this.run('v1Select', query.model, query.contextTier, now)) as Reply;
     if (reply[0] !== 1) {
-      const [, reason, capacityLimitedCount, eligible, limited] = reply as [number, 'no_registered_compute_nodes' | 'no_matching_compute_node' | 'no_available_capacity', number, unknown, unknown];
+      const [, reason, capacityLimitedCount, eligible, limited] = reply as [
+        number,
+        'no_registered_compute_nodes' | 'no_matching_compute_node' | 'no_available_capacity',
+        number,
+        unknown,
+        unknown,
+      ];
       return { ok: false, reason, eligibleTierCounts: countsOf(eligible), capacityLimitedCount, capacityLimitedTierCounts: countsOf(limited) };
     }
-    const [, nodeKey, capsJson, queueDepth, inflight, eligibleCount, spillover, eligible, limited] = reply as [number, string, string, number, number, number, number, unknown, unknown];
+    const [, nodeKey, capsJson, queueDepth, inflight, eligibleCount, spillover, eligible, limited] = reply as [
+      number,
+      string,
+      string,
+      number,
+      number,
+      number,
+      number,
+      unknown,
+      unknown,
+    ];
     const capabilities = JSON.parse(capsJson) as V1Capabilities;
     return {
       ok: true,
@@ -181,7 +206,18 @@ export class RedisV1 implements V1Transitions {
     switch (reply[0]) {
       case 'response': {
         const [, ciphertext, cipherkey, iv, id, admittedAt, completedAt] = reply as string[];
-        return { kind: 'response', response: { ciphertext: ciphertext!, cipherkey: cipherkey!, iv: iv!, clientKey, requestId: id!, admittedAt: Number(admittedAt), completedAt: Number(completedAt) } };
+        return {
+          kind: 'response',
+          response: {
+            ciphertext: ciphertext!,
+            cipherkey: cipherkey!,
+            iv: iv!,
+            clientKey,
+            requestId: id!,
+            admittedAt: Number(admittedAt),
+            completedAt: Number(completedAt),
+          },
+        };
       }
       case 'pending': {
         const [, deadline, ciphertext, cipherkey, iv] = reply as string[];
@@ -195,14 +231,39 @@ export class RedisV1 implements V1Transitions {
     }
   }
 
-  async cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): Promise<V1CancelOutcome> {
+  async cancelRequest(
+    clientKey: string,
+    requestId: string,
+    cancelTokenDigest: string,
+    status: V1TerminalStatus,
+    reason: V1TerminalReason,
+    now: number,
+  ): Promise<V1CancelOutcome> {
     const reply = (await this.run('v1Cancel', clientKey, requestId, cancelTokenDigest, status, reason, now)) as Reply;
     if (reply[0] !== 1) return { ok: false, reason: 'forbidden' };
     return { ok: true, status: reply[1] as V1TerminalStatus, removedFromQueue: Number(reply[2]), ended: endedOf(reply[3]) };
   }
 
-  async recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number): Promise<V1ProgressOutcome> {
-    const reply = (await this.run('v1Progress', nodeKey, credentialDigest, clientKey, requestId, progress.ciphertext, progress.cipherkey, progress.iv, cipherBytes(progress), now)) as Reply;
+  async recordProgress(
+    nodeKey: string,
+    credentialDigest: string,
+    clientKey: string,
+    requestId: string,
+    progress: V1Ciphertext,
+    now: number,
+  ): Promise<V1ProgressOutcome> {
+    const reply = (await this.run(
+      'v1Progress',
+      nodeKey,
+      credentialDigest,
+      clientKey,
+      requestId,
+      progress.ciphertext,
+      progress.cipherkey,
+      progress.iv,
+      cipherBytes(progress),
+      now,
+    )) as Reply;
     if (reply[0] === 1) return { ok: true, replaced: reply[1] === 1 };
     return { ok: false, reason: reply[1] as Extract<V1ProgressOutcome, { ok: false }>['reason'] };
   }
@@ -230,7 +291,16 @@ export class RedisV1 implements V1Transitions {
 
   /** v1 counters, plus the shared byte counter (both protocols). */
   async stats(now: number): Promise<{ stats: V1Stats; bytes: number }> {
-    const [nodes, healthy, queued, inflight, held, tombs, oldest, bytes] = (await this.run('v1Stats', now)) as [number, number, number, number, number, number, string, number];
+    const [nodes, healthy, queued, inflight, held, tombs, oldest, bytes] = (await this.run('v1Stats', now)) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      string,
+      number,
+    ];
     const oldestAt = Number(oldest);
     return {
       bytes,

@@ -63,8 +63,7 @@ export interface ControlResult {
 }
 
 export type RetrieveResult =
-  | { kind: 'response'; response: V1StoredResponse }
-  | { kind: 'pending'; deadlineRemainingSeconds: number; progress: V1Ciphertext | null };
+  { kind: 'response'; response: V1StoredResponse } | { kind: 'pending'; deadlineRemainingSeconds: number; progress: V1Ciphertext | null };
 
 export interface NextResult {
   nodeKey: string;
@@ -116,7 +115,6 @@ function secondsUntil(at: number, now: number): number {
 }
 
 export class V1Relay {
-
   constructor(
     private readonly store: RelayStore,
     private readonly clock: Clock,
@@ -124,8 +122,7 @@ export class V1Relay {
     private readonly observer: V1Observer,
     /** Aborted when the process starts draining: held polls answer at once. */
     private readonly drainSignal: AbortSignal,
-  ) {
-  }
+  ) {}
 
   // ------------------------------------------------------------------ compute nodes
 
@@ -162,15 +159,22 @@ export class V1Relay {
     const lease = await this.store.v1.renewLease(nodeKey, capabilities, renewedAt, holdMs, options);
     if (!lease.ok) throw this.#reject(lease.reason);
     this.#renewed(before, nodeKey, capabilities === null ? (before?.label ?? null) : (label ?? null), renewedAt);
-    const work = await this.#hold('work', v1WorkWakeKey(nodeKey), holdMs, signal, async () => {
-      const now = this.clock.now();
-      // The claim re-checks ownership: the node may have bound itself while this poll waited.
-      const claimed = await this.store.v1.claimRequest(nodeKey, now, options);
-      if (!claimed.ok) throw this.#reject(claimed.reason); // unregistered or evicted meanwhile
-      this.#ended(claimed.ended);
-      if (claimed.request !== null) this.observer.pickedUp(now - claimed.request.admittedAt);
-      return claimed.request;
-    }, (request) => request !== null);
+    const work = await this.#hold(
+      'work',
+      v1WorkWakeKey(nodeKey),
+      holdMs,
+      signal,
+      async () => {
+        const now = this.clock.now();
+        // The claim re-checks ownership: the node may have bound itself while this poll waited.
+        const claimed = await this.store.v1.claimRequest(nodeKey, now, options);
+        if (!claimed.ok) throw this.#reject(claimed.reason); // unregistered or evicted meanwhile
+        this.#ended(claimed.ended);
+        if (claimed.request !== null) this.observer.pickedUp(now - claimed.request.admittedAt);
+        return claimed.request;
+      },
+      (request) => request !== null,
+    );
     const pollWaitSeconds = this.options.pollWaitSeconds;
     if (work !== null) {
       return { work: { ...work, deadlineRemainingSeconds: secondsUntil(work.deadlineAt, this.clock.now()) }, nextPingSeconds: 0, pollWaitSeconds };
@@ -203,11 +207,23 @@ export class V1Relay {
     }
     this.#ended(outcome.ended);
     this.observer.controlPoll(outcome.acknowledged ? 'acknowledged' : (outcome.status satisfies ControlState));
-    return { status: outcome.status, nextPollSeconds: basePoll, deadlineRemainingSeconds: outcome.deadlineAt === null ? null : secondsUntil(outcome.deadlineAt, now) };
+    return {
+      status: outcome.status,
+      nextPollSeconds: basePoll,
+      deadlineRemainingSeconds: outcome.deadlineAt === null ? null : secondsUntil(outcome.deadlineAt, now),
+    };
   }
 
-  async respond(clientKey: string, requestId: string, response: V1Ciphertext, proof: NodeProof & { nodeKey?: string | null } = {}): Promise<{ duplicate: boolean }> {
-    const outcome = await this.store.v1.acceptResponse(clientKey, requestId, response, this.clock.now(), { ...callOptions(proof), nodeKey: proof.nodeKey ?? null });
+  async respond(
+    clientKey: string,
+    requestId: string,
+    response: V1Ciphertext,
+    proof: NodeProof & { nodeKey?: string | null } = {},
+  ): Promise<{ duplicate: boolean }> {
+    const outcome = await this.store.v1.acceptResponse(clientKey, requestId, response, this.clock.now(), {
+      ...callOptions(proof),
+      nodeKey: proof.nodeKey ?? null,
+    });
     if (!outcome.ok) {
       if (outcome.reason !== 'request_gone') throw this.#reject(outcome.reason);
       this.#ended(outcome.ended);
@@ -217,8 +233,23 @@ export class V1Relay {
     return { duplicate: outcome.duplicate };
   }
 
-  async progress(nodeKey: string, credential: string, clientKey: string, requestId: string, record: V1Ciphertext, source?: string): Promise<{ replaced: boolean }> {
-    const outcome = await this.store.v1.recordProgress(nodeKey, sha256Hex(credential), clientKey, requestId, record, this.clock.now(), source === undefined ? {} : { source });
+  async progress(
+    nodeKey: string,
+    credential: string,
+    clientKey: string,
+    requestId: string,
+    record: V1Ciphertext,
+    source?: string,
+  ): Promise<{ replaced: boolean }> {
+    const outcome = await this.store.v1.recordProgress(
+      nodeKey,
+      sha256Hex(credential),
+      clientKey,
+      requestId,
+      record,
+      this.clock.now(),
+      source === undefined ? {} : { source },
+    );
     if (outcome.ok) return { replaced: outcome.replaced };
     if (outcome.reason === 'forbidden') throw this.#reject('invalid_control_credential');
     if (outcome.reason === 'not_active') throw this.#reject('progress_not_active');
@@ -257,7 +288,10 @@ export class V1Relay {
           eligible_tier_counts: selection.eligibleTierCounts,
         });
         if (selection.reason === 'no_available_capacity') {
-          Object.assign(extra, { capacity_limited_node_count: selection.capacityLimitedCount, capacity_limited_tier_counts: selection.capacityLimitedTierCounts });
+          Object.assign(extra, {
+            capacity_limited_node_count: selection.capacityLimitedCount,
+            capacity_limited_tier_counts: selection.capacityLimitedTierCounts,
+          });
         }
       }
       throw this.#reject(selection.reason, { extra });
@@ -309,7 +343,14 @@ export class V1Relay {
   async retrieve(clientKey: string, requestId: string | null, signal: AbortSignal, ack = false): Promise<RetrieveResult> {
     const holdMs = requestId === null ? 0 : this.options.retrieveHoldMs;
     const key = requestId === null ? '' : v1ResponseWakeKey(clientKey, requestId);
-    const outcome = await this.#hold('response', key, holdMs, signal, () => this.store.v1.retrieveResponse(clientKey, requestId, this.clock.now(), { ack }), (o) => o.kind !== 'pending' || o.progress !== null);
+    const outcome = await this.#hold(
+      'response',
+      key,
+      holdMs,
+      signal,
+      () => this.store.v1.retrieveResponse(clientKey, requestId, this.clock.now(), { ack }),
+      (o) => o.kind !== 'pending' || o.progress !== null,
+    );
     const now = this.clock.now();
     switch (outcome.kind) {
       case 'response':
@@ -325,7 +366,13 @@ export class V1Relay {
     }
   }
 
-  async cancel(clientKey: string, requestId: string, cancelToken: string | null, rawStatus: unknown, rawReason: unknown): Promise<{ status: V1TerminalStatus; removedFromQueue: number }> {
+  async cancel(
+    clientKey: string,
+    requestId: string,
+    cancelToken: string | null,
+    rawStatus: unknown,
+    rawReason: unknown,
+  ): Promise<{ status: V1TerminalStatus; removedFromQueue: number }> {
     if (cancelToken === null) throw this.#reject('invalid_cancel_token');
     const status: V1TerminalStatus = rawStatus === 'expired' ? 'expired' : 'cancelled';
     const reason: V1TerminalReason = (V1_TERMINAL_REASONS as readonly unknown[]).includes(rawReason) ? (rawReason as V1TerminalReason) : status;
@@ -345,7 +392,16 @@ export class V1Relay {
       this.observer.evicted('stale_lease', report.evictedNodes);
       // Which nodes, where the backend says; otherwise how many (Redis reports counts).
       for (const node of report.evicted ?? []) this.#nodeEvent({ event: 'evicted', reason: 'stale_lease' }, node.key, node.label, node.source);
-      if (report.evicted === undefined) this.observer.node({ event: 'evicted', reason: 'stale_lease', protocol: 'v1', fingerprint: null, label: null, source: null, count: report.evictedNodes });
+      if (report.evicted === undefined)
+        this.observer.node({
+          event: 'evicted',
+          reason: 'stale_lease',
+          protocol: 'v1',
+          fingerprint: null,
+          label: null,
+          source: null,
+          count: report.evictedNodes,
+        });
     }
     return report.ended.length + report.evictedNodes + report.expiredResponses + report.prunedTombstones;
   }
@@ -391,4 +447,3 @@ export class V1Relay {
     return holdUntil({ store: this.store, channel, key, holdMs, signal, drainSignal: this.drainSignal, attempt, settled });
   }
 }
-

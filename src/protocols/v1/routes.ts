@@ -38,14 +38,18 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     checkToken(request.headers['x-relay-server-token']);
   };
 
-
   // ---------------------------------------------------------------- compute nodes
 
   app.post(`${P}/servers/register`, { config: { name: 'v1_servers_register', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     // A node that presents its credential on re-register binds itself to it (sticky).
-    const result = await v1.register(nodeKey, body.capabilities, { credential: secret(body, 'control_credential'), source: sourceOf(request) }, body.node_label);
+    const result = await v1.register(
+      nodeKey,
+      body.capabilities,
+      { credential: secret(body, 'control_credential'), source: sourceOf(request) },
+      body.node_label,
+    );
     const answer: Record<string, unknown> = {
       next_ping_in_x_seconds: result.leaseSeconds,
       poll_wait_seconds: result.pollWaitSeconds,

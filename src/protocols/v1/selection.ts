@@ -85,7 +85,12 @@ export function chooseRank(present: ReadonlySet<number>, pickNumber: number): nu
  * `candidates` are the live (healthy) nodes. A node whose queue is at `maxQueuePerNode` is
  * capacity-limited: admission would refuse it, so it is never picked.
  */
-export function selectBestFit(candidates: readonly SelectionCandidate[], query: V1SelectQuery, state: SelectionState, maxQueuePerNode: number): SelectionResult {
+export function selectBestFit(
+  candidates: readonly SelectionCandidate[],
+  query: V1SelectQuery,
+  state: SelectionState,
+  maxQueuePerNode: number,
+): SelectionResult {
   const wanted = CONTEXT_TIER_TOKENS[query.contextTier];
   const eligibleTierCounts: Record<string, number> = {};
   const capacityLimitedTierCounts: Record<string, number> = {};

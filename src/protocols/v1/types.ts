@@ -171,7 +171,8 @@ export type V1RetrieveOutcome =
 
 export type V1CancelOutcome = { ok: true; status: V1TerminalStatus; removedFromQueue: number; ended: V1Ended[] } | { ok: false; reason: 'forbidden' };
 
-export type V1ProgressOutcome = { ok: true; replaced: boolean } | { ok: false; reason: 'forbidden' | 'not_active' | 'response_store_full' | 'source_bytes_share_exceeded' };
+export type V1ProgressOutcome =
+  { ok: true; replaced: boolean } | { ok: false; reason: 'forbidden' | 'not_active' | 'response_store_full' | 'source_bytes_share_exceeded' };
 
 export type V1UnregisterOutcome = { ok: true; removed: boolean; ended: V1Ended[] } | { ok: false; reason: 'forbidden' };
 
@@ -332,13 +333,28 @@ export interface V1Transitions {
    * node-visible tombstone. Already cancelled/expired with the same digest: the same status
    * again (idempotent). No or wrong digest: forbidden.
    */
-  cancelRequest(clientKey: string, requestId: string, cancelTokenDigest: string, status: V1TerminalStatus, reason: V1TerminalReason, now: number): Promise<V1CancelOutcome>;
+  cancelRequest(
+    clientKey: string,
+    requestId: string,
+    cancelTokenDigest: string,
+    status: V1TerminalStatus,
+    reason: V1TerminalReason,
+    now: number,
+  ): Promise<V1CancelOutcome>;
   /**
    * Replaces the one encrypted progress record of a request in flight on that node (owner digest
    * required, else forbidden; not in flight there for that client, or past its deadline ->
    * not_active). Never renews a lease or the deadline.
    */
-  recordProgress(nodeKey: string, credentialDigest: string, clientKey: string, requestId: string, progress: V1Ciphertext, now: number, options?: V1CallOptions): Promise<V1ProgressOutcome>;
+  recordProgress(
+    nodeKey: string,
+    credentialDigest: string,
+    clientKey: string,
+    requestId: string,
+    progress: V1Ciphertext,
+    now: number,
+    options?: V1CallOptions,
+  ): Promise<V1ProgressOutcome>;
   /**
    * Removes a node with its owner's credential digest (unknown node: removed false; wrong
    * digest: forbidden). Its queued and in-flight requests end as cancelled/server_unregistered.

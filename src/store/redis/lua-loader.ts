@@ -35,7 +35,8 @@ function expand(file: URL, included: Set<string>, stack: string[]): string {
     }
     const target = new URL(match[1]!, file);
     if (included.has(target.href)) {
-      if (stack.includes(target.href) || target.href === file.href) throw new Error(`Lua include cycle: ${[...stack, file.href, target.href].map(short).join(' -> ')}`);
+      if (stack.includes(target.href) || target.href === file.href)
+        throw new Error(`Lua include cycle: ${[...stack, file.href, target.href].map(short).join(' -> ')}`);
       continue;
     }
     out.push(expand(target, included, [...stack, file.href]));

@@ -17,7 +17,10 @@ export class WakeFanout {
   readonly #watched = new Map<string, { channel: WakeChannel; key: string; count: number }>();
   #subscribed = false;
 
-  constructor(private readonly sub: RedisClient, private readonly channel: string) {
+  constructor(
+    private readonly sub: RedisClient,
+    private readonly channel: string,
+  ) {
     sub.on('error', () => {
       // Reconnects on its own; health() reports the command connection's reason.
     });

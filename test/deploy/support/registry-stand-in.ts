@@ -35,7 +35,12 @@ export async function startRegistryStandIn(repo: string, images: StandInImage[])
     const config = { architecture: 'amd64', os: 'linux', config: { User: '1000:1000', Labels: image.labels }, rootfs: { type: 'layers', diff_ids: [] } };
     const configBody = JSON.stringify(config);
     const configDigest = put('application/vnd.oci.image.config.v1+json', config);
-    const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBody.length }, layers: [] };
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBody.length },
+      layers: [],
+    };
     const manifestDigest = put('application/vnd.oci.image.manifest.v1+json', manifest);
     // An attestation entry first, as buildx writes with provenance: the checker must skip it.
     const index = {
@@ -92,7 +97,10 @@ export async function startRegistryStandIn(repo: string, images: StandInImage[])
  * Runs the stand-in in its own process (the tests drive `just` with spawnSync, which blocks
  * their own event loop): prints one JSON line {host, digests} and serves until killed.
  */
-export async function spawnRegistryStandIn(repo: string, images: StandInImage[]): Promise<{ host: string; digestOf(tag: string): string; close(): Promise<void> }> {
+export async function spawnRegistryStandIn(
+  repo: string,
+  images: StandInImage[],
+): Promise<{ host: string; digestOf(tag: string): string; close(): Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, repo, JSON.stringify(images)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {

@@ -19,9 +19,20 @@ describe('concurrency over a real port', () => {
     // (test/store/contract.ts covers them) and the per-source connection and held-poll caps
     // (test/server/http-guards.test.ts covers them).
     const config = configWith({
-      port: 0, sinkHoldMs: 2000, retrieveHoldMs: 2000, maxQueuePerNode: 2000, maxQueuedTotal: 5000, maxResponses: 5000, logLevel: 'silent', rateLimit: false,
-      maxQueuePerNodePerSource: 2000, maxQueuedPerSource: 5000, maxResponsesPerSource: 5000, maxStoredBytesPerSource: 256 * 1024 * 1024,
-      connectionsPerSource: 100_000, heldPollsPerSource: 100_000,
+      port: 0,
+      sinkHoldMs: 2000,
+      retrieveHoldMs: 2000,
+      maxQueuePerNode: 2000,
+      maxQueuedTotal: 5000,
+      maxResponses: 5000,
+      logLevel: 'silent',
+      rateLimit: false,
+      maxQueuePerNodePerSource: 2000,
+      maxQueuedPerSource: 5000,
+      maxResponsesPerSource: 5000,
+      maxStoredBytesPerSource: 256 * 1024 * 1024,
+      connectionsPerSource: 100_000,
+      heldPollsPerSource: 100_000,
     });
     relay = await startServer({ config, logger: createLogger('silent') });
   });

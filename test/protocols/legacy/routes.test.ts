@@ -74,10 +74,17 @@ describe('legacy routes', () => {
     const res = await r.post('/sink', { server_public_key: NODE_KEY, max_batch_size: '2' });
     const body = res.json();
     assert.equal(body.chat_history, 'a');
-    assert.deepEqual(body.batch.map((item: { chat_history: string }) => item.chat_history), ['a', 'b']);
+    assert.deepEqual(
+      body.batch.map((item: { chat_history: string }) => item.chat_history),
+      ['a', 'b'],
+    );
     assert.deepEqual(Object.keys(body.batch[0]).sort(), ['chat_history', 'cipherkey', 'client_public_key', 'iv', 'stream']);
     const one = await r.post('/sink', { server_public_key: NODE_KEY, max_batch_size: 2.7 });
-    assert.deepEqual(one.json().batch.map((item: { chat_history: string }) => item.chat_history), ['c'], 'batch present even with one item');
+    assert.deepEqual(
+      one.json().batch.map((item: { chat_history: string }) => item.chat_history),
+      ['c'],
+      'batch present even with one item',
+    );
     const none = await r.post('/sink', { server_public_key: NODE_KEY, max_batch_size: true });
     assert.equal(none.json().batch, undefined, 'true → 1 → no batch key');
     await r.app.close();
@@ -92,7 +99,10 @@ describe('legacy routes', () => {
     assert.match(work.stream_session_id, /^[0-9a-f]{32}$/);
     const sid = work.stream_session_id;
     assert.deepEqual((await r.post('/stream/retrieve', { client_public_key: CLIENT_KEY })).json(), { stream: true, session_id: sid, chunks: [] });
-    assert.deepEqual((await r.post('/stream/source', { session_id: sid, chunk: { ciphertext: 'x', iv: 'y' } })).json(), { message: 'Chunk stored', final: false });
+    assert.deepEqual((await r.post('/stream/source', { session_id: sid, chunk: { ciphertext: 'x', iv: 'y' } })).json(), {
+      message: 'Chunk stored',
+      final: false,
+    });
     assert.deepEqual((await r.post('/stream/source', { session_id: sid, chunk: 'z', final: true })).json(), { message: 'Chunk stored', final: true });
     assert.deepEqual((await r.post('/stream/retrieve', { client_public_key: CLIENT_KEY })).json(), {
       stream: true,

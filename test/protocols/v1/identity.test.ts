@@ -32,14 +32,18 @@ async function loggedRelay(overrides: Partial<Config> = {}) {
   await app.ready();
   const post = (url: string, payload: unknown, remoteAddress = '198.51.100.23') =>
     app.inject({ method: 'POST', url, payload: payload as object, remoteAddress, headers: { 'content-type': 'application/json', ...NODE_HEADERS } });
-  const nodeLines = () => lines.filter((l) => typeof l.event === 'string' && (l.event as string).startsWith('node.'));
+  const nodeLines = () => lines.filter((l) => typeof l.event === 'string' && l.event.startsWith('node.'));
   return { app, store, clock, lines, raw, post, nodeLines };
 }
 
 describe('node labels', () => {
   it('a label sent at registration is trimmed, stored and listed with the fingerprint', async () => {
     const relay = await v1Relay();
-    const res = await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: '  Kitchen GPU · 4090  ' }, NODE_HEADERS);
+    const res = await relay.post(
+      '/api/v1/relay/servers/register',
+      { server_public_key: NODE_A, capabilities: CAPS, node_label: '  Kitchen GPU · 4090  ' },
+      NODE_HEADERS,
+    );
     assert.equal(res.statusCode, 200, res.body);
     await registerNode(relay, NODE_B);
     const body = (await relay.inject({ method: 'GET', url: '/relay/diagnostics' })).json();
@@ -73,7 +77,19 @@ describe('node labels', () => {
     const relay = await v1Relay();
     await registerNode(relay, NODE_B);
     const before = await relay.store.snapshot();
-    for (const node_label of ['x'.repeat(61), 42, ['a'], { a: 1 }, 'tab\there', 'line\nbreak', 'bell\u0007', 'rtl\u202eoverride', 'zero\u200bwidth', 'del\u007f', 'c1\u0085']) {
+    for (const node_label of [
+      'x'.repeat(61),
+      42,
+      ['a'],
+      { a: 1 },
+      'tab\there',
+      'line\nbreak',
+      'bell\u0007',
+      'rtl\u202eoverride',
+      'zero\u200bwidth',
+      'del\u007f',
+      'c1\u0085',
+    ]) {
       for (const url of ['/api/v1/relay/servers/register', '/api/v1/relay/servers/poll']) {
         const res = await relay.post(url, { server_public_key: url.endsWith('poll') ? NODE_B : NODE_A, capabilities: CAPS, node_label }, NODE_HEADERS);
         assert.equal(res.statusCode, 400, `${url} ${JSON.stringify(node_label)}`);
@@ -83,8 +99,15 @@ describe('node labels', () => {
     }
     assert.deepEqual(await relay.store.snapshot(), before, 'state unchanged');
     // The bounds themselves pass: 60 characters, blank is "no label".
-    assert.equal((await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: 'é'.repeat(60) }, NODE_HEADERS)).statusCode, 200);
-    assert.equal((await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: '   ' }, NODE_HEADERS)).statusCode, 200);
+    assert.equal(
+      (await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: 'é'.repeat(60) }, NODE_HEADERS))
+        .statusCode,
+      200,
+    );
+    assert.equal(
+      (await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: '   ' }, NODE_HEADERS)).statusCode,
+      200,
+    );
     await relay.app.close();
   });
 });
@@ -106,7 +129,9 @@ describe('lifecycle log lines', () => {
     // Routine renewals log nothing.
     r.clock.advance(5000);
     // (A node that has not polled yet gets a fresh credential on re-register: its first reply may have been lost.)
-    credential = ((await r.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: 'attic' })).json().control_credential as string | undefined) ?? credential;
+    credential =
+      ((await r.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: CAPS, node_label: 'attic' })).json().control_credential as
+        string | undefined) ?? credential;
     await r.post('/api/v1/relay/servers/poll', { server_public_key: NODE_A, control_credential: credential });
     assert.equal(r.nodeLines().length, 1);
     // Silent for 20 s of a 30 s lease, then a poll: "back after a silence".
@@ -121,13 +146,67 @@ describe('lifecycle log lines', () => {
 
     const fpA = keyFingerprint(NODE_A);
     const fpB = keyFingerprint(NODE_B);
-    const got = r.nodeLines().map((l) => ({ event: l.event, protocol: l.protocol, fingerprint: l.fingerprint, label: l.label, address: l.address, reason: l.reason, silent_seconds: l.silent_seconds, level: l.level }));
+    const got = r.nodeLines().map((l) => ({
+      event: l.event,
+      protocol: l.protocol,
+      fingerprint: l.fingerprint,
+      label: l.label,
+      address: l.address,
+      reason: l.reason,
+      silent_seconds: l.silent_seconds,
+      level: l.level,
+    }));
     assert.deepEqual(got, [
-      { event: 'node.registered', protocol: 'v1', fingerprint: fpA, label: 'attic', address: '198.51.100.0/24', reason: undefined, silent_seconds: undefined, level: 'info' },
-      { event: 'node.renewed', protocol: 'v1', fingerprint: fpA, label: 'attic', address: '198.51.100.0/24', reason: undefined, silent_seconds: 20, level: 'info' },
-      { event: 'node.unregistered', protocol: 'v1', fingerprint: fpA, label: 'attic', address: '198.51.100.0/24', reason: undefined, silent_seconds: undefined, level: 'info' },
-      { event: 'node.registered', protocol: 'v1', fingerprint: fpB, label: null, address: '2001:db8:aa:bb::/64', reason: undefined, silent_seconds: undefined, level: 'info' },
-      { event: 'node.evicted', protocol: 'v1', fingerprint: fpB, label: null, address: '2001:db8:aa:bb::/64', reason: 'stale_lease', silent_seconds: undefined, level: 'info' },
+      {
+        event: 'node.registered',
+        protocol: 'v1',
+        fingerprint: fpA,
+        label: 'attic',
+        address: '198.51.100.0/24',
+        reason: undefined,
+        silent_seconds: undefined,
+        level: 'info',
+      },
+      {
+        event: 'node.renewed',
+        protocol: 'v1',
+        fingerprint: fpA,
+        label: 'attic',
+        address: '198.51.100.0/24',
+        reason: undefined,
+        silent_seconds: 20,
+        level: 'info',
+      },
+      {
+        event: 'node.unregistered',
+        protocol: 'v1',
+        fingerprint: fpA,
+        label: 'attic',
+        address: '198.51.100.0/24',
+        reason: undefined,
+        silent_seconds: undefined,
+        level: 'info',
+      },
+      {
+        event: 'node.registered',
+        protocol: 'v1',
+        fingerprint: fpB,
+        label: null,
+        address: '2001:db8:aa:bb::/64',
+        reason: undefined,
+        silent_seconds: undefined,
+        level: 'info',
+      },
+      {
+        event: 'node.evicted',
+        protocol: 'v1',
+        fingerprint: fpB,
+        label: null,
+        address: '2001:db8:aa:bb::/64',
+        reason: 'stale_lease',
+        silent_seconds: undefined,
+        level: 'info',
+      },
     ]);
     const all = r.raw.join('');
     for (const secret of [NODE_A, NODE_B, NODE_A.slice(0, 40), NODE_B.slice(20, 60), credential, '198.51.100.23', '2001:db8:aa:bb:1:2:3:4']) {

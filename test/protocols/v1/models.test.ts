@@ -18,13 +18,24 @@ describe('GET /api/v1/models', () => {
     assert.equal(res.headers['access-control-allow-origin'], '*');
     assert.deepEqual(res.json(), {
       object: 'list',
-      data: [{
-        id: 'qwen3-8b-instruct', object: 'model', owned_by: 'Qwen', created: 1_707_190_418, catalogued: true,
-        aliases: ['llama-3.1-8b-instruct', 'llama-3-8b-instruct', 'gpt-3.5-turbo', 'gpt-5-chat-latest'], live: false, live_nodes: 0,
-      }],
+      data: [
+        {
+          id: 'qwen3-8b-instruct',
+          object: 'model',
+          owned_by: 'Qwen',
+          created: 1_707_190_418,
+          catalogued: true,
+          aliases: ['llama-3.1-8b-instruct', 'llama-3-8b-instruct', 'gpt-3.5-turbo', 'gpt-5-chat-latest'],
+          live: false,
+          live_nodes: 0,
+        },
+      ],
     });
     // upstream scripts/promotion_smoke.py: exactly the launch model, owned by Qwen.
-    assert.deepEqual(res.json().data.map((m: { id: string }) => m.id), ['qwen3-8b-instruct']);
+    assert.deepEqual(
+      res.json().data.map((m: { id: string }) => m.id),
+      ['qwen3-8b-instruct'],
+    );
     assert.deepEqual((await relay.inject({ method: 'GET', url: '/v1/models' })).json(), res.json(), 'upstream alias');
     await relay.app.close();
   });
@@ -35,33 +46,68 @@ describe('GET /api/v1/models', () => {
     await registerNode(relay, NODE_B, { ...CAPS, supported_model_ids: ['qwen3-8b-instruct', 'tokenplace-demo'] });
     await registerNode(relay, NODE_C, { ...CAPS, supported_model_ids: ['tokenplace-doctor-probe-0011223344556677'] });
     const body = (await relay.inject({ method: 'GET', url: '/api/v1/models' })).json();
-    assert.deepEqual(body.data.map((m: { id: string; live: boolean; live_nodes: number; catalogued: boolean }) => [m.id, m.live, m.live_nodes, m.catalogued]), [
-      ['qwen3-8b-instruct', true, 2, true],
-      ['tokenplace-demo', true, 1, false],
-    ]);
+    assert.deepEqual(
+      body.data.map((m: { id: string; live: boolean; live_nodes: number; catalogued: boolean }) => [m.id, m.live, m.live_nodes, m.catalogued]),
+      [
+        ['qwen3-8b-instruct', true, 2, true],
+        ['tokenplace-demo', true, 1, false],
+      ],
+    );
     assert.deepEqual(modelsFromList(body), ['qwen3-8b-instruct', 'tokenplace-demo'], 'the chat page reads the ids');
     // Leases lapse: the models go with their nodes (after the listing's one-second cache).
     relay.clock.advance(31_000);
     await relay.app.relay.v1.sweep();
     const later = (await relay.inject({ method: 'GET', url: '/api/v1/models' })).json();
-    assert.deepEqual(later.data.map((m: { id: string; live: boolean }) => [m.id, m.live]), [['qwen3-8b-instruct', false]]);
+    assert.deepEqual(
+      later.data.map((m: { id: string; live: boolean }) => [m.id, m.live]),
+      [['qwen3-8b-instruct', false]],
+    );
     await relay.app.close();
   });
 
   it('TOKENPLACE_MODEL_CATALOGUE: a JSON list or id[=owner] commas, checked and frozen', async () => {
     assert.deepEqual(loadConfig({}).modelCatalogue, DEFAULT_MODEL_CATALOGUE);
     const list = loadConfig({ TOKENPLACE_MODEL_CATALOGUE: 'Qwen3-8B-Instruct=Qwen, tokenplace-demo' }).modelCatalogue;
-    assert.deepEqual(list, [{ id: 'qwen3-8b-instruct', owned_by: 'Qwen' }, { id: 'tokenplace-demo', owned_by: 'token.place' }]);
+    assert.deepEqual(list, [
+      { id: 'qwen3-8b-instruct', owned_by: 'Qwen' },
+      { id: 'tokenplace-demo', owned_by: 'token.place' },
+    ]);
     assert.ok(Object.isFrozen(list) && Object.isFrozen(list[0]));
     const json = loadConfig({ TOKENPLACE_MODEL_CATALOGUE: '[{"id":"a-1","owned_by":"Lab","created":1700000000},{"id":"b"}]' }).modelCatalogue;
-    assert.deepEqual(json, [{ id: 'a-1', owned_by: 'Lab', created: 1_700_000_000 }, { id: 'b', owned_by: 'token.place' }]);
-    for (const bad of ['[', '{"id":"x"}', '[{"name":"x"}]', '[{"id":"x","extra":1}]', '[{"id":"x","created":-1}]', 'a,a', 'bad id', 'x=', 'x=a=b', ',', `${'m'.repeat(129)}`, Array.from({ length: 65 }, (_, i) => `m${i}`).join(',')]) {
-      assert.throws(() => loadConfig({ TOKENPLACE_MODEL_CATALOGUE: bad }), (err: unknown) => err instanceof ConfigError && err.variable === 'TOKENPLACE_MODEL_CATALOGUE', bad);
+    assert.deepEqual(json, [
+      { id: 'a-1', owned_by: 'Lab', created: 1_700_000_000 },
+      { id: 'b', owned_by: 'token.place' },
+    ]);
+    for (const bad of [
+      '[',
+      '{"id":"x"}',
+      '[{"name":"x"}]',
+      '[{"id":"x","extra":1}]',
+      '[{"id":"x","created":-1}]',
+      'a,a',
+      'bad id',
+      'x=',
+      'x=a=b',
+      ',',
+      'm'.repeat(129),
+      Array.from({ length: 65 }, (_, i) => `m${i}`).join(','),
+    ]) {
+      assert.throws(
+        () => loadConfig({ TOKENPLACE_MODEL_CATALOGUE: bad }),
+        (err: unknown) => err instanceof ConfigError && err.variable === 'TOKENPLACE_MODEL_CATALOGUE',
+        bad,
+      );
     }
     const relay = await v1Relay({}, { TOKENPLACE_MODEL_CATALOGUE: 'tokenplace-demo=token.place' });
     await registerNode(relay, NODE_A);
     const body = (await relay.inject({ method: 'GET', url: '/api/v1/models' })).json();
-    assert.deepEqual(body.data.map((m: { id: string; catalogued: boolean; live: boolean }) => [m.id, m.catalogued, m.live]), [['tokenplace-demo', true, false], ['qwen3-8b-instruct', false, true]]);
+    assert.deepEqual(
+      body.data.map((m: { id: string; catalogued: boolean; live: boolean }) => [m.id, m.catalogued, m.live]),
+      [
+        ['tokenplace-demo', true, false],
+        ['qwen3-8b-instruct', false, true],
+      ],
+    );
     await relay.app.close();
   });
 });

@@ -24,7 +24,14 @@ const CAPS = {
 };
 
 function recordingObserver() {
-  const events = { ended: [] as V1Ended[], control: [] as string[], evicted: [] as string[], pickedUp: [] as number[], turnaround: [] as number[], rejected: [] as string[] };
+  const events = {
+    ended: [] as V1Ended[],
+    control: [] as string[],
+    evicted: [] as string[],
+    pickedUp: [] as number[],
+    turnaround: [] as number[],
+    rejected: [] as string[],
+  };
   const observer: V1Observer = {
     ...silentV1Observer,
     ended: (e) => events.ended.push(e),
@@ -42,11 +49,25 @@ function domain(options: Partial<V1RelayOptions> = {}) {
   const store = new MemoryStore(storeLimits(configWith()));
   const drain = new Drain();
   const { events, observer } = recordingObserver();
-  const v1 = new V1Relay(store, clock, { leaseSeconds: 30, pollWaitSeconds: 0, inflightLeaseSeconds: 30, retrieveHoldMs: 0, ...options }, observer, drain.signal);
+  const v1 = new V1Relay(
+    store,
+    clock,
+    { leaseSeconds: 30, pollWaitSeconds: 0, inflightLeaseSeconds: 30, retrieveHoldMs: 0, ...options },
+    observer,
+    drain.signal,
+  );
   return { v1, store, clock, drain, events };
 }
 
-const request = (id = 'r1', node = 'node', client = 'client') => ({ nodeKey: node, clientKey: client, requestId: id, cancelToken: `tok-${id}`, ciphertext: `ct-${id}`, cipherkey: 'ck', iv: 'iv' });
+const request = (id = 'r1', node = 'node', client = 'client') => ({
+  nodeKey: node,
+  clientKey: client,
+  requestId: id,
+  cancelToken: `tok-${id}`,
+  ciphertext: `ct-${id}`,
+  cipherkey: 'ck',
+  iv: 'iv',
+});
 const never = new AbortController().signal;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -223,11 +244,39 @@ describe('V1Relay: outcomes are reported once per request', () => {
 
 describe('capabilities, model ids and release metadata', () => {
   it('normalises capabilities and accepts the upstream alternative names', () => {
-    const caps = normaliseCapabilities({ model_ids: [' Qwen3-8B-Instruct ', 'qwen3-8b-instruct', 'Other'], context_tier: '64k-full', maximum_total_context_tokens: 65536, default_output_token_reservation: 1, maximum_output_tokens: 1, max_concurrency: 128, backend_class: 'TPU' });
-    assert.deepEqual(caps, { supportedModelIds: ['qwen3-8b-instruct', 'other'], contextTier: '64k-full', maxContextTokens: 65536, defaultOutputReservation: 1, maxOutputTokens: 1, maxConcurrency: 128, backendClass: 'unknown' });
+    const caps = normaliseCapabilities({
+      model_ids: [' Qwen3-8B-Instruct ', 'qwen3-8b-instruct', 'Other'],
+      context_tier: '64k-full',
+      maximum_total_context_tokens: 65536,
+      default_output_token_reservation: 1,
+      maximum_output_tokens: 1,
+      max_concurrency: 128,
+      backend_class: 'TPU',
+    });
+    assert.deepEqual(caps, {
+      supportedModelIds: ['qwen3-8b-instruct', 'other'],
+      contextTier: '64k-full',
+      maxContextTokens: 65536,
+      defaultOutputReservation: 1,
+      maxOutputTokens: 1,
+      maxConcurrency: 128,
+      backendClass: 'unknown',
+    });
     assert.deepEqual(normaliseCapabilities(undefined).supportedModelIds, [], 'no capabilities: listed, never scheduled');
-    for (const bad of [[], 'x', { ...CAPS, max_concurrency: 129 }, { ...CAPS, maximum_output_tokens: 1.5 }, { ...CAPS, supported_model_ids: [''] }, { ...CAPS, supported_model_ids: ['x'.repeat(129)] }, { ...CAPS, active_context_tier: 8 }]) {
-      assert.throws(() => normaliseCapabilities(bad), (err: unknown) => err instanceof RelayError && err.code === 'invalid_capabilities', JSON.stringify(bad).slice(0, 60));
+    for (const bad of [
+      [],
+      'x',
+      { ...CAPS, max_concurrency: 129 },
+      { ...CAPS, maximum_output_tokens: 1.5 },
+      { ...CAPS, supported_model_ids: [''] },
+      { ...CAPS, supported_model_ids: ['x'.repeat(129)] },
+      { ...CAPS, active_context_tier: 8 },
+    ]) {
+      assert.throws(
+        () => normaliseCapabilities(bad),
+        (err: unknown) => err instanceof RelayError && err.code === 'invalid_capabilities',
+        JSON.stringify(bad).slice(0, 60),
+      );
     }
   });
 
@@ -240,8 +289,16 @@ describe('capabilities, model ids and release metadata', () => {
   it('release metadata comes from operator settings only, cleaned', () => {
     const base = { releaseVersion: null, deployEnvironment: null, gitSha: null, imageTag: null };
     assert.deepEqual(releaseMetadata(base, 'token.place'), { environment: 'prod', version: 'dev', label: 'prod dev' });
-    assert.deepEqual(releaseMetadata({ ...base, deployEnvironment: 'Production', imageTag: 'v0.1.0' }, 'localhost'), { environment: 'prod', version: 'v0.1.0', label: 'prod v0.1.0' });
-    assert.deepEqual(releaseMetadata({ ...base, imageTag: 'latest' }, undefined), { environment: 'dev', version: 'dev', label: 'dev dev' }, 'a mutable tag is no reference');
+    assert.deepEqual(releaseMetadata({ ...base, deployEnvironment: 'Production', imageTag: 'v0.1.0' }, 'localhost'), {
+      environment: 'prod',
+      version: 'v0.1.0',
+      label: 'prod v0.1.0',
+    });
+    assert.deepEqual(
+      releaseMetadata({ ...base, imageTag: 'latest' }, undefined),
+      { environment: 'dev', version: 'dev', label: 'dev dev' },
+      'a mutable tag is no reference',
+    );
     assert.deepEqual(releaseMetadata({ ...base, releaseVersion: '1.0 <b>' }, undefined).version, '1.0-b');
   });
 });

@@ -110,20 +110,24 @@ describe('API v1 routes: a request from admission to answer', () => {
 
     const work = await poll(relay, NODE_A, { capabilities: CAPS });
     assert.equal(work.statusCode, 200);
-    assert.deepEqual(work.json(), {
-      protocol: PROTOCOL,
-      version: 1,
-      request_id: 'req-1',
-      client_public_key: CLIENT_A,
-      chat_history: 'Y2lwaGVydGV4dA==',
-      ciphertext: 'Y2lwaGVydGV4dA==',
-      cipherkey: 'd3JhcHBlZA==',
-      iv: 'aXZpdml2aXY=',
-      request_deadline_remaining_seconds: 479,
-      request_ttl_seconds: 479,
-      next_ping_in_x_seconds: 0,
-      poll_wait_seconds: 0,
-    }, 'the work item says "poll again now" and never carries the cancel token');
+    assert.deepEqual(
+      work.json(),
+      {
+        protocol: PROTOCOL,
+        version: 1,
+        request_id: 'req-1',
+        client_public_key: CLIENT_A,
+        chat_history: 'Y2lwaGVydGV4dA==',
+        ciphertext: 'Y2lwaGVydGV4dA==',
+        cipherkey: 'd3JhcHBlZA==',
+        iv: 'aXZpdml2aXY=',
+        request_deadline_remaining_seconds: 479,
+        request_ttl_seconds: 479,
+        next_ping_in_x_seconds: 0,
+        poll_wait_seconds: 0,
+      },
+      'the work item says "poll again now" and never carries the cancel token',
+    );
 
     relay.clock.advance(5000);
     const active = await control(relay, credential);
@@ -254,7 +258,13 @@ describe('API v1 routes: cancellation reaches the node', () => {
     assert.equal(noProof.statusCode, 403);
     assert.equal(noProof.json().error.code, 'invalid_cancel_token');
 
-    const cancelled = await relay.post('/api/v1/relay/requests/cancel', { client_public_key: CLIENT_A, request_id: 'req-1', cancel_token: 'cancel-secret-1', status: 'cancelled', reason: 'requester_cancelled' });
+    const cancelled = await relay.post('/api/v1/relay/requests/cancel', {
+      client_public_key: CLIENT_A,
+      request_id: 'req-1',
+      cancel_token: 'cancel-secret-1',
+      status: 'cancelled',
+      reason: 'requester_cancelled',
+    });
     assert.equal(cancelled.statusCode, 200);
     assert.deepEqual(cancelled.json(), { status: 'cancelled', request_id: 'req-1', removed_from_queue: 0 });
 
@@ -280,7 +290,13 @@ describe('API v1 routes: cancellation reaches the node', () => {
     const relay = await v1Relay();
     await registerNode(relay);
     await relay.post('/api/v1/relay/requests', requestBody());
-    const cancelled = await relay.post('/api/v1/relay/requests/cancel', { client_public_key: CLIENT_A, request_id: 'req-1', cancel_token: 'cancel-secret-1', status: 'bogus', reason: '<script>' });
+    const cancelled = await relay.post('/api/v1/relay/requests/cancel', {
+      client_public_key: CLIENT_A,
+      request_id: 'req-1',
+      cancel_token: 'cancel-secret-1',
+      status: 'bogus',
+      reason: '<script>',
+    });
     assert.deepEqual(cancelled.json(), { status: 'cancelled', request_id: 'req-1', removed_from_queue: 1 });
     assert.equal((await poll(relay)).json().message, 'No requests available');
     assert.equal((await retrieve(relay)).json().error.reason, 'cancelled');
@@ -383,7 +399,7 @@ describe('API v1 routes: best-fit selection', () => {
 });
 
 describe('API v1 routes: beside the legacy protocol', () => {
-  it('a legacy node and a v1 node on one relay each get only their own protocol\'s work', async () => {
+  it("a legacy node and a v1 node on one relay each get only their own protocol's work", async () => {
     const relay = await v1Relay();
     await registerNode(relay, NODE_A);
     await relay.post('/sink', { server_public_key: NODE_KEY }, NODE_HEADERS);
@@ -414,7 +430,15 @@ describe('API v1 routes: beside the legacy protocol', () => {
 describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
   it('every compute-node route needs the token; client routes do not', async () => {
     const relay = await v1Relay();
-    for (const url of ['/api/v1/relay/servers/register', '/api/v1/relay/servers/poll', '/api/v1/relay/servers/control', '/api/v1/relay/responses', '/api/v1/relay/progress', '/api/v1/relay/servers/unregister', '/unregister']) {
+    for (const url of [
+      '/api/v1/relay/servers/register',
+      '/api/v1/relay/servers/poll',
+      '/api/v1/relay/servers/control',
+      '/api/v1/relay/responses',
+      '/api/v1/relay/progress',
+      '/api/v1/relay/servers/unregister',
+      '/unregister',
+    ]) {
       for (const headers of [{}, { 'x-relay-server-token': 'wrong' }] as Record<string, string>[]) {
         const res = await relay.post(url, { server_public_key: NODE_A }, headers);
         assert.equal(res.statusCode, 401, url);
@@ -453,7 +477,8 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
       capabilities: CAPS,
     });
     assert.deepEqual(body.registered_compute_nodes.map((n: { protocol: string }) => n.protocol).sort(), ['legacy', 'v1']);
-    for (const secret of [credential, 'cancel-secret-1', 'Y2lwaGVydGV4dA==', 'd3JhcHBlZA==', CLIENT_A]) assert.ok(!res.body.includes(secret), 'no secrets, payloads or client keys');
+    for (const secret of [credential, 'cancel-secret-1', 'Y2lwaGVydGV4dA==', 'd3JhcHBlZA==', CLIENT_A])
+      assert.ok(!res.body.includes(secret), 'no secrets, payloads or client keys');
     relay.drain.start();
     assert.equal((await relay.inject({ method: 'GET', url: '/relay/diagnostics' })).json().status, 'draining');
     await relay.app.close();
@@ -474,7 +499,11 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
 
   it('public client routes allow any origin (no credentials); preflights answer 204; node routes do not', async () => {
     const relay = await v1Relay();
-    const pre = await relay.inject({ method: 'OPTIONS', url: '/api/v1/relay/requests', headers: { origin: 'https://example.org', 'access-control-request-method': 'POST' } });
+    const pre = await relay.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/relay/requests',
+      headers: { origin: 'https://example.org', 'access-control-request-method': 'POST' },
+    });
     assert.equal(pre.statusCode, 204);
     assert.equal(pre.headers['access-control-allow-origin'], '*');
     assert.match(String(pre.headers['access-control-allow-methods']), /POST/);
@@ -504,9 +533,21 @@ describe('API v1 routes: token, diagnostics, metadata, CORS, metrics', () => {
     await control(relay, credential);
     await control(relay, 'wrong');
     await relay.post('/api/v1/relay/responses', responseBody(), NODE_HEADERS);
-    await relay.post('/api/v1/relay/requests/cancel', { client_public_key: CLIENT_A, request_id: 'req-2', cancel_token: 'cancel-secret-1', reason: 'client_timeout' });
+    await relay.post('/api/v1/relay/requests/cancel', {
+      client_public_key: CLIENT_A,
+      request_id: 'req-2',
+      cancel_token: 'cancel-secret-1',
+      reason: 'client_timeout',
+    });
     const text = (await relay.inject({ method: 'GET', url: '/metrics' })).body;
-    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.slice(line.length).trim());
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.slice(line.length)
+          .trim(),
+      );
     assert.equal(value('tokenplace_compute_nodes_registered '), 1);
     assert.equal(value('tokenplace_compute_nodes_healthy '), 1);
     assert.equal(value('tokenplace_relay_queue_depth{protocol="v1"} '), 0);
@@ -532,7 +573,11 @@ describe('API v1 routes: ownership, claimed-only answers, drain', () => {
     assert.equal(stolen.json().code, 'node_credential_required');
     const guessed = await poll(relay, NODE_A, { control_credential: 'guess' });
     assert.equal(guessed.json().code, 'invalid_control_credential');
-    const rereg = await relay.post('/api/v1/relay/servers/register', { server_public_key: NODE_A, capabilities: { ...CAPS, supported_model_ids: ['evil'] } }, NODE_HEADERS);
+    const rereg = await relay.post(
+      '/api/v1/relay/servers/register',
+      { server_public_key: NODE_A, capabilities: { ...CAPS, supported_model_ids: ['evil'] } },
+      NODE_HEADERS,
+    );
     assert.equal(rereg.statusCode, 403);
     assert.equal(rereg.json().code, 'node_credential_required');
     assert.deepEqual(await relay.store.snapshot(), before, 'the refusals changed nothing');

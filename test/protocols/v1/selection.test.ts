@@ -71,7 +71,12 @@ describe('v1 selection policy', () => {
   });
 
   it('a full queue is no candidate; nothing picked leaves nothing to remember', () => {
-    const out = selectBestFit([node('full', 1, 'a', { proven: true, queueDepth: MAX_QUEUE })], QUERY, { picks: 5, lastSource: 'a', cursorOf: () => 1 }, MAX_QUEUE);
+    const out = selectBestFit(
+      [node('full', 1, 'a', { proven: true, queueDepth: MAX_QUEUE })],
+      QUERY,
+      { picks: 5, lastSource: 'a', cursorOf: () => 1 },
+      MAX_QUEUE,
+    );
     assert.equal(!out.selection.ok && out.selection.reason, 'no_available_capacity');
     assert.equal(out.picked, undefined);
     assert.deepEqual(run([node('full', 1, 'a', { queueDepth: MAX_QUEUE }), node('late', 2, 'b', { polled: false })], 2), ['late', 'late']);

@@ -80,10 +80,19 @@ export function poll(relay: TestRelay, key = NODE_A, extra: Record<string, unkno
   return relay.post('/api/v1/relay/servers/poll', { server_public_key: key, ...extra }, NODE_HEADERS);
 }
 
-export function control(relay: TestRelay, credential: string | undefined, requestId = 'req-1', extra: Record<string, unknown> = {}, key = NODE_A): Promise<LightMyRequestResponse> {
+export function control(
+  relay: TestRelay,
+  credential: string | undefined,
+  requestId = 'req-1',
+  extra: Record<string, unknown> = {},
+  key = NODE_A,
+): Promise<LightMyRequestResponse> {
   return relay.post('/api/v1/relay/servers/control', { server_public_key: key, request_id: requestId, control_credential: credential, ...extra }, NODE_HEADERS);
 }
 
 export function retrieve(relay: TestRelay, requestId: string | undefined = 'req-1', client = CLIENT_A): Promise<LightMyRequestResponse> {
-  return relay.post('/api/v1/relay/responses/retrieve', requestId === undefined ? { client_public_key: client } : { client_public_key: client, request_id: requestId });
+  return relay.post(
+    '/api/v1/relay/responses/retrieve',
+    requestId === undefined ? { client_public_key: client } : { client_public_key: client, request_id: requestId },
+  );
 }
