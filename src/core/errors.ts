@@ -10,7 +10,10 @@ export type LegacyShape = 'string' | 'object';
 interface ErrorSpec {
   readonly status: number;
   readonly message: string;
-  /** Seconds for Retry-After (429 and 503 always carry one). */
+  /**
+   * Seconds for Retry-After. Every 429 and 503 carries one except
+   * `distributed_api_v1_relay_disabled`: a setting of the relay, not a passing condition.
+   */
   readonly retryAfter?: number;
   /** Forces a legacy shape whatever the route's default (upstream quirks). */
   readonly shape?: LegacyShape;
