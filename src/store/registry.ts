@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { MemoryRateCounter, type ForgetCause } from '../limits/memory-counter.js';
 import type { RateCounter } from '../limits/rate-counter.js';
 import { REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../limits/redis-counter.js';
+import { boundHeapGrowth } from '../memory/heap-growth.js';
 import { MemoryReclaimer } from '../memory/reclaim.js';
 import { storeLimits } from './limits.js';
 import { MemoryStore } from './memory.js';
@@ -27,7 +28,11 @@ const memory: Backend<MemoryStore> = {
   create: async (config) => new MemoryStore(storeLimits(config)),
   // Per process: one replica holds all the state.
   rateCounter: (_store, config, onForget) => new MemoryRateCounter({ maxKeys: config.rateLimitMaxKeys, onForget }),
-  reclaimer: () => new MemoryReclaimer(),
+  reclaimer: () => {
+    // The state lives in this heap: bound its garbage too (src/memory/heap-growth.ts).
+    boundHeapGrowth();
+    return new MemoryReclaimer();
+  },
 };
 
 const redis: Backend<RedisStore> = {

@@ -4,6 +4,7 @@
 // (src/store/memory.ts composes the two); this half counts what it holds itself.
 import { randomBytes, randomInt } from 'node:crypto';
 import { Fifo } from '../../core/fifo.js';
+import { QueuedRecord as QueuedEntry, ResponseRecord as ResponseEntry } from './memory-records.js';
 import { SourceLedger, type ShareCheck } from '../../core/source-ledger.js';
 import type { WaiterHub } from '../../core/wake-hub.js';
 import { LOCAL_SOURCE, type NodeView, type ShareUse, type StoreLimits } from '../../store/types.js';
@@ -36,14 +37,6 @@ interface NodeEntry {
   inflight: Set<InflightEntry>;
 }
 
-interface QueuedEntry extends QueuedRequest {
-  enqueuedAt: number;
-  expiresAt: number;
-  bytes: number;
-  /** The address that queued it: charged for its queue share and bytes until claimed. */
-  source: string;
-}
-
 interface InflightEntry {
   nodeKey: string;
   enqueuedAt: number;
@@ -51,13 +44,6 @@ interface InflightEntry {
   /** The request's source, charged for the record's bytes until it is answered or expires. */
   source: string;
   bytes: number;
-}
-
-interface ResponseEntry extends StoredResponse {
-  expiresAt: number;
-  bytes: number;
-  /** The answering node's address. */
-  source: string;
 }
 
 interface StreamEntry {
@@ -201,7 +187,7 @@ export class LegacyMemory implements LegacyTransitions {
     if (!total.ok) return { ok: false, reason: byShare(this.#queueLedger, total) ? 'source_queue_share_exceeded' : 'relay_queue_full' };
     const fits = this.#bytes.check(source, bytes);
     if (!fits.ok) return { ok: false, reason: byShare(this.#bytes, fits) ? 'source_bytes_share_exceeded' : 'relay_queue_full' };
-    const entry: QueuedEntry = { ...request, enqueuedAt: now, expiresAt: now + this.limits.requestTtlMs, bytes, source };
+    const entry = new QueuedEntry(request.clientKey, request.chatHistory, request.cipherkey, request.iv, request.stream, now, bytes, source);
     const target = queue ?? new Fifo<QueuedEntry>();
     target.push(entry);
     this.#queues.set(nodeKey, target);
@@ -235,7 +221,8 @@ export class LegacyMemory implements LegacyTransitions {
   /** Drops expired entries at the head of one queue; returns how many went. */
   #dropExpiredHead(nodeKey: string, queue: Fifo<QueuedEntry> | undefined, now: number): number {
     let dropped = 0;
-    while (queue !== undefined && queue.length > 0 && queue.peek()!.expiresAt <= now) {
+    const ttl = this.limits.requestTtlMs;
+    while (queue !== undefined && queue.length > 0 && queue.peek()!.enqueuedAt + ttl <= now) {
       this.#unqueue(nodeKey, queue.shift()!);
       dropped += 1;
     }
@@ -365,16 +352,7 @@ export class LegacyMemory implements LegacyTransitions {
     if (ledger.total - (previous?.bytes ?? 0) + bytes > ledger.cap) return { ok: false, reason: 'response_store_full' };
     const requestEnqueuedAt = this.#finishInflight(clientKey, now);
     if (previous !== undefined) this.#dropResponse(clientKey, previous);
-    this.#responses.set(clientKey, {
-      chatHistory: response.chatHistory,
-      cipherkey: response.cipherkey,
-      iv: response.iv,
-      storedAt: now,
-      requestEnqueuedAt,
-      expiresAt: now + this.limits.responseTtlMs,
-      bytes,
-      source,
-    });
+    this.#responses.set(clientKey, new ResponseEntry(response.chatHistory, response.cipherkey, response.iv, now, requestEnqueuedAt, bytes, source));
     this.#charge(source, bytes);
     this.#responseLedger.add(source, 1);
     this.#hub.notify('response', clientKey);
@@ -385,7 +363,7 @@ export class LegacyMemory implements LegacyTransitions {
     const entry = this.#responses.get(clientKey);
     if (entry === undefined) return null;
     this.#dropResponse(clientKey, entry);
-    if (entry.expiresAt <= now) return null;
+    if (entry.storedAt + this.limits.responseTtlMs <= now) return null;
     return { chatHistory: entry.chatHistory, cipherkey: entry.cipherkey, iv: entry.iv, storedAt: entry.storedAt, requestEnqueuedAt: entry.requestEnqueuedAt };
   }
 
@@ -487,7 +465,7 @@ export class LegacyMemory implements LegacyTransitions {
     }
     for (const clientKey of [...this.#inflight.keys()]) this.#dropExpiredJobs(clientKey, now);
     for (const [key, entry] of this.#responses) {
-      if (entry.expiresAt > now) break; // insertion order = expiry order
+      if (entry.storedAt + this.limits.responseTtlMs > now) break; // insertion order = expiry order
       this.#dropResponse(key, entry);
       counts.responses += 1;
     }
@@ -539,14 +517,24 @@ export class LegacyMemory implements LegacyTransitions {
     return { views, total };
   }
 
+  #queuedView(e: QueuedEntry): Record<string, unknown> {
+    const { clientKey, chatHistory, cipherkey, iv, stream, enqueuedAt, bytes, source } = e;
+    return { clientKey, chatHistory, cipherkey, iv, stream, enqueuedAt, expiresAt: enqueuedAt + this.limits.requestTtlMs, bytes, source };
+  }
+
+  #responseView(r: ResponseEntry): Record<string, unknown> {
+    const { chatHistory, cipherkey, iv, storedAt, requestEnqueuedAt, bytes, source } = r;
+    return { chatHistory, cipherkey, iv, storedAt, requestEnqueuedAt, expiresAt: storedAt + this.limits.responseTtlMs, bytes, source };
+  }
+
   snapshot(): unknown {
     const sorted = <V>(map: Map<string, V>, f: (v: V) => unknown) =>
       [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, f(v)]);
     return {
       nodes: sorted(this.#nodes, (n) => ({ lastSeen: n.lastSeen, source: n.source, inflight: n.inflight.size })),
-      queues: sorted(this.#queues, (q) => [...q]),
+      queues: sorted(this.#queues, (q) => [...q].map((e) => this.#queuedView(e))),
       inflight: sorted(this.#inflight, (jobs) => jobs),
-      responses: sorted(this.#responses, (r) => r),
+      responses: sorted(this.#responses, (r) => this.#responseView(r)),
       streams: [...this.#streams.values()]
         .map((s) => ({ ...s, chunks: [...s.chunks], chunkSources: [...s.chunkSources], charges: [...s.charges.entries()].sort() }))
         .sort((a, b) => (a.sessionId < b.sessionId ? -1 : 1)),

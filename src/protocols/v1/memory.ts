@@ -12,6 +12,7 @@
 // Every record remembers the source (addressLimitKey) that made it and charges its bytes there
 // in the byte ledger MemoryStore shares with the legacy half; the node table, each node's queue
 // and the request count have per-source ledgers of their own.
+import { createHash } from 'node:crypto';
 import { SourceLedger } from '../../core/source-ledger.js';
 import type { WaiterHub } from '../../core/wake-hub.js';
 import type { NodeView, ShareUse, StoreLimits } from '../../store/types.js';
@@ -131,8 +132,14 @@ interface Tomb {
 const RECORD_OVERHEAD = V1_RECORD_OVERHEAD;
 const TOMB_OVERHEAD = V1_TOMB_OVERHEAD;
 
-const requestKey = (clientKey: string, requestId: string): string => `${clientKey}\u0000${requestId}`;
-const nodeTombKey = (nodeKey: string, requestId: string): string => `${nodeKey}\u0000${requestId}`;
+// The maps are keyed by (client or node key, request id). A map key spelled out from the key
+// itself would be a second, uncounted copy of a ~450-character public key in every record,
+// tombstone and node tombstone; a SHA-256 of the key's UTF-16 code units (exactly the string,
+// lone surrogates included, so distinct keys never share a digest) is 44 characters, and being
+// fixed-length it cannot run into the request id after it.
+const keyDigest = (key: string): string => createHash('sha256').update(key, 'utf16le').digest('base64');
+const requestKey = (clientKey: string, requestId: string): string => `${keyDigest(clientKey)}\u0000${requestId}`;
+const nodeTombKey = (nodeKey: string, requestId: string): string => `${keyDigest(nodeKey)}\u0000${requestId}`;
 
 function cipherBytes(c: V1Ciphertext | null): number {
   return c === null ? 0 : c.ciphertext.length + c.cipherkey.length + c.iv.length;
