@@ -5,7 +5,7 @@
 // two configs against the same state (README, "Rolling config changes").
 import type { StoreLimits } from '../types.js';
 import { JOB_RECORD_BYTES, NODE_RECORD_BYTES, SESSION_RECORD_BYTES, legacyShares } from '../../protocols/legacy/limits.js';
-import { NATIVE_GRACE_MS, SWEEP_BATCH, indexTtlMs } from '../../protocols/legacy/redis-keys.js';
+import { INDEX_TOUCH_MS, NATIVE_GRACE_MS, SWEEP_BATCH, indexTtlMs } from '../../protocols/legacy/redis-keys.js';
 import { V1_MAX_RECLAIMS, V1_RECORD_OVERHEAD, V1_TOMB_OVERHEAD, resolveV1Limits } from '../../protocols/v1/limits.js';
 import { CONTEXT_TIER_TOKENS } from '../../protocols/v1/types.js';
 import { EXPLORE_EVERY } from '../../protocols/v1/selection.js';
@@ -39,6 +39,7 @@ export function scriptSettings(limits: StoreLimits): string {
     nativeGraceMs: NATIVE_GRACE_MS,
     sweepBatch: SWEEP_BATCH,
     indexTtlMs: indexTtlMs(limits),
+    indexTouchMs: INDEX_TOUCH_MS,
     ...v1,
     v1MaxReclaims: V1_MAX_RECLAIMS,
     v1RecordOverhead: V1_RECORD_OVERHEAD,

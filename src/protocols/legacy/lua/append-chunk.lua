@@ -40,6 +40,6 @@ call('PEXPIRE', ks(sid), STREAM_TTL + GRACE)
 call('PEXPIRE', ksc(sid), STREAM_TTL + GRACE)
 call('PEXPIRE', ksb(h[2]), STREAM_TTL + GRACE)
 call('ZADD', K_XS, n(x), sid)
-touchIndexes()
+touchIndexes(now)
 call('PUBLISH', WAKE, 'r' .. h[2])
 return 'ok'

@@ -64,5 +64,5 @@ for i, item in ipairs(items) do
 end
 reindex(K_XQ, node, call('LINDEX', q, 0), itemExpiry)
 refreshNode(node)
-touchIndexes()
+touchIndexes(now)
 return out

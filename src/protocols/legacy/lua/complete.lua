@@ -41,6 +41,6 @@ call('SET', rk, table.concat({n(x), n(now), n(bytes), n(enqueued), ''}, ' ') .. 
 call('ZADD', K_XR, n(x), client)
 bytesAdd(src, bytes)
 srcAdd(K_SRCRESP, src, 1)
-touchIndexes()
+touchIndexes(now)
 call('PUBLISH', WAKE, 'r' .. client)
 return {1, previous and 1 or 0, enqueued}

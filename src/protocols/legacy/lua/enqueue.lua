@@ -41,6 +41,6 @@ srcAdd(K_SRCQ, src, 1)
 srcAdd(kqs(node), src, 1)
 call('PEXPIRE', kqs(node), REQ_TTL + GRACE)
 call('HINCRBY', K_QC, client, 1)
-touchIndexes()
+touchIndexes(now)
 call('PUBLISH', WAKE, 'w' .. node)
 return {1, depth + 1}

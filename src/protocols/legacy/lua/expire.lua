@@ -37,4 +37,7 @@ more = more or #due == BATCH
 due = call('ZRANGEBYSCORE', K_XS, '-inf', n(now), 'LIMIT', 0, BATCH)
 for _, sid in ipairs(due) do closeStream(sid) end
 more = more or #due == BATCH
+-- Sweeps refresh too (a key created since the last refresh gets its TTL while any replica runs),
+-- but do not create state on an empty deployment.
+if call('EXISTS', K_COUNT) == 1 then touchIndexes(now) end
 return {nodes, requests, responses, #due, more and 1 or 0}

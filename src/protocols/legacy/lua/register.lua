@@ -32,5 +32,5 @@ if not seen then
 end
 call('HSET', K_SEEN, node, n(now))
 refreshNode(node)
-touchIndexes()
+touchIndexes(now)
 return {1, seen and 0 or 1}

@@ -71,7 +71,7 @@ if st == 'q' or st == 'f' then
   call('ZADD', K1_XH, n(hu), rk)
   call('ZADD', kh(client), call('HINCRBY', K1_META, 'order', 1), rk)
   call('PEXPIRE', kh(client), INDEX_TTL)
-  touch()
+  touch(now)
   wakeClient(client, id)
   return {1, 0, {'completed', 'completed'}}
 end

@@ -63,6 +63,6 @@ call('HINCRBY', K1_QC, client, 1)
 hadd(K1_SRCR, src, 1)
 addBytes(bytes, src)
 refreshAlive(node, now)
-touch()
+touch(now)
 wakeWork(node)
 return {1, n(dl), call('ZCARD', kq(node))}

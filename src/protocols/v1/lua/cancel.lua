@@ -24,12 +24,12 @@ if r[1] then
   local ended = {}
   if r[1] ~= 'h' and tonumber(r[3]) <= now then
     endReq(rk, 'expired', 'provider_timeout', now, ended)
-    touch()
+    touch(now)
     return {1, 'expired', 0, ended}
   end
   local removed = r[1] == 'q' and 1 or 0
   endReq(rk, status, reason, now, ended)
-  touch()
+  touch(now)
   return {1, status, removed, ended}
 end
 local t = clientTomb(rk, now)

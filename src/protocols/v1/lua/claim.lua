@@ -36,10 +36,10 @@ while true do
     -- The ciphertext stays (counted) until the answer: a lapsed claim goes back to the queue.
     call('HSET', kr(rk), 'st', 'f', 'lu', n(lease), 'cl', '1')
     renew(node, now, 0)
-    touch()
+    touch(now)
     return {1, ended, {r[1], r[2], r[5], r[6], r[7], r[3], r[4]}}
   end
 end
 renew(node, now, 0)
-touch()
+touch(now)
 return {1, ended, {}}

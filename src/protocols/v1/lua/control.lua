@@ -37,7 +37,7 @@ if known then
     local seen = num(call('HGET', kn(node), 'seen'))
     if now > seen then call('HSET', kn(node), 'seen', n(now)) end
     refreshAlive(node, now)
-    touch()
+    touch(now)
     return {1, 'active', n(dl)}
   end
 end

@@ -65,5 +65,7 @@ more = more or #due == BATCH
 due = call('ZRANGEBYSCORE', K1_XT, '-inf', n(now), 'LIMIT', 0, BATCH)
 for _, rk in ipairs(due) do dropTomb(rk) end
 more = more or #due == BATCH
-if requeued > 0 then touch() end
+-- Sweeps refresh too (a key created since the last refresh gets its TTL while any replica runs),
+-- but do not create state on an empty deployment.
+if call('EXISTS', K_COUNT) == 1 then touch(now) end
 return {evicted, responses, #due, more and 1 or 0, ended, requeued}

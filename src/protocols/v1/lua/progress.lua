@@ -32,6 +32,6 @@ if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'response_store_full'} end
 call('HSET', kr(rk), 'pc', ARGV[6], 'pk', ARGV[7], 'pi', ARGV[8], 'b', n(total))
 addBytes(total - num(r[5]), r[7])
-touch()
+touch(now)
 wakeClient(client, id)
 return {1, r[4] and 1 or 0}

@@ -35,7 +35,7 @@ if call('EXISTS', kn(node)) == 1 then
   if reissue then call('HSET', kn(node), 'digest', digest) end
   setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
   renew(node, now, 0)
-  touch()
+  touch(now)
   return {1, 0, reissue and 1 or 0}
 end
 if MAX_NODES_PS < MAX_NODES and num(call('HGET', K1_SRCN, src)) >= MAX_NODES_PS then return {0, 'source_node_share_exceeded'} end
@@ -50,5 +50,5 @@ addBytes(nb, src)
 setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 call('ZADD', K1_NODES, seq, node)
 refreshAlive(node, now)
-touch()
+touch(now)
 return {1, 1, 1}

@@ -32,5 +32,5 @@ if ARGV[3] ~= '' then
   setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 end
 renew(node, now, math.max(0, hold))
-touch()
+touch(now)
 return {1}

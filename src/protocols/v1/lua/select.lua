@@ -98,5 +98,5 @@ end
 chosen = chosen or first
 call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc, 'picks', picks)
 call('HSET', K1_SCUR, pickSrc, chosen.seq)
-touch()
+touch(now)
 return {1, chosen.node, call('HGET', kn(chosen.node), 'caps'), chosen.depth, chosen.inflight, #elig, smallest > wanted and 1 or 0, flat(eligTiers), flat(capTiers)}

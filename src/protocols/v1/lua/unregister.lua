@@ -19,5 +19,5 @@ if not owner then return {1, 0, {}} end
 if digest == '' or digest ~= owner then return {0} end
 local ended = {}
 removeNode(node, now, ended)
-touch()
+touch(now)
 return {1, 1, ended}
