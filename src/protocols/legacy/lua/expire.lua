@@ -1,5 +1,5 @@
 --[[
-  One bounded sweep step over every legacy index (at most S.sweepBatch entries each).
+  One bounded sweep step over every legacy index (at most sweepBatch entries each).
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
