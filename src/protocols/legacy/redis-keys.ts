@@ -46,13 +46,6 @@ export const NATIVE_GRACE_MS = 300_000;
 export const SWEEP_BATCH = 500;
 export const SWEEP_MAX_STEPS = 20;
 
-/**
- * How often (callers' clock, ms) a protocol's scripts refresh the native TTL of its shared
- * bookkeeping keys: not on every write, which cost a PEXPIRE per key per script (common.lua,
- * touchEvery). Far below indexTtlMs, which already holds NATIVE_GRACE_MS beyond every lifetime.
- */
-export const INDEX_TOUCH_MS = 1000;
-
 /** Native TTL of the shared bookkeeping keys: beyond every logical lifetime of either protocol. */
 export function indexTtlMs(limits: StoreLimits): number {
   const v1 = resolveV1Limits(limits);

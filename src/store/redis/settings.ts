@@ -8,7 +8,7 @@
 // two configs against the same state (README, "Rolling config changes").
 import type { StoreLimits } from '../types.js';
 import { JOB_RECORD_BYTES, NODE_RECORD_BYTES, SESSION_RECORD_BYTES, legacyShares } from '../../protocols/legacy/limits.js';
-import { INDEX_TOUCH_MS, NATIVE_GRACE_MS, SWEEP_BATCH, indexTtlMs } from '../../protocols/legacy/redis-keys.js';
+import { NATIVE_GRACE_MS, SWEEP_BATCH, indexTtlMs } from '../../protocols/legacy/redis-keys.js';
 import { V1_MAX_RECLAIMS, V1_RECORD_OVERHEAD, V1_TOMB_OVERHEAD, resolveV1Limits } from '../../protocols/v1/limits.js';
 import { CONTEXT_TIER_TOKENS } from '../../protocols/v1/types.js';
 import { EXPLORE_EVERY } from '../../protocols/v1/selection.js';
@@ -40,7 +40,6 @@ export const SETTING_NAMES = [
   'nativeGraceMs',
   'sweepBatch',
   'indexTtlMs',
-  'indexTouchMs',
   'v1LeaseMs',
   'v1InflightLeaseMs',
   'v1DeadlineMs',
@@ -100,7 +99,6 @@ export function settingValues(limits: StoreLimits): Record<string, Packable> {
     nativeGraceMs: NATIVE_GRACE_MS,
     sweepBatch: SWEEP_BATCH,
     indexTtlMs: indexTtlMs(limits),
-    indexTouchMs: INDEX_TOUCH_MS,
     ...v1,
     v1MaxReclaims: V1_MAX_RECLAIMS,
     v1RecordOverhead: V1_RECORD_OVERHEAD,

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] session id
     ARGV[3] chunk (JSON text, opaque)
     ARGV[4] final: '1' | '0'
@@ -40,6 +40,6 @@ call('PEXPIRE', ks(sid), STREAM_TTL + GRACE)
 call('PEXPIRE', ksc(sid), STREAM_TTL + GRACE)
 call('PEXPIRE', ksb(h[2]), STREAM_TTL + GRACE)
 call('ZADD', K_XS, n(x), sid)
-touchIndexes(now)
+touchIndexes()
 call('PUBLISH', WAKE, 'r' .. h[2])
 return 'ok'

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] client key
     ARGV[3] payload (JSON text, opaque)
     ARGV[4] response bytes
@@ -41,6 +41,6 @@ call('SET', rk, table.concat({n(x), n(now), n(bytes), n(enqueued), ''}, ' ') .. 
 call('ZADD', K_XR, n(x), client)
 bytesAdd(src, bytes)
 srcAdd(K_SRCRESP, src, 1)
-touchIndexes(now)
+touchIndexes()
 call('PUBLISH', WAKE, 'r' .. client)
 return {1, previous and 1 or 0, enqueued}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] client key
     ARGV[4] payload (JSON text, opaque)
@@ -41,6 +41,6 @@ srcAdd(K_SRCQ, src, 1)
 srcAdd(kqs(node), src, 1)
 call('PEXPIRE', kqs(node), REQ_TTL + GRACE)
 call('HINCRBY', K_QC, client, 1)
-touchIndexes(now)
+touchIndexes()
 call('PUBLISH', WAKE, 'w' .. node)
 return {1, depth + 1}

@@ -26,9 +26,11 @@ local function kqs(node) return P .. 'qs:' .. node end
 local srcAdd = hadd
 local function bytesAdd(src, delta) addBytes(delta, src) end
 
--- Shared bookkeeping keys outlive every entry: refreshed by writes (common.lua, touchEvery).
-local function touchIndexes(now)
-  touchEvery({K_SEEN, K_NODES, K_COUNT, K_QC, K_XQ, K_XJ, K_XR, K_XS, K_SRCBYTES, K_SRCNODES, K_SRCQ, K_SRCRESP, K_SRCSTREAMS, K_NSRC}, INDEX_TTL, 'touched', now)
+-- Shared bookkeeping keys outlive every entry: refreshed on each write.
+local function touchIndexes()
+  for _, k in ipairs({K_SEEN, K_NODES, K_COUNT, K_QC, K_XQ, K_XJ, K_XR, K_XS, K_SRCBYTES, K_SRCNODES, K_SRCQ, K_SRCRESP, K_SRCSTREAMS, K_NSRC}) do
+    call('PEXPIRE', k, INDEX_TTL)
+  end
 end
 
 -- Nil when the source may add 'amount' more under 'share'; else 'share'. Shares equal to

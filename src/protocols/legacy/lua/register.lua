@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] now (ms)
     ARGV[4] source (IPv4 address or IPv6 /64)
@@ -32,5 +32,5 @@ if not seen then
 end
 call('HSET', K_SEEN, node, n(now))
 refreshNode(node)
-touchIndexes(now)
+touchIndexes()
 return {1, seen and 0 or 1}

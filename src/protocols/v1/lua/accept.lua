@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] client key
     ARGV[3] request id
     ARGV[4] ciphertext
@@ -71,7 +71,7 @@ if st == 'q' or st == 'f' then
   call('ZADD', K1_XH, n(hu), rk)
   call('ZADD', kh(client), call('HINCRBY', K1_META, 'order', 1), rk)
   call('PEXPIRE', kh(client), INDEX_TTL)
-  touch(now)
+  touch()
   wakeClient(client, id)
   return {1, 0, {'completed', 'completed'}}
 end

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] client key
     ARGV[4] request id
@@ -63,6 +63,6 @@ call('HINCRBY', K1_QC, client, 1)
 hadd(K1_SRCR, src, 1)
 addBytes(bytes, src)
 refreshAlive(node, now)
-touch(now)
+touch()
 wakeWork(node)
 return {1, n(dl), call('ZCARD', kq(node))}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] client key
     ARGV[3] request id
     ARGV[4] cancel token digest
@@ -24,12 +24,12 @@ if r[1] then
   local ended = {}
   if r[1] ~= 'h' and tonumber(r[3]) <= now then
     endReq(rk, 'expired', 'provider_timeout', now, ended)
-    touch(now)
+    touch()
     return {1, 'expired', 0, ended}
   end
   local removed = r[1] == 'q' and 1 or 0
   endReq(rk, status, reason, now, ended)
-  touch(now)
+  touch()
   return {1, status, removed, ended}
 end
 local t = clientTomb(rk, now)

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] now (ms)
     ARGV[4] presented credential digest or ''
@@ -36,10 +36,10 @@ while true do
     -- The ciphertext stays (counted) until the answer: a lapsed claim goes back to the queue.
     call('HSET', kr(rk), 'st', 'f', 'lu', n(lease), 'cl', '1')
     renew(node, now, 0)
-    touch(now)
+    touch()
     return {1, ended, {r[1], r[2], r[5], r[6], r[7], r[3], r[4]}}
   end
 end
 renew(node, now, 0)
-touch(now)
+touch()
 return {1, ended, {}}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] request id
     ARGV[4] credential digest
@@ -37,7 +37,7 @@ if known then
     local seen = num(call('HGET', kn(node), 'seen'))
     if now > seen then call('HSET', kn(node), 'seen', n(now)) end
     refreshAlive(node, now)
-    touch(now)
+    touch()
     return {1, 'active', n(dl)}
   end
 end

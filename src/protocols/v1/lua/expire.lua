@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] now (ms)
 
   Output:
@@ -65,7 +65,5 @@ more = more or #due == BATCH
 due = call('ZRANGEBYSCORE', K1_XT, '-inf', n(now), 'LIMIT', 0, BATCH)
 for _, rk in ipairs(due) do dropTomb(rk) end
 more = more or #due == BATCH
--- Sweeps refresh too (a key created since the last refresh gets its TTL while any replica runs),
--- but do not create state on an empty deployment.
-if call('EXISTS', K_COUNT) == 1 then touch(now) end
+if requeued > 0 then touch() end
 return {evicted, responses, #due, more and 1 or 0, ended, requeued}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] credential digest
     ARGV[4] client key
@@ -32,6 +32,6 @@ if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'response_store_full'} end
 call('HSET', kr(rk), 'pc', ARGV[6], 'pk', ARGV[7], 'pi', ARGV[8], 'b', n(total))
 addBytes(total - num(r[5]), r[7])
-touch(now)
+touch()
 wakeClient(client, id)
 return {1, r[4] and 1 or 0}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] capabilities (JSON)
     ARGV[4] context tier
@@ -35,7 +35,7 @@ if call('EXISTS', kn(node)) == 1 then
   if reissue then call('HSET', kn(node), 'digest', digest) end
   setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
   renew(node, now, 0)
-  touch(now)
+  touch()
   return {1, 0, reissue and 1 or 0}
 end
 if MAX_NODES_PS < MAX_NODES and num(call('HGET', K1_SRCN, src)) >= MAX_NODES_PS then return {0, 'source_node_share_exceeded'} end
@@ -50,5 +50,5 @@ addBytes(nb, src)
 setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 call('ZADD', K1_NODES, seq, node)
 refreshAlive(node, now)
-touch(now)
+touch()
 return {1, 1, 1}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] capabilities (JSON) or '' to keep
     ARGV[4] context tier or ''
@@ -32,5 +32,5 @@ if ARGV[3] ~= '' then
   setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 end
 renew(node, now, math.max(0, hold))
-touch(now)
+touch()
 return {1}

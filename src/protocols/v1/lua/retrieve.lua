@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] client key
     ARGV[3] request id or ''
     ARGV[4] now (ms)
@@ -25,7 +25,7 @@ local function pop(rk)
   hadd(K1_SRCR, r[9] or '-', -1)
   call('DEL', kr(rk))
   bury(rk, client, r[1], 'completed', 'completed', false, tonumber(r[7]), now, nil, nil, r[11], r[9])
-  touch(now)
+  touch()
   return {'response', r[2], r[3], r[4], r[1], r[5], r[6]}
 end
 -- Repeatable: a held answer is handed out and kept until the client acks or it expires.
@@ -47,14 +47,14 @@ if r[1] == 'h' then
     return peek(rk)
   end
   endReq(rk, 'expired', 'expired', now, {})
-  touch(now)
+  touch()
   return {'terminal', 'expired', 'expired', {}}
 end
 if r[1] == 'q' or r[1] == 'f' then
   if tonumber(r[3]) <= now then
     local ended = {}
     endReq(rk, 'expired', 'provider_timeout', now, ended)
-    touch(now)
+    touch()
     return {'terminal', 'expired', 'provider_timeout', ended}
   end
   if r[4] then

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] model id
     ARGV[3] context tier
     ARGV[4] now (ms)
@@ -98,5 +98,5 @@ end
 chosen = chosen or first
 call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc, 'picks', picks)
 call('HSET', K1_SCUR, pickSrc, chosen.seq)
-touch(now)
+touch()
 return {1, chosen.node, call('HGET', kn(chosen.node), 'caps'), chosen.depth, chosen.inflight, #elig, smallest > wanted and 1 or 0, flat(eligTiers), flat(capTiers)}

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] credential digest or ''
     ARGV[4] now (ms)
@@ -19,5 +19,5 @@ if not owner then return {1, 0, {}} end
 if digest == '' or digest ~= owner then return {0} end
 local ended = {}
 removeNode(node, now, ended)
-touch(now)
+touch()
 return {1, 1, ended}

@@ -20,7 +20,7 @@ local P = string.sub(KEYS[1], 1, #KEYS[1] - 6)
 local nodeTtlMs, requestTtlMs, responseTtlMs, streamTtlMs, maxNodes, maxQueuePerNode, maxQueuePerClient,
   maxQueuedTotal, maxResponses, maxStreamSessions, maxStreamChunks, maxStoredBytes, bytesShare, nodesShare,
   queuePerNodeShare, queuedShare, responsesShare, streamsShare, nodeRecordBytes, jobRecordBytes,
-  sessionRecordBytes, nativeGraceMs, sweepBatch, indexTtlMs, indexTouchMs, v1LeaseMs, v1InflightLeaseMs,
+  sessionRecordBytes, nativeGraceMs, sweepBatch, indexTtlMs, v1LeaseMs, v1InflightLeaseMs,
   v1DeadlineMs, v1ResponseTtlMs, v1TerminalTtlMs, v1ControlTombstoneTtlMs, v1MaxQueuePerNode, v1MaxRequests,
   v1MaxTombstones, v1MaxNodesPerSource, v1MaxQueuePerNodePerSource, v1MaxRequestsPerSource, v1MaxReclaims,
   v1RecordOverhead, v1TombOverhead, contextTiers, exploreEvery = unpack(cmsgpack.unpack(ARGV[1]))
@@ -34,23 +34,6 @@ local K_COUNT, K_SRCBYTES = KEYS[1], P .. 'srcbytes'
 -- The wake-up channel (src/store/redis/wake-fanout.ts): a channel, not a key (no slot).
 local WAKE = P .. 'wake'
 local MAX_BYTES, SH_BYTES = maxStoredBytes, bytesShare
-local TOUCH_EVERY = indexTouchMs
-
--- Refreshes the native TTL of a protocol's shared bookkeeping keys (a safety net: every entry
--- in them expires logically long before), at most once per TOUCH_EVERY ms of the callers' clock
--- instead of on every write: counts.<stamp> holds when the set was last refreshed. A refresh
--- sets ttl + 2 * TOUCH_EVERY, so each write is still followed by at least ttl of life while the
--- callers' clocks agree within TOUCH_EVERY. A stamp that far from `now` in either direction (a
--- replica with a skewed clock wrote it) is no reason to wait: the caller refreshes and
--- re-stamps. Keys created between two refreshes get their TTL at the next one (each replica's
--- sweep is a write often enough).
-local function touchEvery(keys, ttl, stamp, now)
-  local last = tonumber(call('HGET', K_COUNT, stamp))
-  if last and now < last + TOUCH_EVERY and now > last - TOUCH_EVERY then return end
-  local px = string.format('%.0f', ttl + 2 * TOUCH_EVERY)
-  call('HSET', K_COUNT, stamp, string.format('%.0f', now))
-  for _, k in ipairs(keys) do call('PEXPIRE', k, px) end
-end
 
 -- A per-source counter: a HASH source -> count; adds d, a field at 0 goes (never below zero).
 local function hadd(key, field, d)
