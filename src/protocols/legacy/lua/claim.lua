@@ -12,6 +12,9 @@
   Output:
     {{client key, enqueued at, stream '1'|'0', session id or '', payload}, ...}   oldest first; {} when none
 ]]
+-- An empty queue answers before the prelude runs: such a claim reads and writes nothing else. The
+-- key is the prelude's kq(node): <P>q:<node>.
+if redis.call('EXISTS', string.sub(KEYS[1], 1, #KEYS[1] - 6) .. 'q:' .. ARGV[2]) == 0 then return {} end
 --@include "prelude.lua"
 local node, max, now, base = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 dropExpiredHead(node, now)
@@ -64,5 +67,5 @@ for i, item in ipairs(items) do
 end
 reindex(K_XQ, node, call('LINDEX', q, 0), itemExpiry)
 refreshNode(node)
-touchIndexes(now)
+touchIndexes()
 return out

@@ -10,6 +10,9 @@
   Output:
     {stored at, enqueued at or -1, payload}, or false when there is none (or it expired)
 ]]
+-- A miss (most polls) answers before the prelude runs: it reads and writes nothing else. The key
+-- is the prelude's kr(client): <P>r:<client>.
+if redis.call('EXISTS', string.sub(KEYS[1], 1, #KEYS[1] - 6) .. 'r:' .. ARGV[2]) == 0 then return false end
 --@include "prelude.lua"
 local client, now = ARGV[2], tonumber(ARGV[3])
 local rk = kr(client)
