@@ -65,32 +65,39 @@ export const rateLimitPlugin = fp(
     }
     app.addHook('onClose', async () => active.close());
 
-    /** Spends one token; a refusal is returned (not thrown) so that unknown paths get a 429, not their 404. */
-    const spend = async (charge: Charge, key: string, reason: LimitedReason): Promise<RelayError | null> => {
-      const budget = budgets[charge.budget];
-      let result;
+    /**
+     * Spends one token from each budget, in order, in one counter call (one script on Redis): the
+     * first refusing budget decides, and the budgets after it are not charged. A refusal is
+     * returned (not thrown) so that unknown paths get a 429, not their 404.
+     */
+    const spend = async (charges: readonly { charge: Charge; key: string; reason: LimitedReason }[]): Promise<RelayError | null> => {
+      if (charges.length === 0) return null;
+      let results;
       try {
-        result = await active.take(budget, key, 1, clock.now());
+        results = await active.takeMany(
+          charges.map(({ charge, key }) => ({ budget: budgets[charge.budget], key, cost: 1 })),
+          clock.now(),
+        );
       } catch (err) {
         // Limits protect the relay; they must not take it down with their backend. Let it through.
         limitMetrics.counterError();
         logger.warn({ err: { type: (err as Error).name } }, 'rate_limit.counter_failed');
         return null;
       }
-      if (result.allowed) return null;
-      limitMetrics.limited(budget.name, reason);
-      const retryAfter = Math.max(1, Math.ceil(result.retryAfterSeconds));
+      const at = results.findIndex((result) => !result.allowed);
+      if (at < 0) return null;
+      const budget = budgets[charges[at]!.charge.budget];
+      limitMetrics.limited(budget.name, charges[at]!.reason);
+      const retryAfter = Math.max(1, Math.ceil(results[at]!.retryAfterSeconds));
       return new RelayError('rate_limited', { retryAfter, extra: { budget: budget.name, retry_after_seconds: retryAfter } });
     };
 
     app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
       const plan = request.routeOptions.config?.rateLimit ?? UNROUTED_PLAN;
       if (plan.ops && internal.hasText(request.clientAddress)) return;
-      const addressKey = addressLimitKey(request.clientAddress);
-      for (const charge of plan.early) {
-        const refused = await spend(charge, addressKey, 'address');
-        if (refused !== null) return sendError(request, reply, refused);
-      }
+      const key = addressLimitKey(request.clientAddress);
+      const refused = await spend(plan.early.map((charge) => ({ charge, key, reason: 'address' as const })));
+      if (refused !== null) return sendError(request, reply, refused);
     });
 
     app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -98,14 +105,16 @@ export const rateLimitPlugin = fp(
       if (plan.late.length === 0) return;
       const body = request.body;
       if (body === null || typeof body !== 'object' || Array.isArray(body)) return;
+      const charges = [];
       for (const charge of plan.late) {
         if (charge.key.from !== 'body') continue;
         const value = (body as Record<string, unknown>)[charge.key.field];
         // Missing or oversized keys are the route's validation errors to report, not ours.
         if (typeof value !== 'string' || value.length === 0 || value.length > config.maxKeyChars) continue;
-        const refused = await spend(charge, keyDigest(charge.key.kind, value, addressLimitKey(request.clientAddress)), charge.key.kind);
-        if (refused !== null) return sendError(request, reply, refused);
+        charges.push({ charge, key: keyDigest(charge.key.kind, value, addressLimitKey(request.clientAddress)), reason: charge.key.kind });
       }
+      const refused = await spend(charges);
+      if (refused !== null) return sendError(request, reply, refused);
     });
   },
   { name: 'tokenplace-rate-limit', fastify: '5.x' },

@@ -6,7 +6,7 @@
 // are kept, the least recently used one giving way. An evicted bucket comes back full, so under
 // key churn the limits loosen for the evicted keys, never tighten for anyone; the eviction
 // counter shows when that happens and maxKeys should grow.
-import type { Budget, RateCounter, TakeResult } from './rate-counter.js';
+import type { Budget, RateCounter, Spend, TakeResult } from './rate-counter.js';
 import { fullAt, takeTokens, type BucketState } from './token-bucket.js';
 
 interface Entry extends BucketState {
@@ -38,6 +38,20 @@ export class MemoryRateCounter implements RateCounter {
   }
 
   async take(budget: Budget, key: string, cost: number, now: number): Promise<TakeResult> {
+    return this.#take(budget, key, cost, now);
+  }
+
+  async takeMany(spends: readonly Spend[], now: number): Promise<TakeResult[]> {
+    const results: TakeResult[] = [];
+    for (const { budget, key, cost } of spends) {
+      const result = this.#take(budget, key, cost, now);
+      results.push(result);
+      if (!result.allowed) break;
+    }
+    return results;
+  }
+
+  #take(budget: Budget, key: string, cost: number, now: number): TakeResult {
     // Budget names cannot contain a NUL, so (budget, key) pairs never collide.
     const id = `${budget.name}\u0000${key}`;
     const previous = this.#entries.get(id);

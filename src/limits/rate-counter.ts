@@ -19,6 +19,10 @@
 //  * Keys are opaque strings chosen by the caller; the plugin only passes digests and address
 //    prefixes, never public keys, so a counter's storage holds nothing that identifies a peer key.
 //  * `now` is the caller's clock in ms since the epoch; a clock that goes backwards refills nothing.
+//  * `takeMany` is a sequence of takes in one step (one script call on Redis): they run in order
+//    and stop at the first refusal, which spends nothing; the takes before it stay spent and the
+//    ones after it are not made. The same outcome as calling `take` for each in turn and
+//    stopping at the first refusal, which is what a request spending several budgets does.
 
 /** One budget: a name (a bounded metrics label) and its bucket shape. */
 export interface Budget {
@@ -37,9 +41,18 @@ export interface TakeResult {
   readonly retryAfterSeconds: number;
 }
 
+/** One take of a takeMany. */
+export interface Spend {
+  readonly budget: Budget;
+  readonly key: string;
+  readonly cost: number;
+}
+
 export interface RateCounter {
   readonly kind: 'memory' | 'redis';
   take(budget: Budget, key: string, cost: number, now: number): Promise<TakeResult>;
+  /** The takes in order, up to and including the first refusal: one result per take made. */
+  takeMany(spends: readonly Spend[], now: number): Promise<TakeResult[]>;
   /** Keys currently tracked, when the backend can say cheaply (metrics). */
   trackedKeys?(): number;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
-// Rate counter shared by every replica: each bucket is one Redis hash, and each take is one Lua
-// script, so two replicas spending from the same bucket at once see one order and never both
+// Rate counter shared by every replica: each bucket is one Redis hash, and each take (or takeMany,
+// the budgets one request spends) is one Lua script, so two replicas spending from the same bucket at once see one order and never both
 // spend the last token. The script is token-bucket.ts line for line (same IEEE doubles, same
 // order of operations), so the memory and Redis backends refuse exactly the same requests.
 //
@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { loadLua } from '../store/redis/lua-loader.js';
-import type { Budget, RateCounter, TakeResult } from './rate-counter.js';
+import type { Budget, RateCounter, Spend, TakeResult } from './rate-counter.js';
 
 /** Under the store's prefix: `<prefix>rl:<budget>:<key>`. No store key family starts with `rl:`. */
 export const REDIS_LIMITS_NAMESPACE = 'rl:';
@@ -38,7 +38,8 @@ const TAKE_SCRIPT = new URL('./lua/take.lua', import.meta.url);
 
 const COMMAND = 'tp_rate_take';
 
-type TakeCommand = (key: string, perMinute: string, burst: string, cost: string, now: string) => Promise<[number, number, string]>;
+/** numkeys, the bucket keys, now, then perMinute, burst, cost per bucket (./lua/take.lua). */
+type TakeCommand = (...args: (string | number)[]) => Promise<(number | string)[]>;
 
 export interface RedisCounterOptions {
   /** The store's command connection; borrowed, never closed here. */
@@ -57,25 +58,39 @@ export class RedisRateCounter implements RateCounter {
   constructor(options: RedisCounterOptions) {
     this.#prefix = options.prefix;
     // defineCommand: EVALSHA, falling back to EVAL after a Redis restart forgot the script.
-    options.redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: loadLua(TAKE_SCRIPT) });
+    // No fixed numberOfKeys: each call passes how many buckets it spends from.
+    options.redis.defineCommand(COMMAND, { lua: loadLua(TAKE_SCRIPT) });
     const redis = options.redis as unknown as Record<string, TakeCommand>;
     this.#take = redis[COMMAND]!.bind(options.redis);
   }
 
   async take(budget: Budget, key: string, cost: number, now: number): Promise<TakeResult> {
+    return (await this.takeMany([{ budget, key, cost }], now))[0]!;
+  }
+
+  async takeMany(spends: readonly Spend[], now: number): Promise<TakeResult[]> {
     if (this.#closed) throw new Error('rate counter closed');
-    this.#check(budget);
-    const id = key.length > MAX_KEY_CHARS ? `#${createHash('sha256').update(key).digest('base64url')}` : key;
-    const [allowed, remaining, wait] = await this.#take(
-      `${this.#prefix}${budget.name}:${id}`,
-      String(budget.perMinute),
-      String(budget.burst),
-      String(cost),
-      String(now),
-    );
-    if (allowed === 1) return { allowed: true, remaining: Number(remaining), retryAfterSeconds: 0 };
-    const seconds = Number(wait);
-    return { allowed: false, remaining: 0, retryAfterSeconds: seconds < 0 ? Number.POSITIVE_INFINITY : seconds };
+    if (spends.length === 0) return [];
+    const keys: string[] = [];
+    const args: string[] = [String(now)];
+    for (const { budget, key, cost } of spends) {
+      this.#check(budget);
+      const id = key.length > MAX_KEY_CHARS ? `#${createHash('sha256').update(key).digest('base64url')}` : key;
+      keys.push(`${this.#prefix}${budget.name}:${id}`);
+      args.push(String(budget.perMinute), String(budget.burst), String(cost));
+    }
+    const reply = await this.#take(keys.length, ...keys, ...args);
+    const results: TakeResult[] = [];
+    for (let i = 0; i + 2 < reply.length; i += 3) {
+      if (Number(reply[i]) === 1) {
+        results.push({ allowed: true, remaining: Number(reply[i + 1]), retryAfterSeconds: 0 });
+        continue;
+      }
+      const seconds = Number(reply[i + 2]);
+      results.push({ allowed: false, remaining: 0, retryAfterSeconds: seconds < 0 ? Number.POSITIVE_INFINITY : seconds });
+      break;
+    }
+    return results;
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,7 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 /** The v1 transitions that must not be lost at a failover when WAIT is on. */
 const DURABLE: ReadonlySet<string> = new Set<V1ScriptName>(['v1Admit', 'v1Accept']);
 
-type ScriptCaller = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptCaller = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
 export class RedisStore implements RelayStore {
   readonly kind = 'redis' as const;
@@ -54,7 +54,7 @@ export class RedisStore implements RelayStore {
   readonly v1: RedisV1;
   readonly #prefix: string;
   /** KEYS[1] of every relay script (<prefix>counts) and ARGV[1] (the settings). */
-  readonly #head: [string, string];
+  readonly #head: [string, Buffer];
   readonly #shareKeys: string[];
   readonly #waitReplicas: number;
   readonly #waitTimeoutMs: number;
@@ -131,7 +131,12 @@ export class RedisStore implements RelayStore {
       // falls back to EVAL by itself, except for a cluster's auto-pipelined calls: NOSCRIPT means
       // the script did not run, so one EVAL of its source is safe.
       try {
-        reply = await (this.#redis as unknown as { eval(...a: (string | number)[]): Promise<unknown> }).eval(this.#sources[name], 1, ...this.#head, ...args);
+        reply = await (this.#redis as unknown as { eval(...a: (string | number | Buffer)[]): Promise<unknown> }).eval(
+          this.#sources[name],
+          1,
+          ...this.#head,
+          ...args,
+        );
       } catch (again) {
         throw classify(again);
       }

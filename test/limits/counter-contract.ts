@@ -89,4 +89,92 @@ export function runCounterContract(make: () => Promise<RateCounter>): void {
       assert.equal(results.filter((r) => r.allowed).length, 3);
     }),
   );
+
+  it(
+    'takeMany spends in order and stops at the first refusal: the refusing budget and those after it keep their tokens',
+    withCounter(async (counter) => {
+      const first: Budget = { name: 'client', perMinute: 60, burst: 3 };
+      const second: Budget = { name: 'submit', perMinute: 60, burst: 1 };
+      const third: Budget = { name: 'client_key', perMinute: 60, burst: 2 };
+      const spends = [
+        { budget: first, key: 'm', cost: 1 },
+        { budget: second, key: 'm', cost: 1 },
+        { budget: third, key: 'm', cost: 1 },
+      ];
+      const all = await counter.takeMany(spends, T0);
+      assert.deepEqual(
+        all.map((r) => [r.allowed, r.remaining]),
+        [
+          [true, 2],
+          [true, 0],
+          [true, 1],
+        ],
+      );
+      // `second` is empty: it refuses with its own wait, `first` pays, `third` is not charged.
+      const refused = await counter.takeMany(spends, T0);
+      assert.deepEqual(
+        refused.map((r) => r.allowed),
+        [true, false],
+      );
+      assert.ok(Math.abs(refused[1]!.retryAfterSeconds - 1) < 1e-6, String(refused[1]!.retryAfterSeconds));
+      assert.equal((await counter.take(first, 'm', 1, T0)).remaining, 0);
+      assert.equal((await counter.take(third, 'm', 1, T0)).remaining, 0);
+      // The refusal spent nothing: one second refills `second`'s one token.
+      assert.equal((await counter.take(second, 'm', 1, T0 + 1000)).allowed, true);
+    }),
+  );
+
+  it(
+    'takeMany answers the same as take after take: one call, the same buckets',
+    withCounter(async (counter) => {
+      const a: Budget = { name: 'node_address', perMinute: 60, burst: 2 };
+      const b: Budget = { name: 'node', perMinute: 120, burst: 2 };
+      const pair = [
+        { budget: a, key: 'x', cost: 1 },
+        { budget: b, key: 'y', cost: 1 },
+      ];
+      const seen = [];
+      for (const t of [T0, T0, T0, T0 + 500, T0 + 1000]) seen.push((await counter.takeMany(pair, t)).map((r) => [r.allowed, r.remaining]));
+      assert.deepEqual(seen, [
+        [
+          [true, 1],
+          [true, 1],
+        ],
+        [
+          [true, 0],
+          [true, 0],
+        ],
+        [[false, 0]],
+        [[false, 0]],
+        // A second on: `a` (1 a second) has one token again, `b` (2 a second) is full.
+        [
+          [true, 0],
+          [true, 1],
+        ],
+      ]);
+      assert.deepEqual(await counter.takeMany([], T0), []);
+    }),
+  );
+
+  it(
+    'takeMany is atomic: 40 concurrent two-budget spends allow exactly the smaller burst',
+    withCounter(async (counter) => {
+      const wide: Budget = { name: 'client', perMinute: 60, burst: 10 };
+      const narrow: Budget = { name: 'submit', perMinute: 60, burst: 4 };
+      const results = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          counter.takeMany(
+            [
+              { budget: wide, key: 'z', cost: 1 },
+              { budget: narrow, key: 'z', cost: 1 },
+            ],
+            T0,
+          ),
+        ),
+      );
+      assert.equal(results.filter((r) => r.length === 2 && r[1]!.allowed).length, 4);
+      // `wide` paid for every request it let past: 10 tokens, then refusals of its own.
+      assert.equal(results.filter((r) => r.length === 1).length, 30);
+    }),
+  );
 }

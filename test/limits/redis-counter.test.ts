@@ -63,6 +63,7 @@ describe('redis rate counter: contract', () => {
     return {
       kind: counter.kind,
       take: (b, key, cost, now) => counter.take(b, key, cost, now),
+      takeMany: (spends, now) => counter.takeMany(spends, now),
       async close() {
         await counter.close();
         await store.close();

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { legacyScripts } from '../../src/protocols/legacy/redis-scripts.js';
 import { v1Scripts } from '../../src/protocols/v1/redis-scripts.js';
 import { loadLua } from '../../src/store/redis/lua-loader.js';
-import { scriptSettings } from '../../src/store/redis/settings.js';
+import { SETTING_NAMES, scriptSettings, settingValues } from '../../src/store/redis/settings.js';
 import { CONTRACT_LIMITS } from './contract.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,7 +29,7 @@ describe('redis Lua files', () => {
     for (const [name, text] of Object.entries(scripts)) {
       assert.doesNotMatch(text, /--@include/, `${name}: an include left unexpanded`);
       assert.equal(text.split('local function bytesRefusal(').length - 1, 1, `${name}: common.lua once`);
-      assert.equal(text.split('local S = cjson.decode(ARGV[1])').length - 1, 1, `${name}: settings read once`);
+      assert.equal(text.split('unpack(cmsgpack.unpack(ARGV[1]))').length - 1, 1, `${name}: settings read once`);
     }
     assert.match(scripts.v1Admit, /local function endReq\(/, 'v1 scripts get the v1 helpers');
     assert.doesNotMatch(scripts.register, /local function endReq\(/, 'legacy scripts do not');
@@ -50,14 +50,15 @@ describe('redis Lua files', () => {
   it('caps are not compiled in: the script text is one, the settings carry the limits', () => {
     const a = scriptSettings(CONTRACT_LIMITS);
     const b = scriptSettings({ ...CONTRACT_LIMITS, maxQueuedTotal: CONTRACT_LIMITS.maxQueuedTotal + 7 });
-    assert.notEqual(a, b);
-    assert.equal(JSON.parse(b).maxQueuedTotal, CONTRACT_LIMITS.maxQueuedTotal + 7);
+    assert.notDeepEqual(a, b);
+    assert.equal(settingValues({ ...CONTRACT_LIMITS, maxQueuedTotal: CONTRACT_LIMITS.maxQueuedTotal + 7 }).maxQueuedTotal, CONTRACT_LIMITS.maxQueuedTotal + 7);
     for (const text of Object.values(scripts)) assert.doesNotMatch(text, new RegExp(`\\b${CONTRACT_LIMITS.maxStoredBytes}\\b`));
-    // Every name a prelude reads from the settings is there.
-    const settings = JSON.parse(a) as Record<string, unknown>;
-    for (const text of Object.values(scripts)) {
-      for (const [, field] of text.matchAll(/\bS\.([A-Za-z0-9]+)/g)) assert.ok((field ?? '') in settings, `settings.${field} missing`);
-    }
+    // common.lua unpacks the settings into locals named as SETTING_NAMES, in that order.
+    const common = loadLua(new URL('../../src/store/redis/lua/common.lua', import.meta.url));
+    const unpacked = /\nlocal ([\w,\s]+?) = unpack\(cmsgpack\.unpack\(ARGV\[1\]\)\)/.exec(common);
+    assert.ok(unpacked, 'common.lua unpacks ARGV[1]');
+    assert.deepEqual(unpacked[1]!.split(/,\s*/), [...SETTING_NAMES]);
+    assert.deepEqual(Object.keys(settingValues(CONTRACT_LIMITS)).sort(), [...SETTING_NAMES].sort());
   });
 
   it('the loader refuses an include cycle', () => {

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] node key
     ARGV[3] max requests
     ARGV[4] now (ms)
@@ -12,6 +12,9 @@
   Output:
     {{client key, enqueued at, stream '1'|'0', session id or '', payload}, ...}   oldest first; {} when none
 ]]
+-- An empty queue answers before the prelude runs: such a claim reads and writes nothing else. The
+-- key is the prelude's kq(node): <P>q:<node>.
+if redis.call('EXISTS', string.sub(KEYS[1], 1, #KEYS[1] - 6) .. 'q:' .. ARGV[2]) == 0 then return {} end
 --@include "prelude.lua"
 local node, max, now, base = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 dropExpiredHead(node, now)

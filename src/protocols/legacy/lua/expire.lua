@@ -1,9 +1,9 @@
 --[[
-  One bounded sweep step over every legacy index (at most S.sweepBatch entries each).
+  One bounded sweep step over every legacy index (at most sweepBatch entries each).
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] now (ms)
 
   Output:

@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] now (ms)
     ARGV[3] r1: random in [0, 1) for the source
     ARGV[4] r2: random in [0, 1) for the node

@@ -3,14 +3,14 @@
   record codecs, on top of the helpers both protocols share.
 ]]
 --@include "../../../store/redis/lua/common.lua"
-local NODE_TTL, REQ_TTL, RESP_TTL, STREAM_TTL = S.nodeTtlMs, S.requestTtlMs, S.responseTtlMs, S.streamTtlMs
-local MAX_NODES, MAX_QPN, MAX_QPC, MAX_QUEUED = S.maxNodes, S.maxQueuePerNode, S.maxQueuePerClient, S.maxQueuedTotal
-local MAX_RESP, MAX_STREAMS, MAX_CHUNKS = S.maxResponses, S.maxStreamSessions, S.maxStreamChunks
-local GRACE, BATCH, INDEX_TTL = S.nativeGraceMs, S.sweepBatch, S.indexTtlMs
+local NODE_TTL, REQ_TTL, RESP_TTL, STREAM_TTL = nodeTtlMs, requestTtlMs, responseTtlMs, streamTtlMs
+local MAX_NODES, MAX_QPN, MAX_QPC, MAX_QUEUED = maxNodes, maxQueuePerNode, maxQueuePerClient, maxQueuedTotal
+local MAX_RESP, MAX_STREAMS, MAX_CHUNKS = maxResponses, maxStreamSessions, maxStreamChunks
+local GRACE, BATCH, INDEX_TTL = nativeGraceMs, sweepBatch, indexTtlMs
 -- Per-source shares (a share equal to its cap is no share: the cap refuses).
-local SH_NODES, SH_QPN = S.nodesShare, S.queuePerNodeShare
-local SH_QUEUED, SH_RESP, SH_STREAMS = S.queuedShare, S.responsesShare, S.streamsShare
-local NODE_REC, JOB_REC, SESSION_REC = S.nodeRecordBytes, S.jobRecordBytes, S.sessionRecordBytes
+local SH_NODES, SH_QPN = nodesShare, queuePerNodeShare
+local SH_QUEUED, SH_RESP, SH_STREAMS = queuedShare, responsesShare, streamsShare
+local NODE_REC, JOB_REC, SESSION_REC = nodeRecordBytes, jobRecordBytes, sessionRecordBytes
 local K_SRCNODES, K_SRCQ = P .. 'src:nodes', P .. 'src:queued'
 local K_SRCRESP, K_SRCSTREAMS, K_NSRC = P .. 'src:resp', P .. 'src:streams', P .. 'nsrc'
 local K_SEEN, K_NODES, K_QC = P .. 'seen', P .. 'nodes', P .. 'qc'

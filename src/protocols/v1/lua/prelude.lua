@@ -3,17 +3,17 @@
   helpers both protocols share, then the v1 helpers (helpers.lua).
 ]]
 --@include "../../../store/redis/lua/common.lua"
-local MAX_NODES, MAX_QPC = S.maxNodes, S.maxQueuePerClient
-local BATCH, INDEX_TTL = S.sweepBatch, S.indexTtlMs
-local LEASE, INFL, DEADLINE = S.v1LeaseMs, S.v1InflightLeaseMs, S.v1DeadlineMs
-local RESP_TTL, TERM_TTL, CTRL_TTL = S.v1ResponseTtlMs, S.v1TerminalTtlMs, S.v1ControlTombstoneTtlMs
-local MAX_QPN, MAX_REQ, MAX_TOMBS = S.v1MaxQueuePerNode, S.v1MaxRequests, S.v1MaxTombstones
-local MAX_NODES_PS, MAX_QPN_PS, MAX_REQ_PS = S.v1MaxNodesPerSource, S.v1MaxQueuePerNodePerSource, S.v1MaxRequestsPerSource
-local MAX_RECLAIMS = S.v1MaxReclaims
-local RECORD_OVERHEAD, TOMB_OVERHEAD = S.v1RecordOverhead, S.v1TombOverhead
+local MAX_NODES, MAX_QPC = maxNodes, maxQueuePerClient
+local BATCH, INDEX_TTL = sweepBatch, indexTtlMs
+local LEASE, INFL, DEADLINE = v1LeaseMs, v1InflightLeaseMs, v1DeadlineMs
+local RESP_TTL, TERM_TTL, CTRL_TTL = v1ResponseTtlMs, v1TerminalTtlMs, v1ControlTombstoneTtlMs
+local MAX_QPN, MAX_REQ, MAX_TOMBS = v1MaxQueuePerNode, v1MaxRequests, v1MaxTombstones
+local MAX_NODES_PS, MAX_QPN_PS, MAX_REQ_PS = v1MaxNodesPerSource, v1MaxQueuePerNodePerSource, v1MaxRequestsPerSource
+local MAX_RECLAIMS = v1MaxReclaims
+local RECORD_OVERHEAD, TOMB_OVERHEAD = v1RecordOverhead, v1TombOverhead
 -- Context tier name -> tokens.
-local TIERS = S.contextTiers
-local EXPLORE_EVERY = S.exploreEvery
+local TIERS = contextTiers
+local EXPLORE_EVERY = exploreEvery
 local K1_XF, K1_SRCN, K1_SRCR, K1_SCUR = P .. 'v1:xf', P .. 'v1:srcn', P .. 'v1:srcr', P .. 'v1:scur'
 local K1_NODES, K1_ALIVE, K1_META, K1_QC = P .. 'v1:nodes', P .. 'v1:alive', P .. 'v1:meta', P .. 'v1:qc'
 local K1_XA, K1_XQ, K1_XH, K1_XT = P .. 'v1:xa', P .. 'v1:xq', P .. 'v1:xh', P .. 'v1:xt'

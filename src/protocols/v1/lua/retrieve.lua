@@ -3,7 +3,7 @@
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
-    ARGV[1] settings (JSON, common.lua)
+    ARGV[1] settings (MessagePack array, common.lua)
     ARGV[2] client key
     ARGV[3] request id or ''
     ARGV[4] now (ms)
@@ -15,6 +15,14 @@
     {'terminal', status, reason, ended}
     {'unknown'}
 ]]
+-- A request still queued or in flight, with no progress to hand over and its deadline ahead (most
+-- held-poll checks), answers before the prelude runs: that path reads and writes nothing else.
+-- The key is the prelude's kr(rkey(client, id)): <P>v1:r:<#client>:<client><id>.
+if ARGV[3] ~= '' then
+  local c = ARGV[2]
+  local early = redis.call('HMGET', string.sub(KEYS[1], 1, #KEYS[1] - 6) .. 'v1:r:' .. #c .. ':' .. c .. ARGV[3], 'st', 'dl', 'pc')
+  if (early[1] == 'q' or early[1] == 'f') and not early[3] and tonumber(early[2]) > tonumber(ARGV[4]) then return {'pending', early[2]} end
+end
 --@include "prelude.lua"
 local client, id, now, ack = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5] == '1'
 local function pop(rk)

@@ -9,13 +9,21 @@
                          ({...}, src/store/redis/prefix.ts), so every derived key hashes to
                          KEYS[1]'s slot: declaring KEYS[1] routes the script, and nothing it
                          touches lives elsewhere.
-    ARGV[1]  settings    JSON object: the caller's caps, lifetimes and record sizes
-                         (src/store/redis/settings.ts). Read per call, never compiled in, so two
-                         replicas on different configs each enforce their own on the shared state.
+    ARGV[1]  settings    MessagePack array: the caller's caps, lifetimes and record sizes, in
+                         the order of the locals below (SETTING_NAMES, src/store/redis/settings.ts).
+                         Read per call, never compiled in, so two replicas on different configs
+                         each enforce their own on the shared state.
     ARGV[2..]            the script's own arguments (each script's header).
 ]]
 local P = string.sub(KEYS[1], 1, #KEYS[1] - 6)
-local S = cjson.decode(ARGV[1])
+-- The settings, by name (SETTING_NAMES order).
+local nodeTtlMs, requestTtlMs, responseTtlMs, streamTtlMs, maxNodes, maxQueuePerNode, maxQueuePerClient,
+  maxQueuedTotal, maxResponses, maxStreamSessions, maxStreamChunks, maxStoredBytes, bytesShare, nodesShare,
+  queuePerNodeShare, queuedShare, responsesShare, streamsShare, nodeRecordBytes, jobRecordBytes,
+  sessionRecordBytes, nativeGraceMs, sweepBatch, indexTtlMs, v1LeaseMs, v1InflightLeaseMs,
+  v1DeadlineMs, v1ResponseTtlMs, v1TerminalTtlMs, v1ControlTombstoneTtlMs, v1MaxQueuePerNode, v1MaxRequests,
+  v1MaxTombstones, v1MaxNodesPerSource, v1MaxQueuePerNodePerSource, v1MaxRequestsPerSource, v1MaxReclaims,
+  v1RecordOverhead, v1TombOverhead, contextTiers, exploreEvery = unpack(cmsgpack.unpack(ARGV[1]))
 local call = redis.call
 
 -- Integers as plain digits (Lua's default number formatting may switch to exponents).
@@ -25,7 +33,7 @@ local function num(v) return tonumber(v or '0') or 0 end
 local K_COUNT, K_SRCBYTES = KEYS[1], P .. 'srcbytes'
 -- The wake-up channel (src/store/redis/wake-fanout.ts): a channel, not a key (no slot).
 local WAKE = P .. 'wake'
-local MAX_BYTES, SH_BYTES = S.maxStoredBytes, S.bytesShare
+local MAX_BYTES, SH_BYTES = maxStoredBytes, bytesShare
 
 -- A per-source counter: a HASH source -> count; adds d, a field at 0 goes (never below zero).
 local function hadd(key, field, d)
