@@ -94,7 +94,8 @@ function relayEnv(port: number, extra: Record<string, string> = {}, production =
     HOME: process.env.HOME,
     RELAY_HOST: '127.0.0.1',
     RELAY_PORT: String(port),
-    TOKENPLACE_LOG_LEVEL: 'warn',
+    // The production level: a line per request that did work, written (to /dev/null) as in a pod.
+    TOKENPLACE_LOG_LEVEL: 'info',
     ...(production ? {} : NO_REFUSALS),
     ...extra,
   };
