@@ -23,8 +23,18 @@ export const NO_REFUSALS: Readonly<Record<string, string>> = {
   TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
 };
 
-/** Caps raised so one simulated peer per key never trips them. */
-export const CYCLE_ENV: Readonly<Record<string, string>> = { TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64', TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000' };
+/**
+ * Caps raised so one simulated peer per key never trips them, and the legacy node share raised
+ * past the cadence step's 100 nodes (all from 127.0.0.1; the default share of 16 refused the
+ * rest with 429 source_node_share_exceeded).
+ */
+export const CYCLE_ENV: Readonly<Record<string, string>> = {
+  TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64',
+  TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000',
+  TOKENPLACE_RELAY_MAX_NODES_PER_SOURCE: '1000',
+};
+/** The most simulated nodes one step registers from the one source (step 2b, real cadences). */
+export const MAX_BENCH_NODES = 100;
 
 /**
  * API v1 caps raised for the flat-out cycle: every simulated peer is 127.0.0.1, so the per-source

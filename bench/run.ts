@@ -16,7 +16,7 @@ import { costStep, floodShares, redisInstalled } from './redis-cost.js';
 import { heldStep } from './held-polls.js';
 import { memoryParts, type MemoryParts } from './memory-probe.js';
 import type { Dist } from './stats.js';
-import { CYCLE_ENV, fitOf, NO_REFUSALS } from './relay-env.js';
+import { CYCLE_ENV, fitOf, MAX_BENCH_NODES, NO_REFUSALS } from './relay-env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -226,7 +226,7 @@ async function healthzStep(relay: Server, reference: Server): Promise<Record<str
 
 function cycleJob(url: string, cadence: boolean) {
   return cadence
-    ? { kind: 'cycle', url, nodes: 100, clients: 50, durationMs: P.cadenceMs, warmupMs: 0, cadence: true, cipherChars: CIPHER_CHARS }
+    ? { kind: 'cycle', url, nodes: MAX_BENCH_NODES, clients: 50, durationMs: P.cadenceMs, warmupMs: 0, cadence: true, cipherChars: CIPHER_CHARS }
     : { kind: 'cycle', url, nodes: 4, clients: 16, durationMs: P.flatMs, warmupMs: P.flatWarm, cadence: false, cipherChars: CIPHER_CHARS };
 }
 const cycleLimit = (cadence: boolean): number => (cadence ? P.cadenceMs : P.flatMs + P.flatWarm) + 45_000;

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CYCLE_ENV, fitOf, NO_REFUSALS, V1_CYCLE_ENV } from '../../bench/relay-env.js';
+import { loadConfig } from '../../src/config.js';
+import { CYCLE_ENV, fitOf, MAX_BENCH_NODES, NO_REFUSALS, V1_CYCLE_ENV } from '../../bench/relay-env.js';
 
 const NO_CGROUP = { TOKENPLACE_RELAY_CGROUP_DIR: join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'cgroup', 'v2-max') };
 /** A modest heap: V8's default on a machine with a few GB of memory is at least this. */
@@ -26,5 +27,11 @@ describe('bench relay environments', () => {
     const plan = fitOf({ ...NO_REFUSALS, ...CYCLE_ENV, ...V1_CYCLE_ENV, TOKENPLACE_API_V1_MAX_TOMBSTONES: '2000000', ...NO_CGROUP }, HEAP);
     assert.equal(plan.entryCapsTooLarge, true);
     assert.equal(plan.chosenStoredBytes, 1024 * 1024);
+  });
+  it('one source may register every node a step simulates (legacy and v1 shares)', () => {
+    const config = loadConfig({ ...NO_REFUSALS, ...CYCLE_ENV, ...V1_CYCLE_ENV });
+    assert.ok(config.maxNodesPerSource >= MAX_BENCH_NODES, `legacy share ${config.maxNodesPerSource}`);
+    assert.ok(config.maxNodes >= MAX_BENCH_NODES);
+    assert.ok(config.v1MaxNodesPerSource >= MAX_BENCH_NODES, `v1 share ${config.v1MaxNodesPerSource}`);
   });
 });
