@@ -74,6 +74,16 @@ export function v1ResponseBody(key: string, credential: string | null, work: Rec
   };
 }
 
+/** `_<code>` of a refusal's JSON body (`{error: {code}}`), so a bench error names the limit that refused. */
+function refusalCode(body: Buffer): string {
+  try {
+    const code = (JSON.parse(body.toString('utf8')) as { error?: { code?: unknown } }).error?.code;
+    return typeof code === 'string' ? `_${code}` : '';
+  } catch {
+    return '';
+  }
+}
+
 export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>> {
   const filler = b64ish(job.cipherChars, 11);
   const tag = job.tag ?? 'v1';
@@ -192,7 +202,7 @@ export async function v1Cycle(job: V1CycleJob): Promise<Record<string, unknown>>
             10_000,
           );
           if (answer.status !== 200) {
-            err(`requests_${answer.status}`);
+            err(`requests_${answer.status}${refusalCode(answer.body)}`);
             await sleep(50);
             continue;
           }

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuMs, freePort, pinning, rssMb, spawnPinned, type LoadWorker, type Server } from './procs.js';
 import { diff, RedisProbe, type RedisWindow } from './redis-info.js';
+import { V1_CYCLE_ENV } from './relay-env.js';
 
 export interface RedisServer {
   url: string;
@@ -62,14 +63,6 @@ export interface CostContext {
   floodEntries: number;
 }
 
-/** API v1 caps raised for the flat-out cycle: every simulated peer is 127.0.0.1. */
-export const V1_CYCLE_ENV = {
-  TOKENPLACE_API_V1_MAX_QUEUE_PER_NODE_PER_SOURCE: '10000',
-  TOKENPLACE_API_V1_MAX_REQUESTS_PER_SOURCE: '100000',
-  TOKENPLACE_API_V1_MAX_NODES_PER_SOURCE: '1000',
-  TOKENPLACE_API_V1_MAX_REQUESTS: '100000',
-  TOKENPLACE_API_V1_MAX_TOMBSTONES: '2000000',
-};
 export const COST_MODEL = 'bench-model';
 
 /** A flood of `n` requests and `n` responses comes from one source: its shares are the caps. */

@@ -16,6 +16,7 @@ import { costStep, floodShares, redisInstalled } from './redis-cost.js';
 import { heldStep } from './held-polls.js';
 import { memoryParts, type MemoryParts } from './memory-probe.js';
 import type { Dist } from './stats.js';
+import { CYCLE_ENV, fitOf, MAX_BENCH_NODES, NO_REFUSALS } from './relay-env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -93,30 +94,13 @@ function relayEnv(port: number, extra: Record<string, string> = {}, production =
     HOME: process.env.HOME,
     RELAY_HOST: '127.0.0.1',
     RELAY_PORT: String(port),
-    TOKENPLACE_LOG_LEVEL: 'warn',
+    // The production level: a line per request that did work, written (to /dev/null) as in a pod.
+    TOKENPLACE_LOG_LEVEL: 'info',
     ...(production ? {} : NO_REFUSALS),
     ...extra,
   };
   return env;
 }
-/**
- * Every simulated peer comes from 127.0.0.1, so the per-address rate-limit budgets are raised far
- * above what the bench sends: the limiter still runs (its cost is measured) but never refuses.
- */
-const RATE_BUDGETS = ['CLIENT', 'SUBMIT', 'CLIENT_KEY', 'NODE_ADDRESS', 'NODE', 'OPS'];
-const NO_REFUSALS = {
-  ...Object.fromEntries(
-    RATE_BUDGETS.flatMap((b) => [
-      [`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'],
-      [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000'],
-    ]),
-  ),
-  // The per-source shares of sockets and held polls likewise: the bench is one source.
-  TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE: '1000000',
-  TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
-};
-/** Caps raised so one simulated peer per key never trips them. */
-const CYCLE_ENV = { TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64', TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000' };
 
 let profileSeq = 0;
 /** `production`: the default rate limits and per-source shares; `memProbe`: preload bench/mem-probe.mjs. */
@@ -133,7 +117,16 @@ async function startRelay(name: string, extra: Record<string, string> = {}, opts
       `--cpu-prof-dir=${join(ROOT, 'bench/results/profiles')}`,
       `--cpu-prof-name=relay-${++profileSeq}-${name.replace(/\W+/g, '_')}.cpuprofile`,
     );
-  return startServer(name, [...node, relayBin, 'serve'], relayEnv(port, extra, opts.production === true), port);
+  const env = relayEnv(port, extra, opts.production === true);
+  // The relay would lower its byte cap to fit the heap (src/memory/fit.ts): a step whose entry caps
+  // leave no room would measure refusals for want of bytes, so it stops here; a lowered cap is said.
+  const fit = fitOf(env);
+  if (fit.entryCapsTooLarge)
+    throw new Error(
+      `${name}: the entry caps alone (${(fit.overheadBytes / 2 ** 20).toFixed(0)} MiB estimated) exceed the heap; the relay would run with a 1 MiB byte cap`,
+    );
+  if (fit.lowered) log(`  ${name}: the relay lowers its byte cap to ${(fit.chosenStoredBytes / 2 ** 20).toFixed(0)} MiB to fit the heap`);
+  return startServer(name, [...node, relayBin, 'serve'], env, port);
 }
 async function startReference(extra: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
@@ -233,7 +226,7 @@ async function healthzStep(relay: Server, reference: Server): Promise<Record<str
 
 function cycleJob(url: string, cadence: boolean) {
   return cadence
-    ? { kind: 'cycle', url, nodes: 100, clients: 50, durationMs: P.cadenceMs, warmupMs: 0, cadence: true, cipherChars: CIPHER_CHARS }
+    ? { kind: 'cycle', url, nodes: MAX_BENCH_NODES, clients: 50, durationMs: P.cadenceMs, warmupMs: 0, cadence: true, cipherChars: CIPHER_CHARS }
     : { kind: 'cycle', url, nodes: 4, clients: 16, durationMs: P.flatMs, warmupMs: P.flatWarm, cadence: false, cipherChars: CIPHER_CHARS };
 }
 const cycleLimit = (cadence: boolean): number => (cadence ? P.cadenceMs : P.flatMs + P.flatWarm) + 45_000;

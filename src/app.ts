@@ -50,9 +50,12 @@ export const relayApp = fp(
 
     installErrorHandling(app);
 
-    // Callback-style hooks: no promise per request on the hot path.
+    // Callback-style hooks: no promise per request on the hot path. One onSend hook for every
+    // header a reply gains on its way out: the request id, and CORS on the routes marked `cors`
+    // (the public API v1 client routes, src/http/route-config.ts).
     app.addHook('onSend', (request, reply, payload, done) => {
       reply.header('x-request-id', request.id);
+      if (request.routeOptions.config?.cors === true) reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'Retry-After');
       done(null, payload);
     });
 

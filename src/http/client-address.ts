@@ -192,11 +192,27 @@ export function resolveClientAddress(peer: string | undefined, headers: Incoming
   return formatAddress(cfValue ?? nearest);
 }
 
+const limitKeys = new Map<string, string>();
+/** Distinct addresses whose keys are remembered; past it the memo starts over (a flood of new addresses only costs the parse). */
+const LIMIT_KEY_MEMO = 4096;
+
 /**
  * The rate-limit key for an address. IPv6 clients are grouped by their /64: one subscriber is
  * routinely given a whole /64, so per-address limits would not hold anyone back there.
  */
 export function addressLimitKey(address: string): string {
+  // Several layers key on the source of each request (rate limits, held-poll share, the
+  // stores' per-source ledgers): parse each address once, not at every layer.
+  let key = limitKeys.get(address);
+  if (key === undefined) {
+    if (limitKeys.size >= LIMIT_KEY_MEMO) limitKeys.clear();
+    key = limitKeyOf(address);
+    limitKeys.set(address, key);
+  }
+  return key;
+}
+
+function limitKeyOf(address: string): string {
   const value = parseAddress(address);
   if (value === null || isMappedIPv4(value)) return address;
   const prefix = value & (ALL << 64n) & ALL;

@@ -46,8 +46,10 @@ export const rateLimitPlugin = fp(
     const trusted = new AddressSet(config.trustedProxies);
 
     app.decorateRequest('clientAddress', '');
-    app.addHook('onRequest', async (request) => {
+    // Callback style: no promise per request for a synchronous step.
+    app.addHook('onRequest', (request, _reply, done) => {
       request.clientAddress = resolveClientAddress(request.socket?.remoteAddress, request.headers, trusted);
+      done();
     });
     if (!config.rateLimit) return;
 

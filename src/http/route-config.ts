@@ -1,7 +1,8 @@
 // Every route carries its own settings in its route config (src/http/fastify-types.ts): a bounded
 // name for metrics and logs and the rate-limit plan it spends. A route registered without either
 // stops the start-up here, naming it, instead of silently spending some default budget. Routes
-// marked `cors` (the public API v1 client routes) get CORS headers and answer the preflight.
+// marked `cors` (the public API v1 client routes) answer the preflight here; their CORS headers are
+// added by the app's onSend hook (src/app.ts).
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { PLANS } from '../limits/budgets.js';
@@ -19,11 +20,6 @@ export const routeConfigPlugin = fp(
       if (typeof config?.name !== 'string' || config.name === '') throw new RouteConfigError(`route ${methods} ${route.url} declares no name (config.name)`);
       if (config.rateLimit === undefined) throw new RouteConfigError(`route ${methods} ${route.url} declares no rate-limit plan (config.rateLimit)`);
       if (config.cors === true) publicUrls.add(route.url);
-    });
-
-    app.addHook('onSend', (request, reply, payload, done) => {
-      if (request.routeOptions.config?.cors === true) reply.header('access-control-allow-origin', '*').header('access-control-expose-headers', 'Retry-After');
-      done(null, payload);
     });
 
     // One preflight answer for every public URL; other OPTIONS requests are the usual 404.

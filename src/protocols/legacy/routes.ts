@@ -1,13 +1,13 @@
 // The legacy relay routes, wire-compatible with the token.place peers of Dec 2025
 // (protocol.md §A.3–A.4), quirks included: "no node" and "no response yet" are HTTP 200 with an
 // `error`, error shapes differ per route, `next_ping_in_x_seconds` is on every /sink answer.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RelayError } from '../../core/errors.js';
 import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
 import { markIdle } from '../../http/idle-answer.js';
 import { chunkText } from './chunk.js';
-import { makeServerTokenCheck } from '../../http/server-token.js';
+import { serverTokenHook } from '../../http/server-token.js';
 import { PLANS } from '../../limits/budgets.js';
 import { maxBatchSize, pyTruthy, requireObject, requirePresent, stringField } from '../../http/validate.js';
 import type { ClaimedRequest } from '../../store/types.js';
@@ -59,11 +59,8 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return;
   }
 
-  const checkToken = makeServerTokenCheck(config.serverTokens);
   // Runs before the body is read, as upstream: an unauthorised node never costs a body parse.
-  const requireServerToken = async (request: FastifyRequest): Promise<void> => {
-    checkToken(request.headers['x-relay-server-token']);
-  };
+  const requireServerToken = serverTokenHook(config.serverTokens);
 
   app.get('/next_server', { config: { name: 'next_server', errorStyle: 'object', rateLimit: PLANS.clientAnonymous } }, async () => {
     const key = await legacy.nextServer();
@@ -115,7 +112,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('application/json; charset=utf-8').send(batch.final ? `${head},"final":true}` : `${head}}`);
   });
 
-  app.post('/sink', { config: { name: 'sink', errorStyle: 'string', rateLimit: PLANS.nodeKeyed }, onRequest: requireServerToken }, async (request, reply) => {
+  app.post('/sink', { config: { name: 'sink', errorStyle: 'string', rateLimit: PLANS.nodeKeyed }, ...requireServerToken }, async (request, reply) => {
     const body = requireObject(request.body);
     const batchSize = maxBatchSize(body.max_batch_size, MAX_BATCH_CAP);
     if (body.server_public_key === undefined || body.server_public_key === null) throw new RelayError('invalid_public_key', { field: 'server_public_key' });
@@ -140,7 +137,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
     return answer;
   });
 
-  app.post('/source', { config: { name: 'source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, onRequest: requireServerToken }, async (request) => {
+  app.post('/source', { config: { name: 'source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, ...requireServerToken }, async (request) => {
     const body = requireObject(request.body);
     requirePresent(body, ['client_public_key', 'chat_history', 'cipherkey', 'iv']);
     const clientKey = stringField(body, 'client_public_key', keyMax);
@@ -158,7 +155,7 @@ export async function legacyRoutes(app: FastifyInstance): Promise<void> {
 
   app.post(
     '/stream/source',
-    { config: { name: 'stream_source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, onRequest: requireServerToken },
+    { config: { name: 'stream_source', errorStyle: 'string', rateLimit: PLANS.nodeUnkeyed }, ...requireServerToken },
     async (request) => {
       const body = requireObject(request.body);
       requirePresent(body, ['session_id', 'chunk']);

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addressLimitKey } from '../../http/client-address.js';
 import { clientGoneSignal } from '../../http/client-gone.js';
 import { markIdle } from '../../http/idle-answer.js';
-import { makeServerTokenCheck } from '../../http/server-token.js';
+import { serverTokenHook } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
 import { PLANS } from '../../limits/budgets.js';
 import { releaseMetadata } from './meta.js';
@@ -32,15 +32,12 @@ function sourceOf(request: FastifyRequest): string {
 export async function v1Routes(app: FastifyInstance): Promise<void> {
   const { config, v1 } = app.relay;
   const limits: FieldLimits = { keyChars: config.maxKeyChars, cipherChars: config.maxBodyBytes };
-  const checkToken = makeServerTokenCheck(config.serverTokens);
   // Compute-node routes: the registration token is checked before the body is read.
-  const nodeAuth = async (request: FastifyRequest): Promise<void> => {
-    checkToken(request.headers['x-relay-server-token']);
-  };
+  const nodeAuth = serverTokenHook(config.serverTokens);
 
   // ---------------------------------------------------------------- compute nodes
 
-  app.post(`${P}/servers/register`, { config: { name: 'v1_servers_register', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request) => {
+  app.post(`${P}/servers/register`, { config: { name: 'v1_servers_register', rateLimit: PLANS.nodeKeyed }, ...nodeAuth }, async (request) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     // A node that presents its credential on re-register binds itself to it (sticky).
@@ -59,7 +56,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     return answer;
   });
 
-  app.post(`${P}/servers/poll`, { config: { name: 'v1_servers_poll', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request, reply) => {
+  app.post(`${P}/servers/poll`, { config: { name: 'v1_servers_poll', rateLimit: PLANS.nodeKeyed }, ...nodeAuth }, async (request, reply) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     const { work, nextPingSeconds, pollWaitSeconds } = await v1.poll(
@@ -90,7 +87,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     } satisfies WorkItemWire;
   });
 
-  app.post(`${P}/servers/control`, { config: { name: 'v1_servers_control', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request) => {
+  app.post(`${P}/servers/control`, { config: { name: 'v1_servers_control', rateLimit: PLANS.nodeKeyed }, ...nodeAuth }, async (request) => {
     const body = requireObject(request.body);
     const nodeKey = publicKey(body, 'server_public_key', limits);
     const id = requestId(body);
@@ -98,13 +95,13 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     return { status: result.status, next_poll_seconds: result.nextPollSeconds, ...deadlineFields(result.deadlineRemainingSeconds) };
   });
 
-  app.post(`${P}/responses`, { config: { name: 'v1_responses', rateLimit: PLANS.nodeUnkeyed }, onRequest: nodeAuth }, async (request) => {
+  app.post(`${P}/responses`, { config: { name: 'v1_responses', rateLimit: PLANS.nodeUnkeyed }, ...nodeAuth }, async (request) => {
     const { clientKey, requestId: id, response, nodeKey, credential } = responseBody(request.body, limits);
     const { duplicate } = await v1.respond(clientKey, id, response, { nodeKey, credential, source: sourceOf(request) });
     return { message: duplicate ? 'Response already queued for client' : 'Response received and queued for client' };
   });
 
-  app.post(`${P}/progress`, { config: { name: 'v1_progress', rateLimit: PLANS.nodeKeyed }, onRequest: nodeAuth }, async (request, reply) => {
+  app.post(`${P}/progress`, { config: { name: 'v1_progress', rateLimit: PLANS.nodeKeyed }, ...nodeAuth }, async (request, reply) => {
     const { nodeKey, clientKey, requestId: id, credential, record } = progressBody(request.body, limits);
     await v1.progress(nodeKey, credential, clientKey, id, record, sourceOf(request));
     return reply.code(202).send({ message: 'Encrypted progress accepted' });
@@ -113,7 +110,7 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
   const unregister = (name: string, errorStyle?: 'string') =>
     ({
       config: { name, errorStyle, rateLimit: PLANS.nodeKeyed },
-      onRequest: nodeAuth,
+      ...nodeAuth,
       handler: async (request: FastifyRequest) => {
         const body = requireObject(request.body);
         const nodeKey = publicKey(body, 'server_public_key', limits);

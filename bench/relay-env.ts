@@ -1,0 +1,62 @@
+// The environments the bench starts relays with, and the check that the relay will run them as
+// written. A relay fits its byte cap to its heap and cgroup (src/memory/fit.ts): entry caps
+// raised past what the heap could hold make it lower the byte cap, down to a 1 MiB floor, and a
+// bench step would then measure a relay that refuses for want of bytes, not the one it meant to.
+import { getHeapStatistics } from 'node:v8';
+import { loadConfig } from '../src/config.js';
+import { entryCapsOf, fitByteCap, readCgroupMemoryLimit, type MemoryPlan } from '../src/memory/fit.js';
+
+/**
+ * Every simulated peer comes from 127.0.0.1, so the per-address rate-limit budgets are raised far
+ * above what the bench sends: the limiter still runs (its cost is measured) but never refuses.
+ */
+const RATE_BUDGETS = ['CLIENT', 'SUBMIT', 'CLIENT_KEY', 'NODE_ADDRESS', 'NODE', 'OPS'];
+export const NO_REFUSALS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    RATE_BUDGETS.flatMap((b) => [
+      [`TOKENPLACE_RATE_LIMIT_${b}_PER_MINUTE`, '10000000'],
+      [`TOKENPLACE_RATE_LIMIT_${b}_BURST`, '10000000'],
+    ]),
+  ),
+  // The per-source shares of sockets and held polls likewise: the bench is one source.
+  TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE: '1000000',
+  TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
+};
+
+/**
+ * Caps raised so one simulated peer per key never trips them, and the legacy node share raised
+ * past the cadence step's 100 nodes (all from 127.0.0.1; the default share of 16 refused the
+ * rest with 429 source_node_share_exceeded).
+ */
+export const CYCLE_ENV: Readonly<Record<string, string>> = {
+  TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '64',
+  TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: '10000',
+  TOKENPLACE_RELAY_MAX_NODES_PER_SOURCE: '1000',
+};
+/** The most simulated nodes one step registers from the one source (step 2b, real cadences). */
+export const MAX_BENCH_NODES = 100;
+
+/**
+ * API v1 caps raised for the flat-out cycle: every simulated peer is 127.0.0.1, so the per-source
+ * shares are raised to the caps. The tombstone cap is left at its default: tombstones are never
+ * refused (the oldest is dropped at the cap), and each one counts 2.8 KB against the heap in the
+ * fit, so raising it only shrinks the byte cap.
+ */
+export const V1_CYCLE_ENV: Readonly<Record<string, string>> = {
+  TOKENPLACE_API_V1_MAX_QUEUE_PER_NODE_PER_SOURCE: '10000',
+  TOKENPLACE_API_V1_MAX_REQUESTS_PER_SOURCE: '10000',
+  TOKENPLACE_API_V1_MAX_NODES_PER_SOURCE: '1000',
+};
+
+/** What the relay's memory fit makes of `env` on a process with this heap limit (the bench's own, by default). */
+export function fitOf(env: Record<string, string | undefined>, heapLimitBytes = getHeapStatistics().heap_size_limit): MemoryPlan {
+  const config = loadConfig(env);
+  return fitByteCap({
+    limitBytes: readCgroupMemoryLimit(config.cgroupDir),
+    heapLimitBytes,
+    maxStoredBytes: config.maxStoredBytes,
+    entries: entryCapsOf(config),
+    rateLimitKeys: config.rateLimit && config.store === 'memory' ? config.rateLimitMaxKeys : 0,
+    storeHoldsEntries: config.store === 'memory',
+  });
+}
