@@ -1,6 +1,6 @@
 // The long-poll shared by the legacy and API v1 relays: try, and while the answer is not
 // settled, wait for a wake-up on (channel, key) and try again, until the hold time passes.
-import type { RelayStore, WakeChannel } from '../store/types.js';
+import type { RelayStore, WakeChannel, Waiter } from '../store/types.js';
 
 export interface Hold<T> {
   store: RelayStore;
@@ -48,11 +48,22 @@ export function heldOn(drainSignal: AbortSignal): number {
 }
 
 export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainSignal, attempt, settled }: Hold<T>): Promise<T> {
-  let value = await attempt();
-  if (settled(value) || holdMs <= 0 || drainSignal.aborted || signal.aborted) return value;
-  // Registered before the second attempt, so a wake-up between an unsettled attempt and the
-  // wait is never lost.
+  if (holdMs <= 0 || drainSignal.aborted || signal.aborted) return attempt();
+  // Registered before the first attempt, so a wake-up between an unsettled attempt and the wait
+  // is never lost, with one attempt per wait: a held poll that finds nothing costs two store
+  // calls (on arrival, and once woken or timed out), not three. Registering is local
+  // bookkeeping, no store call, so a poll answered at once pays little for it.
   const waiter = store.watch(channel, key);
+  try {
+    const value = await attempt();
+    if (settled(value) || signal.aborted || drainSignal.aborted) return value;
+    return await wait(waiter, value, { holdMs, signal, drainSignal, attempt, settled });
+  } finally {
+    waiter.close();
+  }
+}
+
+async function wait<T>(waiter: Waiter, first: T, { holdMs, signal, drainSignal, attempt, settled }: Omit<Hold<T>, 'store' | 'channel' | 'key'>): Promise<T> {
   // Plain listeners rather than AbortSignal.any(): a composite signal per held poll, tied to
   // the process-long drain signal, was a measurable cost on the busiest path.
   const stop = new AbortController();
@@ -60,8 +71,8 @@ export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainS
   signal.addEventListener('abort', abort);
   const leaveDrain = onDrain(drainSignal, abort);
   const deadline = Date.now() + holdMs;
+  let value = first;
   try {
-    value = await attempt();
     while (!settled(value)) {
       const left = deadline - Date.now();
       if (left <= 0 || stop.signal.aborted) return value;
@@ -73,6 +84,5 @@ export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainS
   } finally {
     signal.removeEventListener('abort', abort);
     leaveDrain();
-    waiter.close();
   }
 }
