@@ -1,6 +1,6 @@
 // The long-poll shared by the legacy and API v1 relays: try, and while the answer is not
 // settled, wait for a wake-up on (channel, key) and try again, until the hold time passes.
-import type { RelayStore, WakeChannel, Waiter } from '../store/types.js';
+import type { RelayStore, WakeChannel } from '../store/types.js';
 
 export interface Hold<T> {
   store: RelayStore;
@@ -54,35 +54,29 @@ export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainS
   // calls (on arrival, and once woken or timed out), not three. Registering is local
   // bookkeeping, no store call, so a poll answered at once pays little for it.
   const waiter = store.watch(channel, key);
+  // The wait ends on the caller's own signal; draining closes the waiter, which ends a pending
+  // wait too. No AbortController per held poll: each one is an EventTarget with two maps, and a
+  // relay holds tens of thousands of polls at once.
+  let drained = false;
+  let leaveDrain: (() => void) | null = null;
   try {
-    const value = await attempt();
+    let value = await attempt();
     if (settled(value) || signal.aborted || drainSignal.aborted) return value;
-    return await wait(waiter, value, { holdMs, signal, drainSignal, attempt, settled });
-  } finally {
-    waiter.close();
-  }
-}
-
-async function wait<T>(waiter: Waiter, first: T, { holdMs, signal, drainSignal, attempt, settled }: Omit<Hold<T>, 'store' | 'channel' | 'key'>): Promise<T> {
-  // Plain listeners rather than AbortSignal.any(): a composite signal per held poll, tied to
-  // the process-long drain signal, was a measurable cost on the busiest path.
-  const stop = new AbortController();
-  const abort = (): void => stop.abort();
-  signal.addEventListener('abort', abort);
-  const leaveDrain = onDrain(drainSignal, abort);
-  const deadline = Date.now() + holdMs;
-  let value = first;
-  try {
+    leaveDrain = onDrain(drainSignal, () => {
+      drained = true;
+      waiter.close();
+    });
+    const deadline = Date.now() + holdMs;
     while (!settled(value)) {
       const left = deadline - Date.now();
-      if (left <= 0 || stop.signal.aborted) return value;
-      await waiter.wait(left, stop.signal);
+      if (left <= 0 || drained) return value;
+      await waiter.wait(left, signal);
       if (signal.aborted) return value;
       value = await attempt();
     }
     return value;
   } finally {
-    signal.removeEventListener('abort', abort);
-    leaveDrain();
+    leaveDrain?.();
+    waiter.close();
   }
 }
