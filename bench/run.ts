@@ -395,7 +395,7 @@ async function heldPollsStep(): Promise<Record<string, unknown>> {
     {
       root: ROOT,
       worker,
-      startRelay: (name, env) => startRelay(name, env, { production: true }),
+      startRelay: (name, env, memProbe) => startRelay(name, env, { production: true, memProbe }),
       metricValue,
       log,
       total: P.held,
