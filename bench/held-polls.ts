@@ -15,13 +15,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LoadWorker, rssMb, type Server } from './procs.js';
 import { loopbackAddress } from './payload.js';
 import { startRedisServer } from './redis-cost.js';
+import { memoryParts } from './memory-probe.js';
 import type { Dist } from './stats.js';
 
 export interface HeldContext {
   root: string;
   worker: LoadWorker;
-  /** Starts a relay with production rate limits and shares, plus `env`. */
-  startRelay(name: string, env: Record<string, string>): Promise<Server>;
+  /** Starts a relay with production rate limits and shares, plus `env`; `memProbe`: file for bench/mem-probe.mjs. */
+  startRelay(name: string, env: Record<string, string>, memProbe?: string): Promise<Server>;
   metricValue(url: string, name: string): Promise<number | null>;
   log(msg: string): void;
   total: number;
@@ -88,8 +89,11 @@ function honestSummary(h: Honest): Record<string, unknown> {
 async function phase(ctx: HeldContext, store: 'memory' | 'redis'): Promise<Record<string, unknown>> {
   const redis = store === 'redis' ? await startRedisServer() : null;
   const env = { ...heldEnv(ctx.total, ctx.fdLimit), ...(redis === null ? {} : { TOKENPLACE_RELAY_STORE: 'redis', TOKENPLACE_REDIS_URL: redis.url }) };
-  const relay = await ctx.startRelay(`held-${store}`, env);
   const dir = mkdtempSync(join(tmpdir(), 'bench-held-'));
+  // The memory parts (V8 heap used and committed, external, native) tell live objects per held
+  // poll from heap the collector has not given back.
+  const probeFile = join(dir, 'mem.json');
+  const relay = await ctx.startRelay(`held-${store}`, env, probeFile);
   const holder = new LoadWorker(ctx.root);
   try {
     const rssStartMb = rssMb(relay.pid);
@@ -123,7 +127,8 @@ async function phase(ctx: HeldContext, store: 'memory' | 'redis'): Promise<Recor
       if (heldPolls >= ctx.total * 0.95) break;
       await sleep(500);
     }
-    ctx.log(`  ${store}: ${heldPolls} polls held, honest traffic starts`);
+    const partsHeld = await memoryParts(relay.pid, probeFile);
+    ctx.log(`  ${store}: ${heldPolls} polls held, honest traffic starts; memory ${JSON.stringify(partsHeld)}`);
     const rss: number[] = [];
     const held_: number[] = [];
     let sampling = true;
@@ -137,6 +142,7 @@ async function phase(ctx: HeldContext, store: 'memory' | 'redis'): Promise<Recor
     const during = honestSummary(await ctx.worker.run<Honest>(honestJob(relay.url, ctx.windowMs, ctx.cipherChars), ctx.windowMs + 60_000));
     sampling = false;
     await sampler;
+    const partsEnd = await memoryParts(relay.pid, probeFile);
     writeFileSync(stopFile, '');
     const holdResult = await held;
     const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${relay.pid}/status`, 'utf8'))?.[1];
@@ -147,6 +153,10 @@ async function phase(ctx: HeldContext, store: 'memory' | 'redis'): Promise<Recor
       rssPeakMb: Math.max(...rss),
       rssHwmMb: hwm === undefined ? null : Math.round(Number(hwm) / 102.4) / 10,
       heldPollsDuringHonest: { min: Math.min(...held_), max: Math.max(...held_) },
+      heldPollsBeforeHonest: heldPolls,
+      kbPerHeldPoll: heldPolls > 0 ? Math.round(((partsHeld.rssMb - rssStartMb) * 1024) / heldPolls) : null,
+      memoryHeld: partsHeld,
+      memoryEnd: partsEnd,
       alone: baseline,
       withHeld: during,
       holder: holdResult,

@@ -42,6 +42,8 @@ const KINDS = ['legacyNode', 'v1Node', 'legacyClient', 'v1Client'] as const;
 type Kind = (typeof KINDS)[number];
 /** Requests parked per node: below the relay's default queue cap per node (1024). */
 const PARKED_PER_NODE = 900;
+/** New held-poll connections a second during the ramp (20,000 in 20 s). */
+const RAMP_PER_S = 1000;
 
 export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   const started = now();
@@ -52,6 +54,7 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
     statuses[kind][what] = (statuses[kind][what] ?? 0) + 1;
   };
   let stopping = false;
+  let sampleOver = false;
   const err = (kind: Kind, what: string): void => {
     if (stopping) return;
     errors[`${kind} ${what}`] = (errors[`${kind} ${what}`] ?? 0) + 1;
@@ -183,7 +186,9 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
           const answer = await conn.send(raw, 20_000);
           count(kind, String(answer.status));
           if (answer.status === 202) {
-            if (stopping && !sampleIds.has(requestId)) return;
+            // A client leaves once the sample phase is over and its request was not sampled; until
+            // then it keeps holding, or a request sampled late would find nobody waiting.
+            if (sampleOver && !sampleIds.has(requestId)) return;
             continue;
           }
           if (answer.status === 200) {
@@ -198,7 +203,8 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
         }
       }
     } catch (e) {
-      err(kind, /timeout/.test((e as Error).message) ? 'timeout' : 'reset');
+      const error = e as NodeJS.ErrnoException;
+      err(kind, /timeout/.test(error.message) ? 'timeout' : (error.code ?? (/closed/.test(error.message) ? 'closed' : 'reset')));
     }
   };
 
@@ -209,16 +215,23 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   const rampDeadline = started + job.rampLimitMs;
   let opened = 0;
   let openFailed = 0;
-  const batch = 200;
+  const openErrors: Record<string, number> = {};
+  // Paced at RAMP_PER_S new connections a second: tens of thousands of peers do not all connect
+  // in the same second, and a burst overflows the relay's accept queue (the kernel then drops
+  // SYNs, and the connects that follow take seconds: the ramp measures the backlog, not the relay).
+  const batch = 100;
   for (let i = 0; i < job.total && now() < rampDeadline; i += batch) {
+    const batchStarted = now();
     await Promise.all(
       Array.from({ length: Math.min(batch, job.total - i) }, async (_, j) => {
         const index = i + j;
         const conn = new HttpConn(u.hostname, Number(u.port), loopbackAddress(job.addressBlock, Math.floor(index / job.perSource)));
         try {
           await conn.connect();
-        } catch {
+        } catch (e) {
           openFailed += 1;
+          const code = (e as NodeJS.ErrnoException).code ?? 'error';
+          openErrors[code] = (openErrors[code] ?? 0) + 1;
           return;
         }
         conns.push(conn);
@@ -228,6 +241,8 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
         });
       }),
     );
+    const spare = (batch * 1000) / RAMP_PER_S - (now() - batchStarted);
+    if (spare > 0) await sleep(spare);
   }
   const rampSeconds = (now() - started) / 1000;
   writeFileSync(job.readyFile, JSON.stringify({ opened, openFailed, rampSeconds }));
@@ -266,6 +281,7 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   // The sampled clients are given the rest of one hold to see their answers.
   const waitUntil = now() + 10_000;
   while (wake.length < sampled && now() < waitUntil) await sleep(50);
+  sampleOver = true;
   const woken = wake.length;
   for (const conn of conns) conn.close();
   for (const node of parked) node.conn.close();
@@ -278,6 +294,7 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
     parkedNodes: parked.length,
     opened,
     openFailed,
+    openErrors,
     rampSeconds: Math.round(rampSeconds * 10) / 10,
     heldSeconds: Math.round((sampleStart - started) / 100) / 10 - Math.round(rampSeconds * 10) / 10,
     statuses,

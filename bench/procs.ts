@@ -28,10 +28,28 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * File descriptors every child is given: the hard limit is first raised to this where the bench
+ * may (root with CAP_SYS_RESOURCE, up to /proc/sys/fs/nr_open), then the soft limit to the hard
+ * one. The held-poll step needs one descriptor per held poll in the relay and in the load generator.
+ */
+export const FD_WANTED = 65_536;
+const RAISE_FDS = `ulimit -Hn ${FD_WANTED} 2>/dev/null; ulimit -n "$(ulimit -Hn)" 2>/dev/null;`;
+
+/** The file-descriptor limit a child gets (what `RAISE_FDS` reaches), and whether it was raised above the inherited hard limit. */
+export function childFdLimit(): { limit: number; inheritedHard: number; raised: boolean } {
+  const out = spawnSync('bash', ['-c', `H=$(ulimit -Hn); ${RAISE_FDS} echo "$H $(ulimit -n)"`], { encoding: 'utf8' })
+    .stdout.trim()
+    .split(' ');
+  const num = (x: string | undefined): number => (x === 'unlimited' ? 1_048_576 : Number(x) || 1024);
+  const [inheritedHard, limit] = [num(out[0]), num(out[1])];
+  return { limit, inheritedHard, raised: limit > inheritedHard };
+}
+
 /** Spawns `argv` through bash (for `ulimit -n`) and taskset; the child's pid is the program's. */
 export function spawnPinned(cpu: number | null, argv: string[], env: NodeJS.ProcessEnv, stdio: 'pipe' | 'ignore-out' = 'ignore-out'): ChildProcess {
   const pin = cpu !== null && pinning !== null ? `taskset -c ${cpu} ` : '';
-  const script = `ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec ${pin}"$@"`;
+  const script = `${RAISE_FDS} exec ${pin}"$@"`;
   const child = spawn('bash', ['-c', script, 'bench', ...argv], {
     env,
     stdio: stdio === 'pipe' ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'ignore', 'pipe'],

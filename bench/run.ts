@@ -1,8 +1,7 @@
-// npm run bench [-- --quick] [-- --url URL] [-- --profile]
+// npm run bench [-- --quick] [-- --url URL] [-- --profile] [-- --only 6] [-- --held N]
 // Measures the relay beside a bare-Node reference in the same run (see bench/README.md) and
 // writes bench/results/<date>.json and .md. Exits 0 whether targets are met or missed; non-zero
 // only when the bench itself breaks.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HttpConn } from './http-conn.js';
-import { cpuMs, freePort, LoadWorker, pinning, rssMb, startServer, type Server } from './procs.js';
+import { childFdLimit, cpuMs, freePort, LoadWorker, pinning, rssMb, startServer, type Server } from './procs.js';
 import { markdown, oneLine, evaluate } from './report.js';
 import { costStep, floodShares, redisInstalled } from './redis-cost.js';
 import { heldStep } from './held-polls.js';
@@ -26,18 +25,24 @@ const { values: args } = parseArgs({
     url: { type: 'string' },
     profile: { type: 'boolean', default: false },
     report: { type: 'string' },
+    held: { type: 'string' },
   },
   strict: true,
 });
 const quick = args.quick;
 /**
- * File descriptors a child may open: the hard limit, which spawnPinned raises every child to.
- * The relay needs one per held poll plus its own; held polls in the full run stay below 90 % of
- * the connection cap set from it (where the relay starts closing idle sockets).
+ * File descriptors a child may open: spawnPinned raises every child's limit as far as it may
+ * (bench/procs.ts). The relay needs one per held poll plus its own; held polls in the full run
+ * stay below 90 % of the connection cap set from it (where the relay starts closing idle sockets),
+ * so where the hard limit cannot be raised (20,000 without CAP_SYS_RESOURCE) the step holds fewer.
+ * `--held N` sets the count (quick or full); it is still capped by the limit.
  */
-const FD_RAW = spawnSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
-const FD_LIMIT = FD_RAW === 'unlimited' ? 1_048_576 : Number(FD_RAW) || 1024;
-const HELD_FULL = Math.max(100, Math.min(20_000, Math.floor(((FD_LIMIT - 100) * 0.9 - 200) / 100) * 100));
+const FD = childFdLimit();
+const FD_LIMIT = FD.limit;
+const HELD_CAP = Math.max(100, Math.floor(((FD_LIMIT - 100) * 0.9 - 200) / 100) * 100);
+const HELD_ASKED = args.held === undefined ? null : Number(args.held);
+if (HELD_ASKED !== null && !(Number.isInteger(HELD_ASKED) && HELD_ASKED > 0)) throw new Error('--held takes a positive integer');
+const HELD_FULL = Math.min(HELD_ASKED ?? 20_000, HELD_CAP);
 const externalUrl = args.url;
 
 const P = quick
@@ -57,7 +62,7 @@ const P = quick
       redisMs: 2500,
       redisWarm: 500,
       redisFlood: 5000,
-      held: Math.min(2000, HELD_FULL),
+      held: HELD_ASKED === null ? Math.min(2000, HELD_FULL) : HELD_FULL,
       heldMs: 4000,
       heldRampMs: 20_000,
     }
@@ -383,7 +388,7 @@ async function heldPollsStep(): Promise<Record<string, unknown>> {
     {
       root: ROOT,
       worker,
-      startRelay: (name, env) => startRelay(name, env, { production: true }),
+      startRelay: (name, env, memProbe) => startRelay(name, env, { production: true, memProbe }),
       metricValue,
       log,
       total: P.held,
@@ -407,6 +412,9 @@ async function main(): Promise<number> {
     loadavgAfter: [] as number[],
   };
   log(`quick=${quick} pinning=${JSON.stringify(pinning)} load average ${machine.loadavgBefore.join(' ')}`);
+  log(
+    `file descriptors per child ${FD_LIMIT} (inherited hard limit ${FD.inheritedHard}, ${FD.raised ? 'raised' : 'could not be raised'}); held polls ${P.held}${P.held < (HELD_ASKED ?? (quick ? 2000 : 20_000)) ? ` (capped by the limit at ${HELD_CAP})` : ''}`,
+  );
 
   const relay = externalUrl !== undefined ? external(externalUrl) : await startRelay('main', CYCLE_ENV);
   const reference = await startReference();
@@ -430,7 +438,17 @@ async function main(): Promise<number> {
   const date = new Date().toISOString().slice(0, 10);
   const seconds = Math.round((Date.now() - started) / 1000);
   const targets = evaluate(results);
-  const report = { date, quick, externalUrl: externalUrl ?? null, seconds, machine: { ...machine, fdLimit: FD_LIMIT }, params: P, targets, results, errors };
+  const report = {
+    date,
+    quick,
+    externalUrl: externalUrl ?? null,
+    seconds,
+    machine: { ...machine, fdLimit: FD_LIMIT, fdHardInherited: FD.inheritedHard, fdRaised: FD.raised, heldCap: HELD_CAP, heldAsked: HELD_ASKED },
+    params: P,
+    targets,
+    results,
+    errors,
+  };
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const base = join(dir, quick ? `${date}-quick` : date);

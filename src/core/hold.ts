@@ -48,31 +48,35 @@ export function heldOn(drainSignal: AbortSignal): number {
 }
 
 export async function holdUntil<T>({ store, channel, key, holdMs, signal, drainSignal, attempt, settled }: Hold<T>): Promise<T> {
-  let value = await attempt();
-  if (settled(value) || holdMs <= 0 || drainSignal.aborted || signal.aborted) return value;
-  // Registered before the second attempt, so a wake-up between an unsettled attempt and the
-  // wait is never lost.
+  if (holdMs <= 0 || drainSignal.aborted || signal.aborted) return attempt();
+  // Registered before the first attempt, so a wake-up between an unsettled attempt and the wait
+  // is never lost, with one attempt per wait: a held poll that finds nothing costs two store
+  // calls (on arrival, and once woken or timed out), not three. Registering is local
+  // bookkeeping, no store call, so a poll answered at once pays little for it.
   const waiter = store.watch(channel, key);
-  // Plain listeners rather than AbortSignal.any(): a composite signal per held poll, tied to
-  // the process-long drain signal, was a measurable cost on the busiest path.
-  const stop = new AbortController();
-  const abort = (): void => stop.abort();
-  signal.addEventListener('abort', abort);
-  const leaveDrain = onDrain(drainSignal, abort);
-  const deadline = Date.now() + holdMs;
+  // The wait ends on the caller's own signal; draining closes the waiter, which ends a pending
+  // wait too. No AbortController per held poll: each one is an EventTarget with two maps, and a
+  // relay holds tens of thousands of polls at once.
+  let drained = false;
+  let leaveDrain: (() => void) | null = null;
   try {
-    value = await attempt();
+    let value = await attempt();
+    if (settled(value) || signal.aborted || drainSignal.aborted) return value;
+    leaveDrain = onDrain(drainSignal, () => {
+      drained = true;
+      waiter.close();
+    });
+    const deadline = Date.now() + holdMs;
     while (!settled(value)) {
       const left = deadline - Date.now();
-      if (left <= 0 || stop.signal.aborted) return value;
-      await waiter.wait(left, stop.signal);
+      if (left <= 0 || drained) return value;
+      await waiter.wait(left, signal);
       if (signal.aborted) return value;
       value = await attempt();
     }
     return value;
   } finally {
-    signal.removeEventListener('abort', abort);
-    leaveDrain();
+    leaveDrain?.();
     waiter.close();
   }
 }

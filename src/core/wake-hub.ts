@@ -1,68 +1,115 @@
 // Local wake-ups for long-polls. The memory store notifies directly; the Redis store notifies
 // when a pub/sub message from any replica arrives. A waiter is registered before the caller
 // checks state, so a wake-up between "check" and "wait" is never missed.
+//
+// Every held poll has a waiter for its whole hold, so a waiter is one small object: the abort
+// listener is the waiter itself (handleEvent) and the timer calls a module-level function, with
+// no closures per wait. Tens of thousands are held at once on a busy relay.
 import type { WakeChannel, Waiter } from '../store/types.js';
 
-type Listener = () => void;
+function timedOut(waiter: HubWaiter): void {
+  waiter.settle(false);
+}
+
+class HubWaiter implements Waiter, EventListenerObject {
+  #woken = false;
+  #closed = false;
+  #resolve: ((woken: boolean) => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #signal: AbortSignal | null = null;
+
+  constructor(
+    private readonly hub: WaiterHub,
+    readonly id: string,
+  ) {}
+
+  /** Called by the hub: resolves a pending wait, or marks the next wait to return at once. */
+  wake(): void {
+    if (this.#resolve !== null) this.settle(true);
+    else this.#woken = true;
+  }
+
+  /** The signal's abort. */
+  handleEvent(): void {
+    this.settle(false);
+  }
+
+  settle(woken: boolean): void {
+    const resolve = this.#resolve;
+    if (resolve === null) return;
+    this.#resolve = null;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#signal?.removeEventListener('abort', this);
+    this.#signal = null;
+    this.#woken = false;
+    resolve(woken);
+  }
+
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve(true);
+    }
+    if (timeoutMs <= 0 || signal?.aborted === true || this.#closed) return Promise.resolve(false);
+    // One wait at a time per waiter (src/core/hold.ts awaits each before the next): a second
+    // concurrent wait ends the first as not woken.
+    this.settle(false);
+    return new Promise<boolean>((resolve) => {
+      this.#resolve = resolve;
+      this.#timer = setTimeout(timedOut, timeoutMs, this);
+      if (signal !== undefined) {
+        this.#signal = signal;
+        signal.addEventListener('abort', this, { once: true });
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.settle(false);
+    this.hub.remove(this);
+  }
+}
 
 export class WaiterHub {
-  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #waiters = new Map<string, Set<HubWaiter>>();
+  #size = 0;
 
   /** Number of registered waiters (for metrics and leak tests). */
   get size(): number {
-    let n = 0;
-    for (const set of this.#listeners.values()) n += set.size;
-    return n;
+    return this.#size;
   }
 
   notify(channel: WakeChannel, key: string): void {
-    const set = this.#listeners.get(`${channel}\u0000${key}`);
+    const set = this.#waiters.get(`${channel}\u0000${key}`);
     if (set === undefined) return;
-    for (const listener of [...set]) listener();
+    for (const waiter of [...set]) waiter.wake();
+  }
+
+  /** Wakes every waiter once (the Redis subscriber reconnected: messages may have been lost). */
+  notifyAll(): void {
+    for (const set of [...this.#waiters.values()]) for (const waiter of [...set]) waiter.wake();
   }
 
   watch(channel: WakeChannel, key: string): Waiter {
-    const id = `${channel}\u0000${key}`;
-    let woken = false;
-    let wake: (() => void) | undefined;
-    const listener: Listener = () => {
-      woken = true;
-      wake?.();
-    };
-    let set = this.#listeners.get(id);
+    const waiter = new HubWaiter(this, `${channel}\u0000${key}`);
+    let set = this.#waiters.get(waiter.id);
     if (set === undefined) {
       set = new Set();
-      this.#listeners.set(id, set);
+      this.#waiters.set(waiter.id, set);
     }
-    set.add(listener);
-    const close = (): void => {
-      const current = this.#listeners.get(id);
-      if (current === undefined) return;
-      current.delete(listener);
-      if (current.size === 0) this.#listeners.delete(id);
-    };
-    return {
-      close,
-      wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-        if (woken) {
-          woken = false;
-          return Promise.resolve(true);
-        }
-        if (timeoutMs <= 0 || signal?.aborted) return Promise.resolve(false);
-        return new Promise<boolean>((resolve) => {
-          const finish = (value: boolean): void => {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', onAbort);
-            wake = undefined;
-            woken = false;
-            resolve(value);
-          };
-          const onAbort = (): void => finish(false);
-          const timer = setTimeout(() => finish(false), timeoutMs);
-          wake = () => finish(true);
-          signal?.addEventListener('abort', onAbort, { once: true });
-        });
-      },
-    };
+    set.add(waiter);
+    this.#size += 1;
+    return waiter;
+  }
+
+  /** A waiter closed (HubWaiter.close). */
+  remove(waiter: HubWaiter): void {
+    const set = this.#waiters.get(waiter.id);
+    if (set === undefined || !set.delete(waiter)) return;
+    this.#size -= 1;
+    if (set.size === 0) this.#waiters.delete(waiter.id);
   }
 }

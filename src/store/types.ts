@@ -84,6 +84,7 @@ export type StoreHealth = { ok: true } | { ok: false; reason: string };
 export interface Waiter {
   /** Resolves true when woken, false on timeout or abort. */
   wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Unregisters; a pending wait resolves false, and later waits resolve false at once. */
   close(): void;
 }
 

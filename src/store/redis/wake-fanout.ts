@@ -13,8 +13,6 @@ import type { WakeChannel, Waiter } from '../types.js';
 
 export class WakeFanout {
   readonly #hub = new WaiterHub();
-  /** (channel, key) -> local waiters, so a reconnect can wake them all. */
-  readonly #watched = new Map<string, { channel: WakeChannel; key: string; count: number }>();
   #subscribed = false;
 
   constructor(
@@ -54,27 +52,13 @@ export class WakeFanout {
     return this.#hub.size;
   }
 
+  /** Local bookkeeping only: every held poll of this process shares the one subscription. */
   watch(channel: WakeChannel, key: string): Waiter {
-    const id = `${channel}\u0000${key}`;
-    const entry = this.#watched.get(id) ?? { channel, key, count: 0 };
-    entry.count += 1;
-    this.#watched.set(id, entry);
-    const inner = this.#hub.watch(channel, key);
-    let closed = false;
-    return {
-      wait: (timeoutMs, signal) => inner.wait(timeoutMs, signal),
-      close: () => {
-        if (closed) return;
-        closed = true;
-        inner.close();
-        entry.count -= 1;
-        if (entry.count <= 0) this.#watched.delete(id);
-      },
-    };
+    return this.#hub.watch(channel, key);
   }
 
   #wakeAll(): void {
-    for (const { channel, key } of [...this.#watched.values()]) this.#hub.notify(channel, key);
+    this.#hub.notifyAll();
   }
 
   async close(): Promise<void> {
