@@ -13,6 +13,7 @@ import { ConnectionGuard } from './http/connection-guard.js';
 import { guardMetrics } from './limits/limit-metrics.js';
 import { installErrorHandling } from './http/errors-plugin.js';
 import { createLogger } from './core/logger.js';
+import { boundHeapGrowth } from './memory/heap-growth.js';
 import { metricsRoute } from './ops/routes.js';
 import { createStore } from './store/registry.js';
 
@@ -91,6 +92,8 @@ export function fitConfigToMemory(config: Config, logger: Logger, heapLimitBytes
 
 export async function startServer(options: Omit<AppOptions, 'drain'>): Promise<RunningRelay> {
   const logger = options.logger ?? createLogger(options.config.logLevel);
+  // Held polls and (with the memory store) every entry live on this heap: bound its garbage.
+  boundHeapGrowth();
   const config = fitConfigToMemory(options.config, logger);
   options = { ...options, config };
   const ownsStore = options.store === undefined;

@@ -6,7 +6,6 @@ import type { Config } from '../config.js';
 import { MemoryRateCounter, type ForgetCause } from '../limits/memory-counter.js';
 import type { RateCounter } from '../limits/rate-counter.js';
 import { REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../limits/redis-counter.js';
-import { boundHeapGrowth } from '../memory/heap-growth.js';
 import { MemoryReclaimer } from '../memory/reclaim.js';
 import { storeLimits } from './limits.js';
 import { MemoryStore } from './memory.js';
@@ -28,11 +27,7 @@ const memory: Backend<MemoryStore> = {
   create: async (config) => new MemoryStore(storeLimits(config)),
   // Per process: one replica holds all the state.
   rateCounter: (_store, config, onForget) => new MemoryRateCounter({ maxKeys: config.rateLimitMaxKeys, onForget }),
-  reclaimer: () => {
-    // The state lives in this heap: bound its garbage too (src/memory/heap-growth.ts).
-    boundHeapGrowth();
-    return new MemoryReclaimer();
-  },
+  reclaimer: () => new MemoryReclaimer(),
 };
 
 const redis: Backend<RedisStore> = {
