@@ -7,14 +7,15 @@ import { everyInterval } from './background-task.js';
 /** `sweep` returns how many entries it removed. */
 export function sweepEvery(app: FastifyInstance, failureMessage: string, sweep: () => Promise<number>): void {
   const { config, logger, reclaimer } = app.relay;
+  const burst = reclaimer?.burst() ?? null;
   everyInterval(app, logger, config.sweepIntervalMs, failureMessage, async () => {
     const removed = await sweep();
-    if (reclaimer === null) return;
+    if (burst === null) return;
     const rssBefore = process.memoryUsage.rss();
-    const burst = reclaimer.afterSweep(removed);
-    if (burst > 0) {
+    const reclaimed = burst.afterSweep(removed);
+    if (reclaimed > 0) {
       logger.info(
-        { expired: burst, rss_before_mb: Math.round(rssBefore / 1048576), rss_after_mb: Math.round(process.memoryUsage.rss() / 1048576) },
+        { expired: reclaimed, rss_before_mb: Math.round(rssBefore / 1048576), rss_after_mb: Math.round(process.memoryUsage.rss() / 1048576) },
         'memory.reclaimed',
       );
     }

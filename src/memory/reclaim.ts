@@ -34,33 +34,54 @@ function fullCollection(): (() => void) | null {
   return collect;
 }
 
-export class MemoryReclaimer {
-  #expiredInBurst = 0;
-  #lastReclaimAt = 0;
-
+/**
+ * One sweep's count of a burst of expiries. Each sweep (one per protocol) keeps its own: the
+ * sweeps interleave, and the other protocol's empty sweep must not end this one's burst (with
+ * one shared count, every legacy sweep's expiries were reset by the v1 sweep after it, and a
+ * flood expiring at a few thousand entries per sweep was never reclaimed).
+ */
+export interface ExpiryBurst {
   /**
    * Call after every sweep with the number of entries it removed. A burst of expiries counts up;
    * the first sweep that removes nothing ends it, and a burst of at least RECLAIM_AFTER_EXPIRED
-   * entries is then followed by one full collection. Returns the size of the burst it reclaimed
-   * after, or 0.
+   * entries is then followed by one full collection (at most one per RECLAIM_MIN_INTERVAL_MS
+   * for the whole process). Returns the size of the burst it reclaimed after, or 0.
    */
+  afterSweep(removed: number, nowMs?: number): number;
+}
+
+export class MemoryReclaimer {
+  #lastReclaimAt = 0;
+  readonly #default = this.burst();
+
+  /** A burst counter for one sweep; the rate limit of the collections is shared. */
+  burst(): ExpiryBurst {
+    let expiredInBurst = 0;
+    return {
+      afterSweep: (removed, nowMs = Date.now()) => {
+        if (removed > 0) {
+          expiredInBurst += removed;
+          return 0;
+        }
+        const burst = expiredInBurst;
+        if (burst < RECLAIM_AFTER_EXPIRED) {
+          expiredInBurst = 0; // a trickle, not a burst: never adds up over time
+          return 0;
+        }
+        // Too soon after the last one: keep the count, so the burst is reclaimed once allowed.
+        if (nowMs - this.#lastReclaimAt < RECLAIM_MIN_INTERVAL_MS) return 0;
+        expiredInBurst = 0;
+        const gc = fullCollection();
+        if (gc === null) return 0;
+        this.#lastReclaimAt = nowMs;
+        gc();
+        return burst;
+      },
+    };
+  }
+
+  /** afterSweep of a single sweep's burst (ExpiryBurst.afterSweep). */
   afterSweep(removed: number, nowMs: number = Date.now()): number {
-    if (removed > 0) {
-      this.#expiredInBurst += removed;
-      return 0;
-    }
-    const burst = this.#expiredInBurst;
-    if (burst < RECLAIM_AFTER_EXPIRED) {
-      this.#expiredInBurst = 0; // a trickle, not a burst: never adds up over time
-      return 0;
-    }
-    // Too soon after the last one: keep the count, so the burst is reclaimed once allowed.
-    if (nowMs - this.#lastReclaimAt < RECLAIM_MIN_INTERVAL_MS) return 0;
-    this.#expiredInBurst = 0;
-    const gc = fullCollection();
-    if (gc === null) return 0;
-    this.#lastReclaimAt = nowMs;
-    gc();
-    return burst;
+    return this.#default.afterSweep(removed, nowMs);
   }
 }

@@ -34,4 +34,24 @@ describe('memory reclaim after a large expiry', () => {
     }
     assert.equal(collections, before);
   });
+
+  it("each protocol's sweep keeps its own burst: the other's empty sweeps do not end it", () => {
+    const reclaimer = new MemoryReclaimer();
+    const legacy = reclaimer.burst();
+    const v1 = reclaimer.burst();
+    const before = collections;
+    const t0 = 10 * RECLAIM_MIN_INTERVAL_MS;
+    // A flood expiring at a fifth of the threshold per sweep, the other protocol idle in between.
+    for (let i = 0; i < 5; i += 1) {
+      assert.equal(legacy.afterSweep(RECLAIM_AFTER_EXPIRED / 5, t0 + i * 2000), 0);
+      assert.equal(v1.afterSweep(0, t0 + i * 2000 + 1000), 0);
+    }
+    assert.equal(collections, before, 'still expiring');
+    assert.equal(legacy.afterSweep(0, t0 + 10_000), RECLAIM_AFTER_EXPIRED, 'the burst is over: collect');
+    assert.equal(collections, before + 1);
+    // The interval is shared: another sweep's burst right after waits for it.
+    v1.afterSweep(RECLAIM_AFTER_EXPIRED, t0 + 11_000);
+    assert.equal(v1.afterSweep(0, t0 + 12_000), 0, 'too soon after the last collection');
+    assert.equal(v1.afterSweep(0, t0 + 10_000 + RECLAIM_MIN_INTERVAL_MS), RECLAIM_AFTER_EXPIRED);
+  });
 });
