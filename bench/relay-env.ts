@@ -4,7 +4,7 @@
 // bench step would then measure a relay that refuses for want of bytes, not the one it meant to.
 import { getHeapStatistics } from 'node:v8';
 import { loadConfig } from '../src/config.js';
-import { entryCapsOf, fitByteCap, readCgroupMemoryLimit, type MemoryPlan } from '../src/memory/fit.js';
+import { planFor, type MemoryPlan } from '../src/memory/fit.js';
 
 /**
  * Every simulated peer comes from 127.0.0.1, so the per-address rate-limit budgets are raised far
@@ -50,13 +50,5 @@ export const V1_CYCLE_ENV: Readonly<Record<string, string>> = {
 
 /** What the relay's memory fit makes of `env` on a process with this heap limit (the bench's own, by default). */
 export function fitOf(env: Record<string, string | undefined>, heapLimitBytes = getHeapStatistics().heap_size_limit): MemoryPlan {
-  const config = loadConfig(env);
-  return fitByteCap({
-    limitBytes: readCgroupMemoryLimit(config.cgroupDir),
-    heapLimitBytes,
-    maxStoredBytes: config.maxStoredBytes,
-    entries: entryCapsOf(config),
-    rateLimitKeys: config.rateLimit && config.store === 'memory' ? config.rateLimitMaxKeys : 0,
-    storeHoldsEntries: config.store === 'memory',
-  });
+  return planFor(loadConfig(env), heapLimitBytes);
 }

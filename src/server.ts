@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { buildApp, type AppOptions } from './app.js';
 import type { Config } from './config.js';
 import { Drain } from './core/drain.js';
-import { entryCapsOf, fitByteCap, readCgroupMemoryLimit } from './memory/fit.js';
+import { planFor } from './memory/fit.js';
 import { AddressSet } from './http/client-address.js';
 import { ConnectionGuard } from './http/connection-guard.js';
 import { guardMetrics } from './limits/limit-metrics.js';
@@ -67,14 +67,7 @@ export interface RunningRelay {
  * and the heap limit belong to the running process, and this is where it meets its container.
  */
 export function fitConfigToMemory(config: Config, logger: Logger, heapLimitBytes = getHeapStatistics().heap_size_limit): Config {
-  const plan = fitByteCap({
-    limitBytes: readCgroupMemoryLimit(config.cgroupDir),
-    heapLimitBytes,
-    maxStoredBytes: config.maxStoredBytes,
-    entries: entryCapsOf(config),
-    rateLimitKeys: config.rateLimit && config.store === 'memory' ? config.rateLimitMaxKeys : 0,
-    storeHoldsEntries: config.store === 'memory',
-  });
+  const plan = planFor(config, heapLimitBytes);
   const fields = {
     store: config.store,
     memory_limit_bytes: plan.limitBytes,

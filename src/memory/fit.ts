@@ -86,3 +86,18 @@ export function entryCapsOf(config: {
 }): number {
   return config.maxQueuedTotal + config.maxResponses + config.maxStreamSessions + config.maxNodes + config.v1MaxRequests + config.v1MaxTombstones;
 }
+
+/** The plan for a configuration on a process with this heap limit, in the container at `config.cgroupDir`. */
+export function planFor(
+  config: Parameters<typeof entryCapsOf>[0] & { cgroupDir: string; maxStoredBytes: number; rateLimit: boolean; rateLimitMaxKeys: number; store: string },
+  heapLimitBytes: number,
+): MemoryPlan {
+  return fitByteCap({
+    limitBytes: readCgroupMemoryLimit(config.cgroupDir),
+    heapLimitBytes,
+    maxStoredBytes: config.maxStoredBytes,
+    entries: entryCapsOf(config),
+    rateLimitKeys: config.rateLimit && config.store === 'memory' ? config.rateLimitMaxKeys : 0,
+    storeHoldsEntries: config.store === 'memory',
+  });
+}
