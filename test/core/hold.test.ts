@@ -2,7 +2,7 @@
 // wake-up during the first attempt is not lost, and that every way out leaves nothing behind.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { heldOn, holdUntil } from '../../src/core/hold.js';
+import { heldOn, holdUntil, type Hold } from '../../src/core/hold.js';
 import { WaiterHub } from '../../src/core/wake-hub.js';
 import type { RelayStore } from '../../src/store/types.js';
 
@@ -11,20 +11,18 @@ function setup() {
   const store = { watch: (channel, key) => hub.watch(channel, key) } as Pick<RelayStore, 'watch'> as RelayStore;
   const drain = new AbortController();
   const client = new AbortController();
-  return { hub, store, drain, client };
+  /** A hold on this setup's store and signals: on ('work', 'n') unless told otherwise. */
+  const hold = <T>(options: Pick<Hold<T>, 'holdMs' | 'attempt' | 'settled'> & Partial<Hold<T>>): Promise<T> =>
+    holdUntil({ store, channel: 'work', key: 'n', signal: client.signal, drainSignal: drain.signal, ...options });
+  return { hub, drain, client, hold };
 }
 
 describe('holdUntil', () => {
   it('an answer found at once: one attempt, no waiter left', async () => {
-    const { hub, store, drain, client } = setup();
+    const { hub, hold } = setup();
     let attempts = 0;
-    const value = await holdUntil({
-      store,
-      channel: 'work',
-      key: 'n',
+    const value = await hold({
       holdMs: 5000,
-      signal: client.signal,
-      drainSignal: drain.signal,
       attempt: () => Promise.resolve(++attempts),
       settled: () => true,
     });
@@ -34,15 +32,10 @@ describe('holdUntil', () => {
   });
 
   it('nothing arrives: two attempts (on arrival and at the deadline), then the unsettled value', async () => {
-    const { hub, store, drain, client } = setup();
+    const { hub, drain, hold } = setup();
     let attempts = 0;
-    const value = await holdUntil({
-      store,
-      channel: 'work',
-      key: 'n',
+    const value = await hold({
       holdMs: 60,
-      signal: client.signal,
-      drainSignal: drain.signal,
       attempt: () => Promise.resolve(++attempts),
       settled: () => false,
     });
@@ -53,17 +46,14 @@ describe('holdUntil', () => {
   });
 
   it('a wake-up sent while the first attempt runs is not lost', async () => {
-    const { hub, store, drain, client } = setup();
+    const { hub, hold } = setup();
     let ready = false;
     let attempts = 0;
     const started = Date.now();
-    const value = await holdUntil({
-      store,
+    const value = await hold({
       channel: 'response',
       key: 'c',
       holdMs: 10_000,
-      signal: client.signal,
-      drainSignal: drain.signal,
       attempt: () => {
         attempts += 1;
         if (attempts === 1) {
@@ -84,15 +74,10 @@ describe('holdUntil', () => {
 
   it('the client leaving ends the hold with no further attempt; draining ends it after one last look', async () => {
     for (const which of ['client', 'drain'] as const) {
-      const { hub, store, drain, client } = setup();
+      const { hub, drain, client, hold } = setup();
       let attempts = 0;
-      const held = holdUntil({
-        store,
-        channel: 'work',
-        key: 'n',
+      const held = hold({
         holdMs: 10_000,
-        signal: client.signal,
-        drainSignal: drain.signal,
         attempt: () => Promise.resolve(++attempts),
         settled: () => false,
       });
@@ -108,12 +93,12 @@ describe('holdUntil', () => {
   });
 
   it('no hold time, or a client already gone: one attempt, no waiter', async () => {
-    const { hub, store, drain, client } = setup();
+    const { hub, client, hold } = setup();
     client.abort();
     let attempts = 0;
-    const common = { store, channel: 'work' as const, key: 'n', drainSignal: drain.signal, attempt: () => Promise.resolve(++attempts), settled: () => false };
-    await holdUntil({ ...common, holdMs: 5000, signal: client.signal });
-    await holdUntil({ ...common, holdMs: 0, signal: new AbortController().signal });
+    const common = { attempt: () => Promise.resolve(++attempts), settled: () => false };
+    await hold({ ...common, holdMs: 5000 });
+    await hold({ ...common, holdMs: 0, signal: new AbortController().signal });
     assert.equal(attempts, 2);
     assert.equal(hub.size, 0);
   });
