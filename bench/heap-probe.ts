@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { HttpConn } from './http-conn.js';
 import { CIPHERKEY, IV, b64ish, cipher, fakeKey } from './payload.js';
+import { floodEnv } from './relay-env.js';
 
 const args = parseArgs({
   options: {
@@ -45,19 +46,9 @@ const env: NodeJS.ProcessEnv = {
   RELAY_PORT: String(port),
   TOKENPLACE_LOG_LEVEL: 'warn',
   BENCH_MEM_PROBE_FILE: probeFile,
-  TOKENPLACE_RELAY_MAX_QUEUED: String(N * 2),
-  TOKENPLACE_RELAY_MAX_RESPONSES: String(N * 2),
-  TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: String(N * 2),
-  TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
-  TOKENPLACE_RELAY_MAX_STORED_BYTES: String(4 * 1024 * 1024 * 1024),
+  ...floodEnv(N),
   TOKENPLACE_RELAY_REQUEST_TTL_SECONDS: '600',
   TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS: '600',
-  TOKENPLACE_RELAY_SINK_HOLD_MS: '0',
-  TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300',
-  TOKENPLACE_RELAY_MAX_QUEUED_PER_SOURCE: String(N * 2),
-  TOKENPLACE_RELAY_MAX_RESPONSES_PER_SOURCE: String(N * 2),
-  TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE_PER_SOURCE: String(N * 2),
-  TOKENPLACE_RELAY_MAX_STORED_BYTES_PER_SOURCE: String(4 * 1024 * 1024 * 1024),
   TOKENPLACE_RELAY_CONNECTIONS_PER_SOURCE: '1000000',
   TOKENPLACE_RELAY_HELD_POLLS_PER_SOURCE: '1000000',
 };

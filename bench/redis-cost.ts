@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuMs, freePort, pinning, rssMb, spawnPinned, type LoadWorker, type Server } from './procs.js';
 import { diff, RedisProbe, type RedisWindow } from './redis-info.js';
-import { V1_CYCLE_ENV } from './relay-env.js';
+import { floodEnv, V1_CYCLE_ENV } from './relay-env.js';
 
 export interface RedisServer {
   url: string;
@@ -64,16 +64,6 @@ export interface CostContext {
 }
 
 export const COST_MODEL = 'bench-model';
-
-/** A flood of `n` requests and `n` responses comes from one source: its shares are the caps. */
-export function floodShares(n: number): Record<string, string> {
-  return {
-    TOKENPLACE_RELAY_MAX_QUEUED_PER_SOURCE: String(n * 2),
-    TOKENPLACE_RELAY_MAX_RESPONSES_PER_SOURCE: String(n * 2),
-    TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE_PER_SOURCE: String(n * 2),
-    TOKENPLACE_RELAY_MAX_STORED_BYTES_PER_SOURCE: String(4 * 1024 * 1024 * 1024),
-  };
-}
 
 interface CycleOut {
   roundTrips: number;
@@ -176,14 +166,7 @@ async function redisMemory(ctx: CostContext, redis: RedisServer): Promise<Record
   const relay = await ctx.startRelay('redis-memory', {
     TOKENPLACE_RELAY_STORE: 'redis',
     TOKENPLACE_REDIS_URL: redis.url,
-    TOKENPLACE_RELAY_MAX_QUEUED: String(n * 2),
-    TOKENPLACE_RELAY_MAX_RESPONSES: String(n * 2),
-    TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: String(n * 2),
-    TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
-    TOKENPLACE_RELAY_MAX_STORED_BYTES: String(4 * 1024 * 1024 * 1024),
-    TOKENPLACE_RELAY_SINK_HOLD_MS: '0',
-    TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300',
-    ...floodShares(n),
+    ...floodEnv(n),
   });
   try {
     await sleep(500);

@@ -52,3 +52,26 @@ export const V1_CYCLE_ENV: Readonly<Record<string, string>> = {
 export function fitOf(env: Record<string, string | undefined>, heapLimitBytes = getHeapStatistics().heap_size_limit): MemoryPlan {
   return planFor(loadConfig(env), heapLimitBytes);
 }
+
+/**
+ * A flood of `n` requests and `n` responses from one source that nothing claims (steps 3 and 5,
+ * bench/heap-probe.ts): caps and that source's shares hold all of it, nodes only announce
+ * themselves (no hold on /sink) and stay known throughout.
+ */
+export function floodEnv(n: number): Record<string, string> {
+  const entries = String(n * 2);
+  const bytes = String(4 * 1024 * 1024 * 1024);
+  return {
+    TOKENPLACE_RELAY_MAX_QUEUED: entries,
+    TOKENPLACE_RELAY_MAX_RESPONSES: entries,
+    TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: entries,
+    TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
+    TOKENPLACE_RELAY_MAX_STORED_BYTES: bytes,
+    TOKENPLACE_RELAY_MAX_QUEUED_PER_SOURCE: entries,
+    TOKENPLACE_RELAY_MAX_RESPONSES_PER_SOURCE: entries,
+    TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE_PER_SOURCE: entries,
+    TOKENPLACE_RELAY_MAX_STORED_BYTES_PER_SOURCE: bytes,
+    TOKENPLACE_RELAY_SINK_HOLD_MS: '0',
+    TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300',
+  };
+}

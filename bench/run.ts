@@ -11,11 +11,11 @@ import { parseArgs } from 'node:util';
 import { HttpConn } from './http-conn.js';
 import { childFdLimit, cpuMs, freePort, LoadWorker, pinning, rssMb, startServer, type Server } from './procs.js';
 import { markdown, oneLine, evaluate } from './report.js';
-import { costStep, floodShares, redisInstalled } from './redis-cost.js';
+import { costStep, redisInstalled } from './redis-cost.js';
 import { heldStep } from './held-polls.js';
 import { memoryParts, type MemoryParts } from './memory-probe.js';
 import type { Dist } from './stats.js';
-import { CYCLE_ENV, fitOf, MAX_BENCH_NODES, NO_REFUSALS } from './relay-env.js';
+import { CYCLE_ENV, fitOf, floodEnv, MAX_BENCH_NODES, NO_REFUSALS } from './relay-env.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -276,16 +276,9 @@ async function memoryStep(): Promise<Pair<MemorySide>> {
   const relay = await startRelay(
     'memory',
     {
-      TOKENPLACE_RELAY_MAX_QUEUED: String(P.flood * 2),
-      TOKENPLACE_RELAY_MAX_RESPONSES: String(P.flood * 2),
-      TOKENPLACE_RELAY_MAX_QUEUE_PER_NODE: String(P.flood * 2),
-      TOKENPLACE_RELAY_MAX_QUEUE_PER_CLIENT: '8',
-      TOKENPLACE_RELAY_MAX_STORED_BYTES: String(4 * 1024 * 1024 * 1024),
+      ...floodEnv(P.flood),
       TOKENPLACE_RELAY_REQUEST_TTL_SECONDS: ttl,
       TOKENPLACE_RELAY_RESPONSE_TTL_SECONDS: ttl,
-      TOKENPLACE_RELAY_SINK_HOLD_MS: '0', // nodes only announce themselves; nothing is claimed
-      TOKENPLACE_RELAY_PING_INTERVAL_SECONDS: '300', // the flood's nodes stay known throughout
-      ...floodShares(P.flood),
     },
     { memProbe: probeFile },
   );
