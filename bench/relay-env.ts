@@ -40,9 +40,13 @@ export const MAX_BENCH_NODES = 100;
  * API v1 caps raised for the flat-out cycle: every simulated peer is 127.0.0.1, so the per-source
  * shares are raised to the caps. The tombstone cap is left at its default: tombstones are never
  * refused (the oldest is dropped at the cap), and each one counts 2.8 KB against the heap in the
- * fit, so raising it only shrinks the byte cap.
+ * fit, so raising it only shrinks the byte cap. Tombstones count against their source's byte
+ * share, though: at the cycle's flat-out rate from one source they fill the default 8 MiB share
+ * within seconds (429 source_bytes_share_exceeded), where a real source, held to the `submit`
+ * budget (300/min), keeps ~1,500 of them (< 1 MB). So the share is the whole byte cap here.
  */
 export const V1_CYCLE_ENV: Readonly<Record<string, string>> = {
+  TOKENPLACE_RELAY_MAX_STORED_BYTES_PER_SOURCE: String(256 * 1024 * 1024),
   TOKENPLACE_API_V1_MAX_QUEUE_PER_NODE_PER_SOURCE: '10000',
   TOKENPLACE_API_V1_MAX_REQUESTS_PER_SOURCE: '10000',
   TOKENPLACE_API_V1_MAX_NODES_PER_SOURCE: '1000',
