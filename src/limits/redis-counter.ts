@@ -1,7 +1,8 @@
-// Rate counter shared by every replica: each bucket is one Redis hash, and each take (or takeMany,
-// the budgets one request spends) is one Lua script, so two replicas spending from the same bucket at once see one order and never both
-// spend the last token. The script is token-bucket.ts line for line (same IEEE doubles, same
-// order of operations), so the memory and Redis backends refuse exactly the same requests.
+// Rate counter shared by every replica: each bucket is one Redis hash, and each take (or
+// takeMany, the budgets one request spends) is one Lua script, so two replicas spending from the
+// same bucket at once see one order and never both spend the last token. The script is
+// token-bucket.ts line for line (same IEEE doubles, same order of operations), so the memory and
+// Redis backends refuse exactly the same requests.
 //
 // Time is the caller's `now`, never the server's TIME: the clock is injected everywhere else, and
 // the contract suite drives both backends with one fake clock. The bucket remembers the latest

@@ -10,13 +10,13 @@
                          KEYS[1]'s slot: declaring KEYS[1] routes the script, and nothing it
                          touches lives elsewhere.
     ARGV[1]  settings    MessagePack array: the caller's caps, lifetimes and record sizes, in
-                         the order of the locals below (SETTING_NAMES, src/store/redis/settings.ts).
+                         the order of the locals below (settingValues, src/store/redis/settings.ts).
                          Read per call, never compiled in, so two replicas on different configs
                          each enforce their own on the shared state.
     ARGV[2..]            the script's own arguments (each script's header).
 ]]
 local P = string.sub(KEYS[1], 1, #KEYS[1] - 6)
--- The settings, by name (SETTING_NAMES order).
+-- The settings, by name (settingValues' field order).
 local nodeTtlMs, requestTtlMs, responseTtlMs, streamTtlMs, maxNodes, maxQueuePerNode, maxQueuePerClient,
   maxQueuedTotal, maxResponses, maxStreamSessions, maxStreamChunks, maxStoredBytes, bytesShare, nodesShare,
   queuePerNodeShare, queuedShare, responsesShare, streamsShare, nodeRecordBytes, jobRecordBytes,
