@@ -89,6 +89,8 @@ export interface CostRow {
   redisEvalPerRt: number | null;
   /** The commands Redis ran per round trip, most first. */
   redisByCommandPerRt: Record<string, number> | null;
+  /** Redis µs per round trip inside scripts, of that in commands, and outside scripts (redis-info.ts, split). */
+  redisSplitUsPerRt: { scripts: number; commands: number; rest: number } | null;
 }
 
 const per = (x: number, n: number, digits = 1): number | null => (n > 0 && Number.isFinite(x) ? Math.round((x / n) * 10 ** digits) / 10 ** digits : null);
@@ -127,9 +129,10 @@ async function measure(ctx: CostContext, relay: Server, redis: RedisServer | nul
     redisCommandsPerRt: w === null ? null : per(w.commands, n, 2),
     redisEvalPerRt: w === null ? null : per(w.evalCalls, n, 2),
     redisByCommandPerRt: byCommand,
+    redisSplitUsPerRt: w === null ? null : { scripts: per(w.split.scriptsUs, n)!, commands: per(w.split.commandsUs, n)!, rest: per(w.split.restUs, n)! },
   };
   ctx.log(
-    `  ${store}/${protocol}: ${row.roundTripsPerS} rt/s, relay ${row.relayCpuUsPerRt} µs/rt${redis ? `, redis ${row.redisCpuUsPerRt} µs/rt, ${row.redisCommandsPerRt} commands/rt (${row.redisEvalPerRt} scripts)` : ''}`,
+    `  ${store}/${protocol}: ${row.roundTripsPerS} rt/s, relay ${row.relayCpuUsPerRt} µs/rt${redis ? `, redis ${row.redisCpuUsPerRt} µs/rt, ${row.redisCommandsPerRt} commands/rt (${row.redisEvalPerRt} scripts; µs in scripts ${row.redisSplitUsPerRt?.scripts}, of which commands ${row.redisSplitUsPerRt?.commands}, rest ${row.redisSplitUsPerRt?.rest})` : ''}`,
   );
   return row;
 }

@@ -10,6 +10,8 @@ export interface RedisSnapshot {
   mainThreadCpuS: number | null;
   /** calls per command, cmdstat_<name> → calls. */
   calls: Record<string, number>;
+  /** Microseconds Redis spent executing each command (cmdstat usec; a script's includes the commands it calls). */
+  usec: Record<string, number>;
   usedMemory: number;
 }
 
@@ -35,11 +37,13 @@ export class RedisProbe {
     const f = fields(text);
     const num = (name: string): number | null => (f.has(name) ? Number(f.get(name)) : null);
     const calls: Record<string, number> = {};
+    const usec: Record<string, number> = {};
     for (const [name, value] of f) {
       if (!name.startsWith('cmdstat_')) continue;
       const command = name.slice('cmdstat_'.length);
       if (command === 'info') continue;
       calls[command] = Number(/calls=(\d+)/.exec(value)?.[1] ?? 0);
+      usec[command] = Number(/usec=(\d+)/.exec(value)?.[1] ?? 0);
     }
     const mainSys = num('used_cpu_sys_main_thread');
     const mainUser = num('used_cpu_user_main_thread');
@@ -47,6 +51,7 @@ export class RedisProbe {
       cpuS: (num('used_cpu_sys') ?? NaN) + (num('used_cpu_user') ?? NaN),
       mainThreadCpuS: mainSys === null || mainUser === null ? null : mainSys + mainUser,
       calls,
+      usec,
       usedMemory: num('used_memory') ?? NaN,
     };
   }
@@ -66,8 +71,17 @@ export interface RedisWindow {
   commands: number;
   evalCalls: number;
   byCommand: Record<string, number>;
+  /**
+   * Where Redis's time went, µs over the window: running scripts (their Lua and the commands they
+   * call), the commands among that (the relay sends almost none outside scripts), and the rest of
+   * its CPU time outside scripts: reading and writing sockets, parsing, the
+   * event loop, active expiry.
+   */
+  split: { scriptsUs: number; commandsUs: number; restUs: number };
   usedMemoryDelta: number;
 }
+
+const SCRIPT_COMMANDS = ['evalsha', 'eval', 'fcall', 'evalsha_ro', 'eval_ro', 'fcall_ro'];
 
 export function diff(before: RedisSnapshot, after: RedisSnapshot): RedisWindow {
   const byCommand: Record<string, number> = {};
@@ -78,13 +92,19 @@ export function diff(before: RedisSnapshot, after: RedisSnapshot): RedisWindow {
     byCommand[name] = n;
     commands += n;
   }
-  const evalCalls = (byCommand.evalsha ?? 0) + (byCommand.eval ?? 0) + (byCommand.fcall ?? 0) + (byCommand.evalsha_ro ?? 0) + (byCommand.eval_ro ?? 0);
+  const evalCalls = SCRIPT_COMMANDS.reduce((sum, name) => sum + (byCommand[name] ?? 0), 0);
+  const usecOf = (name: string): number => (after.usec[name] ?? 0) - (before.usec[name] ?? 0);
+  const scriptsUs = SCRIPT_COMMANDS.reduce((sum, name) => sum + usecOf(name), 0);
+  // commandstats counts the commands a script calls as well, their time inside the script's.
+  const commandsUs = Object.keys(after.usec).reduce((sum, name) => (SCRIPT_COMMANDS.includes(name) ? sum : sum + usecOf(name)), 0);
+  const cpuUs = (after.cpuS - before.cpuS) * 1e6;
   return {
-    cpuUs: (after.cpuS - before.cpuS) * 1e6,
+    cpuUs,
     mainThreadCpuUs: after.mainThreadCpuS === null || before.mainThreadCpuS === null ? null : (after.mainThreadCpuS - before.mainThreadCpuS) * 1e6,
     commands,
     evalCalls,
     byCommand,
+    split: { scriptsUs, commandsUs, restUs: cpuUs - scriptsUs },
     usedMemoryDelta: after.usedMemory - before.usedMemory,
   };
 }

@@ -170,6 +170,13 @@ export function costMarkdown(cost: Any): string[] {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
     L.push('', `Redis commands per round trip, ${r.protocol}: ${top}.`);
+    const split = r.redisSplitUsPerRt as { scripts: number; commands: number; rest: number } | null | undefined;
+    // commandstats times are wall time on the server's main thread, so under CPU contention the split can exceed the CPU total.
+    if (split != null)
+      L.push(
+        '',
+        `Redis time per round trip, ${r.protocol}: ${fmt(split.scripts)} µs running scripts, of which ${fmt(split.commands)} µs in the commands they call (the rest is Lua: decoding settings and records, building key names and replies); ${fmt(split.rest)} µs of CPU outside scripts (sockets, parsing, event loop).`,
+      );
   }
   if (cost.redis?.skipped) L.push('', `Redis store skipped: ${cost.redis.skipped}`);
   L.push('');
