@@ -27,6 +27,8 @@ function rateBudgets(env: Env): Record<BudgetName, { perMinute: number; burst: n
 
 export const RATE_LIMIT_SETTINGS = {
   rateLimitMaxKeys: { env: 'TOKENPLACE_RATE_LIMIT_MAX_KEYS', fallback: 100_000, min: 100, max: 10_000_000 },
+  // Redis store: the most tokens a busy key leases at once (src/limits/leasing-counter.ts); 1 = no leases.
+  rateLimitMaxLease: { env: 'TOKENPLACE_RATE_LIMIT_MAX_LEASE', fallback: 8, min: 1, max: 64 },
 } as const satisfies IntSettings;
 
 export function readRateLimits(env: Env) {

@@ -25,6 +25,15 @@ import type { Cluster, Redis } from 'ioredis';
 import { loadLua } from '../store/redis/lua-loader.js';
 import type { Budget, RateCounter, Spend, TakeResult } from './rate-counter.js';
 
+/** A take that may lease more than its cost: up to `want` whole tokens (src/limits/leasing-counter.ts). */
+export interface LeaseSpend extends Spend {
+  readonly want: number;
+}
+/** A take's result and how many tokens it took (its cost, or more when it leased; 0 when refused). */
+export interface LeaseResult extends TakeResult {
+  readonly taken: number;
+}
+
 /** Under the store's prefix: `<prefix>rl:<budget>:<key>`. No store key family starts with `rl:`. */
 export const REDIS_LIMITS_NAMESPACE = 'rl:';
 
@@ -39,7 +48,7 @@ const TAKE_SCRIPT = new URL('./lua/take.lua', import.meta.url);
 
 const COMMAND = 'tp_rate_take';
 
-/** numkeys, the bucket keys, now, then perMinute, burst, cost per bucket (./lua/take.lua). */
+/** numkeys, the bucket keys, now, then perMinute, burst, cost, want per bucket (./lua/take.lua). */
 type TakeCommand = (...args: (string | number)[]) => Promise<(number | string)[]>;
 
 export interface RedisCounterOptions {
@@ -70,25 +79,33 @@ export class RedisRateCounter implements RateCounter {
   }
 
   async takeMany(spends: readonly Spend[], now: number): Promise<TakeResult[]> {
+    return this.lease(
+      spends.map((spend) => ({ ...spend, want: spend.cost })),
+      now,
+    );
+  }
+
+  /** takeMany where each take may lease up to `want` tokens when its bucket holds them (one script call). */
+  async lease(spends: readonly LeaseSpend[], now: number): Promise<LeaseResult[]> {
     if (this.#closed) throw new Error('rate counter closed');
     if (spends.length === 0) return [];
     const keys: string[] = [];
     const args: string[] = [String(now)];
-    for (const { budget, key, cost } of spends) {
+    for (const { budget, key, cost, want } of spends) {
       this.#check(budget);
       const id = key.length > MAX_KEY_CHARS ? `#${createHash('sha256').update(key).digest('base64url')}` : key;
       keys.push(`${this.#prefix}${budget.name}:${id}`);
-      args.push(String(budget.perMinute), String(budget.burst), String(cost));
+      args.push(String(budget.perMinute), String(budget.burst), String(cost), String(Math.max(cost, want)));
     }
     const reply = await this.#take(keys.length, ...keys, ...args);
-    const results: TakeResult[] = [];
-    for (let i = 0; i + 2 < reply.length; i += 3) {
+    const results: LeaseResult[] = [];
+    for (let i = 0; i + 3 < reply.length; i += 4) {
       if (Number(reply[i]) === 1) {
-        results.push({ allowed: true, remaining: Number(reply[i + 1]), retryAfterSeconds: 0 });
+        results.push({ allowed: true, remaining: Number(reply[i + 1]), retryAfterSeconds: 0, taken: Number(reply[i + 3]) });
         continue;
       }
       const seconds = Number(reply[i + 2]);
-      results.push({ allowed: false, remaining: 0, retryAfterSeconds: seconds < 0 ? Number.POSITIVE_INFINITY : seconds });
+      results.push({ allowed: false, remaining: 0, retryAfterSeconds: seconds < 0 ? Number.POSITIVE_INFINITY : seconds, taken: 0 });
       break;
     }
     return results;

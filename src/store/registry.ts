@@ -5,6 +5,7 @@
 import type { Config } from '../config.js';
 import { MemoryRateCounter, type ForgetCause } from '../limits/memory-counter.js';
 import type { RateCounter } from '../limits/rate-counter.js';
+import { LeasingRateCounter } from '../limits/leasing-counter.js';
 import { REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../limits/redis-counter.js';
 import { MemoryReclaimer } from '../memory/reclaim.js';
 import { storeLimits } from './limits.js';
@@ -51,8 +52,12 @@ const redis: Backend<RedisStore> = {
   },
   // Global across replicas: every bucket lives in the same Redis as the relay's state, on the
   // store's own command connection (no third connection per process). Per-process buckets would
-  // quietly multiply every limit by the replica count.
-  rateCounter: (store) => new RedisRateCounter(store.lendCommands(REDIS_LIMITS_NAMESPACE)),
+  // quietly multiply every limit by the replica count. Busy keys lease a few tokens at a time
+  // (src/limits/leasing-counter.ts): one script per lease instead of one per request.
+  rateCounter: (store, config) => {
+    const shared = new RedisRateCounter(store.lendCommands(REDIS_LIMITS_NAMESPACE));
+    return config.rateLimitMaxLease > 1 ? new LeasingRateCounter(shared, { maxLease: config.rateLimitMaxLease }) : shared;
+  },
   reclaimer: () => null,
 };
 
