@@ -1,18 +1,16 @@
-// Leases in front of the Redis counter, against a real redis-server: the shared contract (small
-// bursts lease nothing), then what leases change: a busy key costs Redis about one script per
-// lease, an occasional request still takes exactly its cost, replicas together never allow more
-// than the burst, an unspent lease is dropped after LEASE_MS, and takeMany keeps its order.
+// Leases in front of the Redis counter, against a real redis-server (the shared contract runs
+// through leases in redis-counter.test.ts): what leases change. A busy key costs Redis about one
+// script per lease, an occasional request still takes exactly its cost, replicas together never
+// allow more than the burst, an unspent lease is dropped after LEASE_MS, and takeMany keeps its order.
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { LEASE_MS, LeasingRateCounter, leaseCap } from '../../src/limits/leasing-counter.js';
-import type { Budget, RateCounter } from '../../src/limits/rate-counter.js';
+import type { Budget } from '../../src/limits/rate-counter.js';
 import { REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../../src/limits/redis-counter.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { CONTRACT_LIMITS } from '../store/contract.js';
-import { launchRedis, startRedis, type RedisServer } from '../support/redis-server.js';
-import { findTool, requireTool } from '../support/tools.js';
-import { runCounterContract } from './counter-contract.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 /** 1 token/s, a bucket of 160: leases up to 8 (160 / 16 = 10, capped by maxLease). */
@@ -62,35 +60,6 @@ async function scriptsRun(url: string): Promise<number> {
     probe.disconnect();
   }
 }
-
-describe('leasing rate counter: contract', () => {
-  const binary = findTool('redis-server');
-  if (binary === null) {
-    it('needs redis-server', (t) => {
-      requireTool(t, 'redis-server', 'apt-get install redis-server');
-    });
-    return;
-  }
-  let redis: RedisServer | undefined;
-  before(async () => {
-    redis = await launchRedis(binary);
-  });
-  after(async () => {
-    await redis?.stop(true);
-  });
-  runCounterContract(async (): Promise<RateCounter> => {
-    const r = await replica(redis!.url, `leases:${process.pid}:${++n}:`);
-    return {
-      kind: r.leasing.kind,
-      take: (b, key, cost, now) => r.leasing.take(b, key, cost, now),
-      takeMany: (spends, now) => r.leasing.takeMany(spends, now),
-      async close() {
-        await r.leasing.close();
-        await r.store.close();
-      },
-    };
-  });
-});
 
 describe('leasing rate counter: what leases change', () => {
   it('caps a lease at a sixteenth of the burst and at maxLease; small buckets lease nothing', () => {

@@ -1,10 +1,11 @@
 // The Redis counter against a real redis-server: the shared contract (fake clock: time is passed
 // in), one budget shared by two replicas, native expiry of idle buckets, its keys kept out of the
-// store's snapshot, and failing fast while Redis is away.
+// store's snapshot, and failing fast while Redis is away. The contract runs through leases too.
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Budget, RateCounter } from '../../src/limits/rate-counter.js';
+import { LeasingRateCounter } from '../../src/limits/leasing-counter.js';
 import { MAX_KEY_CHARS, REDIS_LIMITS_NAMESPACE, RedisRateCounter } from '../../src/limits/redis-counter.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { launchRedis, startRedis, type RedisServer } from '../support/redis-server.js';
@@ -69,6 +70,23 @@ describe('redis rate counter: contract', () => {
         await store.close();
       },
     };
+  });
+  // The same contract through leases (src/limits/leasing-counter.ts): its small buckets lease
+  // nothing, so leases must be invisible here; what they change is test/limits/leasing-counter.test.ts.
+  describe('through leases', () => {
+    runCounterContract(async (): Promise<RateCounter> => {
+      const { store, counter } = await replica(redis!.url);
+      const leasing = new LeasingRateCounter(counter, { maxLease: 8 });
+      return {
+        kind: leasing.kind,
+        take: (b, key, cost, now) => leasing.take(b, key, cost, now),
+        takeMany: (spends, now) => leasing.takeMany(spends, now),
+        async close() {
+          await leasing.close();
+          await store.close();
+        },
+      };
+    });
   });
 });
 
