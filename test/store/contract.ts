@@ -66,6 +66,19 @@ export function storeContract(backend: string, factory: StoreFactory, options: {
         assert.deepEqual([...seen].sort(), ['a', 'b', 'c']);
       });
 
+      it('pickNode over a fleet larger than one lookup batch: only live nodes, from every source', async () => {
+        const big = await fresh({ maxNodes: 1200 });
+        // 1,100 nodes from three sources (the per-source share is the cap's: no share here), the last 100 dead.
+        for (let i = 0; i < 1100; i += 1) assert.equal((await big.legacy.register(`node-${i}`, i < 1000 ? T0 + 20_000 : T0, `src-${i % 3}`)).ok, true);
+        const picked = new Set<string>();
+        for (let i = 0; i < 120; i += 1) picked.add((await big.legacy.pickNode(T0 + 40_000))!);
+        assert.ok(
+          [...picked].every((key) => /^node-\d+$/.test(key) && Number(key.slice(5)) < 1000),
+          [...picked].join(','),
+        );
+        assert.deepEqual(new Set([...picked].map((key) => Number(key.slice(5)) % 3)), new Set([0, 1, 2]));
+      });
+
       it('refuses new nodes over the cap, but makes room by expiring dead ones', async () => {
         for (let i = 0; i < 5; i += 1) assert.equal((await store.legacy.register(`n${i}`, T0)).ok, true);
         assert.deepEqual(await store.legacy.register('extra', T0 + 1), { ok: false, reason: 'relay_node_limit' });

@@ -17,11 +17,18 @@ local now, r1, r2 = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local live = call('ZRANGEBYSCORE', K_NODES, '(' .. n(now), '+inf')
 if #live == 0 then return false end
 local groups, order = {}, {}
-for _, node in ipairs(live) do
-  local src = call('HGET', K_NSRC, node) or ''
-  if not groups[src] then groups[src] = {} order[#order + 1] = src end
-  local g = groups[src]
-  g[#g + 1] = node
+-- The nodes' sources in one HMGET per PICK_BATCH nodes, not one HGET per node (Lua's unpack is
+-- bounded by its C stack, so a large fleet takes a few batches).
+local PICK_BATCH = 500
+for at = 1, #live, PICK_BATCH do
+  local batch = {unpack(live, at, math.min(at + PICK_BATCH - 1, #live))}
+  local sources = call('HMGET', K_NSRC, unpack(batch))
+  for i, node in ipairs(batch) do
+    local src = sources[i] or ''
+    if not groups[src] then groups[src] = {} order[#order + 1] = src end
+    local g = groups[src]
+    g[#g + 1] = node
+  end
 end
 table.sort(order)
 local g = groups[order[math.min(math.floor(r1 * #order), #order - 1) + 1]]
