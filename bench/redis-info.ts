@@ -74,8 +74,8 @@ export interface RedisWindow {
   /**
    * Where Redis's time went, µs over the window: running scripts (their Lua and the commands they
    * call), the commands among that (the relay sends almost none outside scripts), and the rest of
-   * its CPU time outside scripts: reading and writing sockets, parsing, the
-   * event loop, active expiry.
+   * its CPU time outside scripts: reading and writing sockets, parsing, the event loop, active
+   * expiry. commandstats times are wall time, so under CPU contention `restUs` can go below zero.
    */
   split: { scriptsUs: number; commandsUs: number; restUs: number };
   usedMemoryDelta: number;

@@ -28,6 +28,19 @@ async function replica(url: string, prefix = `limits:${process.pid}:${++n}:`): P
   return { store, counter: new RedisRateCounter(store.lendCommands(REDIS_LIMITS_NAMESPACE)) };
 }
 
+/** The contract closes the counter; the connection it borrowed goes with the store, closed after it. */
+function closingStore(counter: RateCounter, store: RedisStore): RateCounter {
+  return {
+    kind: counter.kind,
+    take: (b, key, cost, now) => counter.take(b, key, cost, now),
+    takeMany: (spends, now) => counter.takeMany(spends, now),
+    async close() {
+      await counter.close();
+      await store.close();
+    },
+  };
+}
+
 /** Two replicas on one namespace, closed after the test. */
 async function twoReplicas(t: TestContext, redis: RedisServer) {
   const prefix = `limits:${process.pid}:${++n}:`;
@@ -60,32 +73,14 @@ describe('redis rate counter: contract', () => {
   });
   runCounterContract(async (): Promise<RateCounter> => {
     const { store, counter } = await replica(redis!.url);
-    // The contract closes the counter; the connection it borrowed goes with the store.
-    return {
-      kind: counter.kind,
-      take: (b, key, cost, now) => counter.take(b, key, cost, now),
-      takeMany: (spends, now) => counter.takeMany(spends, now),
-      async close() {
-        await counter.close();
-        await store.close();
-      },
-    };
+    return closingStore(counter, store);
   });
   // The same contract through leases (src/limits/leasing-counter.ts): its small buckets lease
   // nothing, so leases must be invisible here; what they change is test/limits/leasing-counter.test.ts.
   describe('through leases', () => {
     runCounterContract(async (): Promise<RateCounter> => {
       const { store, counter } = await replica(redis!.url);
-      const leasing = new LeasingRateCounter(counter, { maxLease: 8 });
-      return {
-        kind: leasing.kind,
-        take: (b, key, cost, now) => leasing.take(b, key, cost, now),
-        takeMany: (spends, now) => leasing.takeMany(spends, now),
-        async close() {
-          await leasing.close();
-          await store.close();
-        },
-      };
+      return closingStore(new LeasingRateCounter(counter, { maxLease: 8 }), store);
     });
   });
 });
