@@ -36,6 +36,8 @@ export interface HoldJob {
   maxMs: number;
   rampLimitMs: number;
   sample: number;
+  /** Only these kinds of poller (default: all four, in turn). */
+  kinds?: readonly Kind[];
 }
 
 const KINDS = ['legacyNode', 'v1Node', 'legacyClient', 'v1Client'] as const;
@@ -64,7 +66,7 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   let unexpectedDelivery = 0;
 
   // Parked v1 nodes: they hold the v1 clients' requests and poll only for the wake-up sample.
-  const v1Clients = Math.floor(job.total / 4);
+  const v1Clients = Math.floor((job.total * (job.kinds ?? KINDS).filter((k) => k === 'v1Client').length) / (job.kinds ?? KINDS).length);
   const parked = Array.from({ length: Math.max(1, Math.ceil(v1Clients / PARKED_PER_NODE)) }, (_, p) => ({
     key: fakeKey('parked', p),
     conn: new HttpConn(new URL(job.url).hostname, Number(new URL(job.url).port), loopbackAddress(job.addressBlock + 1, p)),
@@ -88,7 +90,8 @@ export async function hold(job: HoldJob): Promise<Record<string, unknown>> {
   const sampleIds = new Set<string>();
 
   const poller = async (i: number, conn: HttpConn, first: () => void): Promise<void> => {
-    const kind = KINDS[i % 4]!;
+    const kinds = job.kinds ?? KINDS;
+    const kind = kinds[i % kinds.length]!;
     const key = fakeKey(`held${kind}`, i);
     const host = conn.host;
     try {
