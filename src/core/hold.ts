@@ -1,6 +1,7 @@
 // The long-poll shared by the legacy and API v1 relays: try, and while the answer is not
 // settled, wait for a wake-up on (channel, key) and try again, until the hold time passes.
 import type { RelayStore, WakeChannel } from '../store/types.js';
+import type { CallerSignal } from './caller-signal.js';
 
 export interface Hold<T> {
   store: RelayStore;
@@ -8,7 +9,7 @@ export interface Hold<T> {
   key: string;
   holdMs: number;
   /** The caller's connection: once it is gone, no further attempt is made (nothing is claimed for it). */
-  signal: AbortSignal;
+  signal: CallerSignal;
   /** Aborted when the relay drains: the hold ends at once. */
   drainSignal: AbortSignal;
   attempt: () => Promise<T>;

@@ -4,8 +4,11 @@
 //
 // Every held poll has a waiter for its whole hold, so a waiter is one small object: the abort
 // listener is the waiter itself (handleEvent) and the timer calls a module-level function, with
-// no closures per wait. Tens of thousands are held at once on a busy relay.
+// no closures per wait. Tens of thousands are held at once on a busy relay. Waiters are filed by
+// channel, then key: a key joined to its channel would be a fresh string per waiter that V8
+// flattens and hashes on every lookup (keys are ~450-character public keys).
 import type { WakeChannel, Waiter } from '../store/types.js';
+import type { CallerSignal } from './caller-signal.js';
 
 function timedOut(waiter: HubWaiter): void {
   waiter.settle(false);
@@ -16,11 +19,12 @@ class HubWaiter implements Waiter, EventListenerObject {
   #closed = false;
   #resolve: ((woken: boolean) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #signal: AbortSignal | null = null;
+  #signal: CallerSignal | null = null;
 
   constructor(
     private readonly hub: WaiterHub,
-    readonly id: string,
+    readonly channel: WakeChannel,
+    readonly key: string,
   ) {}
 
   /** Called by the hub: resolves a pending wait, or marks the next wait to return at once. */
@@ -46,7 +50,7 @@ class HubWaiter implements Waiter, EventListenerObject {
     resolve(woken);
   }
 
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  wait(timeoutMs: number, signal?: CallerSignal): Promise<boolean> {
     if (this.#woken) {
       this.#woken = false;
       return Promise.resolve(true);
@@ -74,7 +78,7 @@ class HubWaiter implements Waiter, EventListenerObject {
 }
 
 export class WaiterHub {
-  readonly #waiters = new Map<string, Set<HubWaiter>>();
+  readonly #waiters = new Map<WakeChannel, Map<string, Set<HubWaiter>>>();
   #size = 0;
 
   /** Number of registered waiters (for metrics and leak tests). */
@@ -83,22 +87,27 @@ export class WaiterHub {
   }
 
   notify(channel: WakeChannel, key: string): void {
-    const set = this.#waiters.get(`${channel}\u0000${key}`);
+    const set = this.#waiters.get(channel)?.get(key);
     if (set === undefined) return;
     for (const waiter of [...set]) waiter.wake();
   }
 
   /** Wakes every waiter once (the Redis subscriber reconnected: messages may have been lost). */
   notifyAll(): void {
-    for (const set of [...this.#waiters.values()]) for (const waiter of [...set]) waiter.wake();
+    for (const byKey of [...this.#waiters.values()]) for (const set of [...byKey.values()]) for (const waiter of [...set]) waiter.wake();
   }
 
   watch(channel: WakeChannel, key: string): Waiter {
-    const waiter = new HubWaiter(this, `${channel}\u0000${key}`);
-    let set = this.#waiters.get(waiter.id);
+    const waiter = new HubWaiter(this, channel, key);
+    let byKey = this.#waiters.get(channel);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#waiters.set(channel, byKey);
+    }
+    let set = byKey.get(key);
     if (set === undefined) {
       set = new Set();
-      this.#waiters.set(waiter.id, set);
+      byKey.set(key, set);
     }
     set.add(waiter);
     this.#size += 1;
@@ -107,9 +116,10 @@ export class WaiterHub {
 
   /** A waiter closed (HubWaiter.close). */
   remove(waiter: HubWaiter): void {
-    const set = this.#waiters.get(waiter.id);
-    if (set === undefined || !set.delete(waiter)) return;
+    const byKey = this.#waiters.get(waiter.channel);
+    const set = byKey?.get(waiter.key);
+    if (byKey === undefined || set === undefined || !set.delete(waiter)) return;
     this.#size -= 1;
-    if (set.size === 0) this.#waiters.delete(waiter.id);
+    if (set.size === 0) byKey.delete(waiter.key);
   }
 }

@@ -88,7 +88,8 @@ export class ConnectionGuard {
       if (entry === undefined) return;
       entry.busy++;
       this.#idle.delete(socket);
-      res.once('close', () => {
+      // `on`, not `once`: a response closes once, and once() wraps every listener in two more objects.
+      res.on('close', () => {
         entry.busy--;
         if (entry.busy > 0 || socket.destroyed || !this.#open.has(socket)) return;
         this.#idle.add(socket);

@@ -21,6 +21,7 @@ import { guardMetrics } from '../limits/limit-metrics.js';
 import { SourceLedger } from '../core/source-ledger.js';
 import { addressLimitKey } from './client-address.js';
 import { sendError } from './errors-plugin.js';
+import { CallerGone } from './caller-gone.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -37,6 +38,7 @@ export const heldPollsPlugin = fp(
     const { config, metrics } = app.relay;
     const guard = guardMetrics(metrics.registry);
     const held = new SourceLedger(Number.MAX_SAFE_INTEGER, config.heldPollsPerSource);
+    app.decorateRequest('callerGone', null);
 
     app.addHook('onRoute', (route) => {
       const name = route.config?.name;
@@ -53,7 +55,8 @@ export const heldPollsPlugin = fp(
       }
       held.add(source, 1);
       guard.setHeldPolls(held.total);
-      reply.raw.once('close', () => {
+      // The share is released from the caller-gone signal's own 'close' listener: one per held poll.
+      request.callerGone = new CallerGone(reply.raw, () => {
         held.add(source, -1);
         guard.setHeldPolls(held.total);
       });

@@ -2,6 +2,7 @@
 // byte budget both halves share, plus what spans them (wake-ups, stats, node listing, health).
 // Two backends build it (memory, Redis: src/store/registry.ts) and pass one contract suite per
 // protocol (test/store/contract.ts, test/store/contract-v1.ts).
+import type { CallerSignal } from '../core/caller-signal.js';
 import type { LegacyTransitions } from '../protocols/legacy/types.js';
 import type { V1Limits } from '../protocols/v1/limits.js';
 import type { V1Capabilities, V1Transitions } from '../protocols/v1/types.js';
@@ -83,7 +84,7 @@ export type StoreHealth = { ok: true } | { ok: false; reason: string };
 /** A registration for a wake-up, taken *before* checking state so no wake-up is ever missed. */
 export interface Waiter {
   /** Resolves true when woken, false on timeout or abort. */
-  wait(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  wait(timeoutMs: number, signal?: CallerSignal): Promise<boolean>;
   /** Unregisters; a pending wait resolves false, and later waits resolve false at once. */
   close(): void;
 }

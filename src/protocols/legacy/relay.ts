@@ -1,6 +1,7 @@
 // The legacy relay protocol (/next_server /faucet /sink /source /retrieve /stream/*) as plain
 // domain logic: no HTTP, an injected clock, state behind the store. Routes map HTTP onto this.
 import type { Clock } from '../../core/clock.js';
+import type { CallerSignal } from '../../core/caller-signal.js';
 import { RelayError } from '../../core/errors.js';
 import type { ClaimedRequest, EncryptedResponse, QueuedRequest, RelayStore, StoredResponse, StreamBatch, WakeChannel } from '../../store/types.js';
 import { holdUntil } from '../../core/hold.js';
@@ -53,7 +54,7 @@ export class LegacyRelay {
    * Heartbeat plus claim. Holds the poll open until work arrives, the hold passes, the node
    * goes away (signal) or the relay drains. Never claims work for a node that has gone away.
    */
-  async sink(nodeKey: string, maxBatch: number, signal: AbortSignal, source: string): Promise<SinkResult> {
+  async sink(nodeKey: string, maxBatch: number, signal: CallerSignal, source: string): Promise<SinkResult> {
     const before = this.store.legacy.nodeInfo === undefined ? null : await this.store.legacy.nodeInfo(nodeKey);
     const seenAt = this.clock.now();
     const registered = await this.store.legacy.register(nodeKey, seenAt, source);
@@ -74,7 +75,7 @@ export class LegacyRelay {
     if (!outcome.ok) throw this.#reject(outcome.reason);
   }
 
-  async retrieve(clientKey: string, signal: AbortSignal): Promise<StoredResponse | null> {
+  async retrieve(clientKey: string, signal: CallerSignal): Promise<StoredResponse | null> {
     const found = await this.#holdFor('response', clientKey, this.options.retrieveHoldMs, signal, () =>
       this.store.legacy.retrieve(clientKey, this.clock.now()),
     );
@@ -129,7 +130,7 @@ export class LegacyRelay {
     if (silentMs > this.store.limits.nodeTtlMs / 2) this.observer.node({ ...base, event: 'renewed', source: before.source, silentMs });
   }
 
-  #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T | null>): Promise<T | null> {
+  #holdFor<T>(channel: WakeChannel, key: string, holdMs: number, signal: CallerSignal, attempt: () => Promise<T | null>): Promise<T | null> {
     return holdUntil({ store: this.store, channel, key, holdMs, signal, drainSignal: this.drainSignal, attempt, settled: (value) => value !== null });
   }
 

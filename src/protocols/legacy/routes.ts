@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RelayError } from '../../core/errors.js';
 import { addressLimitKey } from '../../http/client-address.js';
-import { clientGoneSignal } from '../../http/client-gone.js';
+import { clientGoneSignal } from '../../http/caller-gone.js';
 import { markIdle } from '../../http/idle-answer.js';
 import { chunkText } from './chunk.js';
 import { serverTokenHook } from '../../http/server-token.js';

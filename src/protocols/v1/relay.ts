@@ -5,6 +5,7 @@
 // (src/protocols/v1/routes.ts) only parse bodies and map results onto HTTP.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock.js';
+import type { CallerSignal } from '../../core/caller-signal.js';
 import { RelayError, type ErrorCode } from '../../core/errors.js';
 import type { RelayStore, WakeChannel } from '../../store/types.js';
 import {
@@ -148,7 +149,7 @@ export class V1Relay {
    * poll wait for one to arrive. Never claims for a node whose connection has gone (signal).
    * Work answers say "poll again now" (next_ping_in_x_seconds 0).
    */
-  async poll(nodeKey: string, rawCapabilities: unknown, signal: AbortSignal, proof: NodeProof = {}, rawLabel?: unknown): Promise<PollResult> {
+  async poll(nodeKey: string, rawCapabilities: unknown, signal: CallerSignal, proof: NodeProof = {}, rawLabel?: unknown): Promise<PollResult> {
     // A label travels with capabilities: without them the stored ones (label included) stay.
     const label = normaliseNodeLabel(rawLabel);
     const capabilities = rawCapabilities === undefined || rawCapabilities === null ? null : withLabel(normaliseCapabilities(rawCapabilities), label);
@@ -340,7 +341,7 @@ export class V1Relay {
    * request id is held until there is news (answer, progress, an end) or the hold passes.
    * Ended requests are a 410 naming why; unknown ones a 404.
    */
-  async retrieve(clientKey: string, requestId: string | null, signal: AbortSignal, ack = false): Promise<RetrieveResult> {
+  async retrieve(clientKey: string, requestId: string | null, signal: CallerSignal, ack = false): Promise<RetrieveResult> {
     const holdMs = requestId === null ? 0 : this.options.retrieveHoldMs;
     const key = requestId === null ? '' : v1ResponseWakeKey(clientKey, requestId);
     const outcome = await this.#hold(
@@ -443,7 +444,7 @@ export class V1Relay {
     return new RelayError(code, options);
   }
 
-  #hold<T>(channel: WakeChannel, key: string, holdMs: number, signal: AbortSignal, attempt: () => Promise<T>, settled: (value: T) => boolean): Promise<T> {
+  #hold<T>(channel: WakeChannel, key: string, holdMs: number, signal: CallerSignal, attempt: () => Promise<T>, settled: (value: T) => boolean): Promise<T> {
     return holdUntil({ store: this.store, channel, key, holdMs, signal, drainSignal: this.drainSignal, attempt, settled });
   }
 }

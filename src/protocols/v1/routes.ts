@@ -3,7 +3,7 @@
 // Errors are JSON `{error: {code, message, ...}}` with status 400/401/403/404/409/410/503.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { addressLimitKey } from '../../http/client-address.js';
-import { clientGoneSignal } from '../../http/client-gone.js';
+import { clientGoneSignal } from '../../http/caller-gone.js';
 import { markIdle } from '../../http/idle-answer.js';
 import { serverTokenHook } from '../../http/server-token.js';
 import { requireObject } from '../../http/validate.js';
