@@ -143,7 +143,7 @@ async function main(): Promise<void> {
         relayCpuUsPerAnswer: Math.round(((cpu1 - cpu0) * 1000) / repolls),
         rssStartMb: rssStart,
         rssHeldMb: rssHeld,
-        kbPerHeld: Math.round(((rssHeld - rssStart) * 1024) / heldNow * 10) / 10,
+        kbPerHeld: Math.round((((rssHeld - rssStart) * 1024) / heldNow) * 10) / 10,
         holderErrors: result.errors,
         snapshots: args.snapshot === undefined ? null : snapDir,
       }),

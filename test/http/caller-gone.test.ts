@@ -91,7 +91,11 @@ describe('a held /sink whose node went away', () => {
       for (let i = 0; i < 100 && (await heldPolls()) !== 0; i += 1) await sleep(20);
       assert.equal(await heldPolls(), 0, 'the vanished poll gave its share back');
 
-      const queued = await fetch(`${relay.url}/faucet`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faucetBody()) });
+      const queued = await fetch(`${relay.url}/faucet`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faucetBody()),
+      });
       assert.equal(queued.status, 200, await queued.clone().text());
       const next = await fetch(`${relay.url}/sink`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       assert.equal(next.status, 200);
