@@ -141,6 +141,12 @@ test('entries carry a native TTL as a safety net', async (t) => {
     const ttl = await raw.pttl(prefix + key);
     assert.ok(ttl > 0, `${key} has a TTL (${ttl})`);
   }
+  // The first write refreshed every bookkeeping key and set the marker that skips the next
+  // refreshes; the keys later writes created (the response index, its source's tally) got
+  // their TTL from the write itself.
+  const keys = await raw.keys(`${prefix}*`);
+  assert.ok(keys.includes(`${prefix}touched`) && keys.includes(`${prefix}xr`) && keys.includes(`${prefix}src:resp`));
+  for (const key of keys) assert.ok((await raw.pttl(key)) > 0, `${key.slice(prefix.length)} has a TTL`);
 });
 
 test('Redis gone: commands fail fast with StoreUnavailableError, health says why, both recover', async (t) => {

@@ -6,6 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { RedisStore } from '../../src/store/redis.js';
 import type { StoreLimits } from '../../src/store/types.js';
 import { v1ResponseWakeKey, v1WorkWakeKey } from '../../src/protocols/v1/types.js';
+import { NATIVE_GRACE_MS } from '../../src/protocols/legacy/redis-keys.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import { V1_CONTRACT_LIMITS, caps, v1Request } from './contract-v1.js';
 
@@ -164,6 +165,9 @@ test('v1 entries carry a native TTL as a safety net, and the sweep leaves nothin
   assert.equal(report.prunedTombstones + (await a.v1.expire(late)).prunedTombstones, 2);
   const stats = await a.stats(late);
   assert.deepEqual([stats.v1Nodes, stats.v1Queued, stats.v1Inflight, stats.v1Responses, stats.v1Tombstones, stats.storedBytes], [0, 0, 0, 0, 0, 0]);
-  const left = (await raw.keys(`${prefix}v1:*`)).map((k) => k.slice(prefix.length)).filter((k) => !['v1:meta'].includes(k));
+  // Left: the counters' hash, and the marker of the last TTL refresh (it expires by itself).
+  const left = (await raw.keys(`${prefix}v1:*`)).map((k) => k.slice(prefix.length)).filter((k) => !['v1:meta', 'v1:touched'].includes(k));
   assert.deepEqual(left, []);
+  const marker = await raw.pttl(`${prefix}v1:touched`);
+  assert.ok(marker > 0 && marker <= NATIVE_GRACE_MS / 2, `the marker lives at most half the grace (${marker} ms)`);
 });

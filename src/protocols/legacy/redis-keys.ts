@@ -23,6 +23,8 @@
 //   <p>src:resp      HASH   source -> unretrieved legacy answers
 //   <p>src:streams   HASH   source -> open stream sessions
 //   <p>qs:<node>     HASH   source -> requests queued for that node
+//   <p>touched       STRING marker: the legacy bookkeeping keys' TTLs were refreshed within its
+//                          lifetime (half the native grace; src/store/redis/lua/common.lua)
 //   (queue items, jobs and answers carry their source; sessions keep 's' and 'b:<source>' bytes)
 //   <p>wake          pub/sub channel: "w<node>" (work queued) and "r<client>" (response ready)
 //   <p>v1:…          the API v1 families (v1-keys.ts)

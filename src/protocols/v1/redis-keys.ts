@@ -19,6 +19,7 @@
 //   <p>v1:srcr        HASH   source -> live requests it submitted (request share)
 //   <p>v1:scur        HASH   source -> seq picked last among its nodes (selection fairness)
 //   <p>v1:qs:<node>   HASH   source -> requests it has queued on that node (queue share)
+//   <p>v1:touched     STRING marker: the v1 bookkeeping keys' TTLs were refreshed within its lifetime
 //   <p>srcbytes       HASH   source -> bytes held, both protocols (byte share; HDEL at 0)
 //   <p>v1:n:<node>    HASH   seq, caps (JSON), tier, mct, conc, models (JSON), digest, lease, seen,
 //                            src, b (bytes), bd ('1': bound to its credential), pl ('1': has polled),

@@ -39,7 +39,7 @@ end
 call('PEXPIRE', ks(sid), STREAM_TTL + GRACE)
 call('PEXPIRE', ksc(sid), STREAM_TTL + GRACE)
 call('PEXPIRE', ksb(h[2]), STREAM_TTL + GRACE)
-call('ZADD', K_XS, n(x), sid)
+grew(K_XS, call('ZADD', K_XS, n(x), sid))
 touchIndexes()
 call('PUBLISH', WAKE, 'r' .. h[2])
 return 'ok'

@@ -49,20 +49,20 @@ for i, item in ipairs(items) do
     srcAdd(K_SRCSTREAMS, src, 1)
     bytesAdd(src, rec)
     call('PEXPIRE', ks(sid), STREAM_TTL + GRACE)
-    call('ZADD', K_XS, n(sx), sid)
+    grew(K_XS, call('ZADD', K_XS, n(sx), sid))
     call('SET', ksb(client), sid, 'PX', STREAM_TTL + GRACE)
   end
-  local id = call('HINCRBY', K_COUNT, 'seq', 1)
+  local id = counter(K_COUNT, 'seq', 1)
   local jx = now + REQ_TTL
   local list = kj(client)
   -- The job record is charged to the request's source (its request bytes were just released).
   local jb = #client + #node + JOB_REC
   bytesAdd(src, jb)
-  if call('RPUSH', list, table.concat({n(id), n(jx), n(t), n(jb), ''}, ' ') .. withSrc(src, node)) == 1 then call('ZADD', K_XJ, n(jx), client) end
+  if call('RPUSH', list, table.concat({n(id), n(jx), n(t), n(jb), ''}, ' ') .. withSrc(src, node)) == 1 then grew(K_XJ, call('ZADD', K_XJ, n(jx), client)) end
   call('PEXPIRE', list, REQ_TTL + GRACE)
   call('ZADD', knj(node), n(jx), n(id))
   call('PEXPIRE', knj(node), REQ_TTL + GRACE)
-  call('HINCRBY', K_COUNT, 'inflight', 1)
+  counter(K_COUNT, 'inflight', 1)
   out[#out + 1] = {client, n(t), stream and '1' or '0', sid, payload}
 end
 reindex(K_XQ, node, call('LINDEX', q, 0), itemExpiry)

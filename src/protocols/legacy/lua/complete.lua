@@ -38,7 +38,7 @@ if previous then
 end
 local x = now + RESP_TTL
 call('SET', rk, table.concat({n(x), n(now), n(bytes), n(enqueued), ''}, ' ') .. withSrc(src, payload), 'PX', RESP_TTL + GRACE)
-call('ZADD', K_XR, n(x), client)
+grew(K_XR, call('ZADD', K_XR, n(x), client))
 bytesAdd(src, bytes)
 srcAdd(K_SRCRESP, src, 1)
 touchIndexes()

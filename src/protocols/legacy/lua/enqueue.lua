@@ -34,13 +34,13 @@ if refusal then return {0, 'relay_queue_full'} end
 local x = now + REQ_TTL
 call('RPUSH', q, table.concat({n(x), n(now), n(bytes), stream, n(#client), ''}, ' ') .. client .. withSrc(src, payload))
 call('PEXPIRE', q, REQ_TTL + GRACE)
-if depth == 0 then call('ZADD', K_XQ, n(x), node) end
-call('HINCRBY', K_COUNT, 'queued', 1)
+if depth == 0 then grew(K_XQ, call('ZADD', K_XQ, n(x), node)) end
+counter(K_COUNT, 'queued', 1)
 bytesAdd(src, bytes)
 srcAdd(K_SRCQ, src, 1)
 srcAdd(kqs(node), src, 1)
 call('PEXPIRE', kqs(node), REQ_TTL + GRACE)
-call('HINCRBY', K_QC, client, 1)
+counter(K_QC, client, 1)
 touchIndexes()
 call('PUBLISH', WAKE, 'w' .. node)
 return {1, depth + 1}

@@ -26,12 +26,11 @@ local function kqs(node) return P .. 'qs:' .. node end
 local srcAdd = hadd
 local function bytesAdd(src, delta) addBytes(delta, src) end
 
--- Shared bookkeeping keys outlive every entry: refreshed on each write.
-local function touchIndexes()
-  for _, k in ipairs({K_SEEN, K_NODES, K_COUNT, K_QC, K_XQ, K_XJ, K_XR, K_XS, K_SRCBYTES, K_SRCNODES, K_SRCQ, K_SRCRESP, K_SRCSTREAMS, K_NSRC}) do
-    call('PEXPIRE', k, INDEX_TTL)
-  end
-end
+-- Shared bookkeeping keys outlive every entry (common.lua, grew and touchAll): writes that
+-- may create one go through grew or counter; each write script ends with touchIndexes.
+local INDEXES = {K_SEEN, K_NODES, K_COUNT, K_QC, K_XQ, K_XJ, K_XR, K_XS, K_SRCBYTES, K_SRCNODES, K_SRCQ, K_SRCRESP, K_SRCSTREAMS, K_NSRC}
+local K_TOUCHED = P .. 'touched'
+local function touchIndexes() touchAll(K_TOUCHED, INDEXES) end
 
 -- Nil when the source may add 'amount' more under 'share'; else 'share'. Shares equal to
 -- their cap are no shares.
@@ -81,20 +80,20 @@ local function refreshNode(node)
   local untilAt = tonumber(seen) + NODE_TTL
   local top = call('ZRANGE', knj(node), -1, -1, 'WITHSCORES')
   if top[2] and tonumber(top[2]) > untilAt then untilAt = tonumber(top[2]) end
-  call('ZADD', K_NODES, n(untilAt), node)
+  grew(K_NODES, call('ZADD', K_NODES, n(untilAt), node))
 end
 
 local function unqueue(node, client, bytes, src)
-  call('HINCRBY', K_COUNT, 'queued', -1)
+  counter(K_COUNT, 'queued', -1)
   bytesAdd(src, -bytes)
   srcAdd(K_SRCQ, src, -1)
   srcAdd(kqs(node), src, -1)
-  if call('HINCRBY', K_QC, client, -1) <= 0 then call('HDEL', K_QC, client) end
+  hadd(K_QC, client, -1)
 end
 
 -- Re-points the sweep index at the head of a list (or drops it when the list is empty).
 local function reindex(index, member, head, expiresOf)
-  if head then call('ZADD', index, n(expiresOf(head)), member) else call('ZREM', index, member) end
+  if head then grew(index, call('ZADD', index, n(expiresOf(head)), member)) else call('ZREM', index, member) end
 end
 local function itemExpiry(item) return (parseItem(item)) end
 local function jobExpiry(job) local _, x = parseJob(job) return x end
@@ -124,7 +123,7 @@ local function dropExpiredJobs(client, now)
     if x > now then break end
     call('LPOP', list)
     call('ZREM', knj(node), id)
-    call('HINCRBY', K_COUNT, 'inflight', -1)
+    counter(K_COUNT, 'inflight', -1)
     bytesAdd(src, -b)
   end
   reindex(K_XJ, client, call('LINDEX', list, 0), jobExpiry)
@@ -137,12 +136,12 @@ local function finishJob(client, now)
   if not job then return -1 end
   local id, _, t, node, b, src = parseJob(job)
   reindex(K_XJ, client, call('LINDEX', kj(client), 0), jobExpiry)
-  call('HINCRBY', K_COUNT, 'inflight', -1)
+  counter(K_COUNT, 'inflight', -1)
   bytesAdd(src, -b)
   call('ZREM', knj(node), id)
   local seen = call('HGET', K_SEEN, node)
   if seen then
-    if now > tonumber(seen) then call('HSET', K_SEEN, node, n(now)) end
+    if now > tonumber(seen) then grew(K_SEEN, call('HSET', K_SEEN, node, n(now))) end
     refreshNode(node)
   end
   return t

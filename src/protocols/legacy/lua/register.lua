@@ -26,11 +26,11 @@ if not seen then
   if refusal == 'share' then return {0, 'source_bytes_share_exceeded'} end
   if refusal then return {0, 'relay_node_limit'} end
   -- A key stays charged to the address that first registered it.
-  call('HSET', K_NSRC, node, src)
+  grew(K_NSRC, call('HSET', K_NSRC, node, src))
   srcAdd(K_SRCNODES, src, 1)
   bytesAdd(src, bytes)
 end
-call('HSET', K_SEEN, node, n(now))
+grew(K_SEEN, call('HSET', K_SEEN, node, n(now)))
 refreshNode(node)
 touchIndexes()
 return {1, seen and 0 or 1}

@@ -68,8 +68,8 @@ if st == 'q' or st == 'f' then
   -- The answer's bytes belong to whoever sent it.
   addBytes(-num(r[4]), bs)
   addBytes(bytes, asrc)
-  call('ZADD', K1_XH, n(hu), rk)
-  call('ZADD', kh(client), call('HINCRBY', K1_META, 'order', 1), rk)
+  grew(K1_XH, call('ZADD', K1_XH, n(hu), rk))
+  call('ZADD', kh(client), counter(K1_META, 'order', 1), rk)
   call('PEXPIRE', kh(client), INDEX_TTL)
   touch()
   wakeClient(client, id)

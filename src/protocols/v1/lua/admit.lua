@@ -48,7 +48,7 @@ local refused = bytesRefusal(src, bytes)
 if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'relay_queue_full'} end
 local dl = now + DEADLINE
-local order = call('HINCRBY', K1_META, 'order', 1)
+local order = counter(K1_META, 'order', 1)
 local fields = {'c', client, 'i', id, 'n', node, 'at', n(now), 'dl', n(dl), 'st', 'q', 'ct', ARGV[6], 'ck', ARGV[7], 'iv', ARGV[8],
   'b', n(bytes), 'rb', n(bytes), 's', src, 'bs', src, 'dg', dg, 'o', order, 'lp', 0}
 if cd ~= '' then fields[#fields + 1] = 'cd' fields[#fields + 1] = cd end
@@ -57,9 +57,9 @@ call('PEXPIRE', kr(rk), INDEX_TTL)
 call('ZADD', kq(node), order, rk)
 hadd(kqs(node), src, 1)
 call('HSET', ki(node), id, rk)
-call('ZADD', K1_XA, n(dl), rk)
-call('ZADD', K1_XQ, n(now), rk)
-call('HINCRBY', K1_QC, client, 1)
+grew(K1_XA, call('ZADD', K1_XA, n(dl), rk))
+grew(K1_XQ, call('ZADD', K1_XQ, n(now), rk))
+counter(K1_QC, client, 1)
 hadd(K1_SRCR, src, 1)
 addBytes(bytes, src)
 refreshAlive(node, now)

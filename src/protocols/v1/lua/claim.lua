@@ -32,7 +32,7 @@ while true do
     call('ZREM', K1_XQ, rk)
     local lease = math.min(now + INFL, dl)
     call('ZADD', kf(node), n(lease), r[2])
-    call('ZADD', K1_XF, n(lease), rk)
+    grew(K1_XF, call('ZADD', K1_XF, n(lease), rk))
     -- The ciphertext stays (counted) until the answer: a lapsed claim goes back to the queue.
     call('HSET', kr(rk), 'st', 'f', 'lu', n(lease), 'cl', '1')
     renew(node, now, 0)

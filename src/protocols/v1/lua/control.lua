@@ -32,7 +32,7 @@ if known then
     end
     local lease = math.min(now + INFL, dl)
     call('ZADD', kf(node), n(lease), id)
-    call('ZADD', K1_XF, n(lease), rk)
+    grew(K1_XF, call('ZADD', K1_XF, n(lease), rk))
     call('HSET', kr(rk), 'lu', n(lease))
     local seen = num(call('HGET', kn(node), 'seen'))
     if now > seen then call('HSET', kn(node), 'seen', n(now)) end
@@ -52,6 +52,6 @@ if t[1] == 'completed' then return {1, 'unavailable'} end
 if ack then
   call('HSET', kt(rk), 'nu', 0)
   call('HDEL', knt(node), id)
-  call('ZADD', K1_XT, t[5], rk)
+  grew(K1_XT, call('ZADD', K1_XT, t[5], rk))
 end
 return {1, t[1], t[2], ack and 1 or 0, {}}

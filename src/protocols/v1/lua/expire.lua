@@ -43,7 +43,7 @@ for _, rk in ipairs(due) do
     addBytes(num(r[9]) - num(r[8]), r[10])
     call('ZADD', kq(node), r[6], rk)
     hadd(kqs(node), r[5] or '-', 1)
-    call('ZADD', K1_XQ, r[7], rk)
+    grew(K1_XQ, call('ZADD', K1_XQ, r[7], rk))
     refreshAlive(node, now)
     wakeWork(node)
     requeued = requeued + 1

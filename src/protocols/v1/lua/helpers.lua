@@ -11,7 +11,7 @@ local function refreshAlive(node, now)
   local untilAt = tonumber(lease)
   local top = call('ZRANGE', kf(node), -1, -1, 'WITHSCORES')
   if top[2] and tonumber(top[2]) > untilAt then untilAt = tonumber(top[2]) end
-  call('ZADD', K1_ALIVE, n(untilAt), node)
+  grew(K1_ALIVE, call('ZADD', K1_ALIVE, n(untilAt), node))
   local ttl = INDEX_TTL + math.max(0, untilAt - now)
   for _, k in ipairs({kn(node), kq(node), kf(node), ki(node), kqs(node)}) do call('PEXPIRE', k, ttl) end
   return untilAt
@@ -33,7 +33,7 @@ local function setCaps(node, caps, tier, mct, conc, models)
 end
 
 local function clientDelta(client, d)
-  if call('HINCRBY', K1_QC, client, d) <= 0 then call('HDEL', K1_QC, client) end
+  hadd(K1_QC, client, d)
 end
 
 -- Sticky opt-in ownership: a presented credential digest must be the node's and binds it; a
@@ -83,7 +83,7 @@ local function bury(rk, client, id, status, reason, cd, dl, now, nodeKey, owner,
   addBytes(tb, src or '-')
   call('HSET', kt(rk), unpack(fields))
   call('PEXPIRE', kt(rk), INDEX_TTL)
-  call('ZADD', K1_XT, n(math.max(cu, nu)), rk)
+  grew(K1_XT, call('ZADD', K1_XT, n(math.max(cu, nu)), rk))
 end
 
 -- The tombstone a client may read: {status, reason, cancel digest or false, until, admission

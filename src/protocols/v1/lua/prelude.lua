@@ -28,10 +28,11 @@ local function kt(rk) return P .. 'v1:t:' .. rk end
 local function kqs(node) return P .. 'v1:qs:' .. node end
 local function rkey(client, id) return #client .. ':' .. client .. id end
 
--- Shared bookkeeping keys outlive every entry: refreshed on each write.
-local function touch()
-  for _, k in ipairs({K_COUNT, K_SRCBYTES, K1_NODES, K1_ALIVE, K1_META, K1_QC, K1_XA, K1_XQ, K1_XH, K1_XT, K1_XF, K1_SRCN, K1_SRCR, K1_SCUR}) do call('PEXPIRE', k, INDEX_TTL) end
-end
+-- Shared bookkeeping keys outlive every entry (common.lua, grew and touchAll): writes that
+-- may create one go through grew or counter; each write script ends with touch.
+local INDEXES = {K_COUNT, K_SRCBYTES, K1_NODES, K1_ALIVE, K1_META, K1_QC, K1_XA, K1_XQ, K1_XH, K1_XT, K1_XF, K1_SRCN, K1_SRCR, K1_SCUR}
+local K1_TOUCHED = P .. 'v1:touched'
+local function touch() touchAll(K1_TOUCHED, INDEXES) end
 local function bytesFit(extra, src) return bytesRefusal(src, extra) == nil end
 local function wakeWork(node) call('PUBLISH', WAKE, 'wv1\0' .. node) end
 local function wakeClient(client, id) call('PUBLISH', WAKE, 'rv1\0' .. client .. '\0' .. id) end

@@ -43,12 +43,12 @@ if call('ZCARD', K1_NODES) >= MAX_NODES then return {0, 'relay_node_limit'} end
 local refused = bytesRefusal(src, nb)
 if refused == 'share' then return {0, 'source_bytes_share_exceeded'} end
 if refused then return {0, 'relay_node_limit'} end
-local seq = call('HINCRBY', K1_META, 'seq', 1)
+local seq = counter(K1_META, 'seq', 1)
 call('HSET', kn(node), 'seq', seq, 'digest', digest, 'lease', n(now + LEASE), 'seen', n(now), 'src', src, 'b', n(nb))
 hadd(K1_SRCN, src, 1)
 addBytes(nb, src)
 setCaps(node, ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-call('ZADD', K1_NODES, seq, node)
+grew(K1_NODES, call('ZADD', K1_NODES, seq, node))
 refreshAlive(node, now)
 touch()
 return {1, 1, 1}

@@ -100,7 +100,7 @@ for _, c in ipairs(elig) do
   end
 end
 chosen = chosen or first
-call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc, 'picks', picks)
-call('HSET', K1_SCUR, pickSrc, chosen.seq)
+grew(K1_META, call('HSET', K1_META, 'cursor', chosen.seq, 'csrc', pickSrc, 'picks', picks))
+grew(K1_SCUR, call('HSET', K1_SCUR, pickSrc, chosen.seq))
 touch()
 return {1, chosen.node, call('HGET', kn(chosen.node), 'caps'), chosen.depth, chosen.inflight, #elig, smallest > wanted and 1 or 0, flat(eligTiers), flat(capTiers)}

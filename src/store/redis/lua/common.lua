@@ -35,15 +35,47 @@ local K_COUNT, K_SRCBYTES = KEYS[1], P .. 'srcbytes'
 local WAKE = P .. 'wake'
 local MAX_BYTES, SH_BYTES = maxStoredBytes, bytesShare
 
+-- Native TTLs of the shared bookkeeping keys (counts, indexes, per-source tallies): the safety
+-- net that frees them once every replica is gone, so each must outlive every entry it indexes.
+-- Refreshing all of them on every write was a dozen PEXPIREs per script, most of a round trip's
+-- Redis CPU. Instead: a write that may create one (a new member or field: a key is only ever
+-- created by one) gives it its TTL at once (grew), and touchAll refreshes the whole family at
+-- most every TOUCH_EVERY, a marker key standing for the last refresh. In between every key keeps
+-- at least indexTtlMs - TOUCH_EVERY, still past every logical lifetime.
+local TOUCH_EVERY = math.floor(nativeGraceMs / 2)
+local given = {}
+-- 'added': the write's count of new members or fields (ZADD, HSET), > 0 when it may have created key.
+local function grew(key, added)
+  -- Every time, not once per call: a key emptied (so deleted) and created again within one
+  -- script needs its TTL again.
+  if added > 0 then
+    call('PEXPIRE', key, indexTtlMs)
+    given[key] = true
+  end
+  return added
+end
+-- HINCRBY on a bookkeeping key; a result equal to d means the field (maybe the key) is new.
+local function counter(key, field, d)
+  local v = call('HINCRBY', key, field, d)
+  if v == d then grew(key, 1) end
+  return v
+end
+local function touchAll(marker, keys)
+  if call('EXISTS', marker) == 1 then return end
+  for _, k in ipairs(keys) do
+    if not given[k] then call('PEXPIRE', k, indexTtlMs) end
+  end
+  call('SET', marker, '1', 'PX', TOUCH_EVERY)
+end
 -- A per-source counter: a HASH source -> count; adds d, a field at 0 goes (never below zero).
 local function hadd(key, field, d)
   if d == 0 then return end
-  if call('HINCRBY', key, field, d) <= 0 then call('HDEL', key, field) end
+  if counter(key, field, d) <= 0 then call('HDEL', key, field) end
 end
 -- Stored bytes of both protocols: the total in counts.bytes, per source in srcbytes.
 local function addBytes(d, src)
   if d == 0 then return end
-  call('HINCRBY', K_COUNT, 'bytes', d)
+  counter(K_COUNT, 'bytes', d)
   hadd(K_SRCBYTES, src or '-', d)
 end
 -- nil when src may add 'amount' bytes; else 'share' (its share is full) or 'cap' (the whole cap).
