@@ -37,8 +37,8 @@ local MAX_BYTES, SH_BYTES = maxStoredBytes, bytesShare
 
 -- Native TTLs of the shared bookkeeping keys (counts, indexes, per-source tallies): the safety
 -- net that frees them once every replica is gone, so each must outlive every entry it indexes.
--- Refreshing all of them on every write was a dozen PEXPIREs per script, most of a round trip's
--- Redis CPU. Instead: a write that may create one (a new member or field: a key is only ever
+-- Refreshing all of them on every write was a dozen PEXPIREs per script, a third of a round
+-- trip's Redis commands (bench/README.md, bookkeeping TTLs). Instead: a write that may create one (a new member or field: a key is only ever
 -- created by one) gives it its TTL at once (grew), and touchAll refreshes the whole family at
 -- most every TOUCH_EVERY, a marker key standing for the last refresh. In between every key keeps
 -- at least indexTtlMs - TOUCH_EVERY, still past every logical lifetime.
