@@ -15,6 +15,8 @@ export const V1_SETTINGS = {
   v1RequestDeadlineSeconds: { env: 'TOKEN_PLACE_API_V1_REQUEST_DEADLINE_SECONDS', fallback: 480, min: 1, max: 3600 },
   v1ResponseTtlSeconds: { env: 'TOKENPLACE_API_V1_RESPONSE_TTL_SECONDS', fallback: 300, min: 1, max: 86_400 },
   v1TerminalTtlSeconds: { env: 'TOKENPLACE_TERMINAL_REQUEST_TTL_SECONDS', fallback: 300, min: 1, max: 86_400 },
+  /** An answer handed out for the last time (ack, or a retrieve without id) stays fetchable by id this long: that reply may be lost. */
+  v1AckReplaySeconds: { env: 'TOKENPLACE_API_V1_ACK_REPLAY_SECONDS', fallback: 30, min: 1, max: 300 },
   v1ControlTombstoneTtlSeconds: { env: 'TOKEN_PLACE_API_V1_CONTROL_TOMBSTONE_TTL_SECONDS', fallback: 60, min: 1, max: 300 },
   v1MaxQueuePerNode: { env: 'TOKEN_PLACE_API_V1_MAX_QUEUE_DEPTH_PER_NODE', fallback: 1024, min: 1, max: 1_000_000 },
   v1MaxRequests: { env: 'TOKENPLACE_API_V1_MAX_REQUESTS', fallback: 10_000, min: 1, max: 10_000_000 },

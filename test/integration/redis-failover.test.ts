@@ -24,6 +24,10 @@ async function failover(t: TestContext, wait: boolean): Promise<void> {
     TOKENPLACE_REDIS_URL: '',
     TOKENPLACE_REDIS_COMMAND_TIMEOUT_MS: '500',
     TOKENPLACE_REDIS_CONNECT_TIMEOUT_MS: '500',
+    // A claim whose reply died with the primary comes back when its in-flight lease lapses; the
+    // test's nodes answer at once, so 5 s (not the 30 s default) brings it back within the
+    // clients' give-up.
+    TOKEN_PLACE_API_V1_IN_FLIGHT_TTL_SECONDS: '5',
     ...(wait ? { TOKENPLACE_REDIS_WAIT_REPLICAS: '1', TOKENPLACE_REDIS_WAIT_TIMEOUT_MS: '100' } : {}),
   };
   const replicas: Replica[] = [];

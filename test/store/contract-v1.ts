@@ -20,6 +20,7 @@ export const V1_CONTRACT_LIMITS: StoreLimits = {
   v1MaxQueuePerNode: 3,
   v1MaxRequests: 8,
   v1MaxTombstones: 50,
+  v1AckReplayMs: 10_000,
 };
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -529,7 +530,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
     });
 
     describe('responses', () => {
-      it('an answer is held for its client, fetchable again until acknowledged; the id is then done', async () => {
+      it('an answer is held for its client, fetchable again until acknowledged, then for the replay window; the id is then done', async () => {
         await register('n1');
         await admit('n1', 'c1', 'r1');
         await claim('n1', T0 + 1000);
@@ -544,8 +545,12 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3010), expected, 'a retrieve whose reply was lost is repeated');
         assert.equal((await store.stats(T0 + 3010)).v1Responses, 1);
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3020, { ack: true }), expected, 'the ack hands it out once more');
-        assert.equal((await store.stats(T0 + 3020)).v1Responses, 0);
-        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3100), { kind: 'unknown' });
+        assert.equal((await store.stats(T0 + 3020)).v1Responses, 0, 'no longer a held answer');
+        // The ack's reply may be lost (a timeout, a failover): its retry, with or without ack, still gets it.
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 3100, { ack: true }), expected, 'replayed after the ack');
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 13_019), expected, 'until the replay window ends');
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 13_020), { kind: 'unknown' });
+        assert.deepEqual(await store.v1.retrieveResponse('c2', 'r1', T0 + 3100), { kind: 'unknown' }, 'only to its owner');
         assert.deepEqual(await store.v1.acceptResponse('c1', 'r1', answer('late'), T0 + 3200), {
           ok: false,
           reason: 'request_gone',
@@ -553,6 +558,63 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
           ended: [],
         });
         assert.deepEqual(await store.v1.renewInflight('n1', 'r1', DIGEST('n1'), false, T0 + 3300), { ok: true, status: 'unavailable' });
+      });
+
+      it('a replay is not held work: a retrieve without id skips it, a cancel cannot reach it, its bytes count until the window ends', async () => {
+        await register('n1', T0, caps(['m'], '8k-fast', 2));
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c1', 'r2');
+        await claim('n1', T0);
+        await claim('n1', T0);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
+        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 2);
+        const held = (await store.stats(T0 + 10)).storedBytes;
+        // Without an id the oldest answer is popped; the next one without id is the other answer.
+        const first = await store.v1.retrieveResponse('c1', null, T0 + 10);
+        assert.equal(first.kind === 'response' && first.response.requestId, 'r1');
+        const second = await store.v1.retrieveResponse('c1', null, T0 + 20);
+        assert.equal(second.kind === 'response' && second.response.requestId, 'r2');
+        assert.deepEqual(await store.v1.retrieveResponse('c1', null, T0 + 30), { kind: 'unknown' }, 'replays are not handed out without their id');
+        // By id, both still come back.
+        const again = await store.v1.retrieveResponse('c1', 'r1', T0 + 40);
+        assert.equal(again.kind === 'response' && again.response.ciphertext, 'answer-r1');
+        assert.deepEqual(
+          await store.v1.cancelRequest('c1', 'r2', 'cancel-r2', 'cancelled', 'client_timeout', T0 + 50),
+          { ok: false, reason: 'forbidden' },
+          'completed: nothing to cancel',
+        );
+        const replaying = (await store.stats(T0 + 60)).storedBytes;
+        assert.ok(replaying < held, 'the records are gone');
+        await store.v1.expire(T0 + 10_030);
+        const after = (await store.stats(T0 + 10_030)).storedBytes;
+        assert.equal(
+          replaying - after,
+          2 * (answer('r1').ciphertext.length + answer('r1').cipherkey.length + answer('r1').iv.length),
+          'the replays counted their ciphertext until the window ended',
+        );
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 10_030), { kind: 'unknown' });
+        // The tombstones stay: a retried admission is still answered from them.
+        assert.equal((await admit('n1', 'c1', 'r1', T0 + 10_040)).ok, true);
+      });
+
+      it('a replay goes with its tombstone when the tombstone cap makes room', async () => {
+        await fresh({ v1MaxTombstones: 1 });
+        await register('n1', T0, caps(['m'], '8k-fast', 2));
+        const empty = (await store.stats(T0)).storedBytes;
+        await admit('n1', 'c1', 'r1');
+        await admit('n1', 'c1', 'r2');
+        await claim('n1', T0);
+        await claim('n1', T0);
+        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
+        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 2);
+        await store.v1.retrieveResponse('c1', 'r1', T0 + 10, { ack: true });
+        await store.v1.retrieveResponse('c1', 'r2', T0 + 20, { ack: true });
+        assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 30), { kind: 'unknown' }, 'its tombstone made room');
+        const again = await store.v1.retrieveResponse('c1', 'r2', T0 + 30);
+        assert.equal(again.kind === 'response' && again.response.ciphertext, 'answer-r2');
+        await store.v1.expire(T0 + 200_000);
+        await register('n1', T0 + 200_000, caps(['m'], '8k-fast', 2));
+        assert.equal((await store.stats(T0 + 200_000)).storedBytes, empty, 'the evicted replay released its bytes too');
       });
 
       it('answers are per request id: two requests of one client never overwrite each other', async () => {

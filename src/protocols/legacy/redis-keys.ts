@@ -52,6 +52,14 @@ export const SWEEP_MAX_STEPS = 20;
 export function indexTtlMs(limits: StoreLimits): number {
   const v1 = resolveV1Limits(limits);
   const legacy = Math.max(limits.nodeTtlMs, limits.requestTtlMs, limits.responseTtlMs, limits.streamTtlMs);
-  const api = Math.max(v1.v1LeaseMs, v1.v1InflightLeaseMs, v1.v1DeadlineMs, v1.v1ResponseTtlMs, v1.v1TerminalTtlMs, v1.v1ControlTombstoneTtlMs);
+  const api = Math.max(
+    v1.v1LeaseMs,
+    v1.v1InflightLeaseMs,
+    v1.v1DeadlineMs,
+    v1.v1ResponseTtlMs,
+    v1.v1TerminalTtlMs,
+    v1.v1ControlTombstoneTtlMs,
+    v1.v1AckReplayMs,
+  );
   return Math.max(legacy, api) + NATIVE_GRACE_MS;
 }

@@ -30,6 +30,12 @@ export interface V1Limits {
   v1MaxQueuePerNodePerSource: number;
   /** Live requests (queued, in flight, answered-unfetched) one source may hold (10000 / 100). */
   v1MaxRequestsPerSource: number;
+  /**
+   * An answer handed out for the last time (ack, or a retrieve without id) can be fetched again
+   * by its id this long: the reply that carried it may have been lost (a timeout, a failover).
+   * Its bytes stay counted until then.
+   */
+  v1AckReplayMs: number;
 }
 
 /**
@@ -77,6 +83,7 @@ export interface V1LimitsConfig {
   v1MaxNodesPerSource: number;
   v1MaxQueuePerNodePerSource: number;
   v1MaxRequestsPerSource: number;
+  v1AckReplaySeconds: number;
 }
 
 export function v1StoreLimits(config: V1LimitsConfig): V1Limits {
@@ -93,5 +100,6 @@ export function v1StoreLimits(config: V1LimitsConfig): V1Limits {
     v1MaxNodesPerSource: config.v1MaxNodesPerSource,
     v1MaxQueuePerNodePerSource: config.v1MaxQueuePerNodePerSource,
     v1MaxRequestsPerSource: config.v1MaxRequestsPerSource,
+    v1AckReplayMs: config.v1AckReplaySeconds * 1000,
   };
 }

@@ -127,6 +127,22 @@ interface Tomb {
   digest: string;
   source: string;
   bytes: number;
+  /** A completed request's answer, still fetchable by id for a while after it was handed out for the last time. */
+  replay: Replay | null;
+}
+
+/**
+ * The last hand-out of an answer (an ack, or a retrieve without id) may never reach its client
+ * (a timeout, a failover): the answer stays on its tombstone, fetchable by id, until `until`.
+ * Its bytes stay charged to the source that sent it.
+ */
+interface Replay {
+  payload: V1Ciphertext;
+  admittedAt: number;
+  completedAt: number;
+  until: number;
+  byteSource: string;
+  bytes: number;
 }
 
 const RECORD_OVERHEAD = V1_RECORD_OVERHEAD;
@@ -167,6 +183,8 @@ export class V1Memory implements V1Transitions {
   readonly #active = new Map<string, ReqRec>();
   readonly #held = new Map<string, ReqRec>();
   readonly #tombs = new Map<string, Tomb>();
+  /** Tombstones that carry a replayable answer, in order of their replay's end (one window for all). */
+  readonly #replays = new Map<string, Tomb>();
   readonly #nodeTombs = new Map<string, string>();
   readonly #perClient = new Map<string, number>();
   readonly #nodesBySource: SourceLedger;
@@ -254,11 +272,19 @@ export class V1Memory implements V1Transitions {
 
   #dropTomb(tomb: Tomb): void {
     this.#tombs.delete(tomb.key);
+    this.#dropReplay(tomb);
     this.#charge(tomb, tomb.source, 0);
     if (tomb.nodeKey !== null) {
       const index = nodeTombKey(tomb.nodeKey, tomb.requestId);
       if (this.#nodeTombs.get(index) === tomb.key) this.#nodeTombs.delete(index);
     }
+  }
+
+  #dropReplay(tomb: Tomb): void {
+    if (tomb.replay === null) return;
+    this.#charge(tomb.replay, tomb.replay.byteSource, 0);
+    tomb.replay = null;
+    this.#replays.delete(tomb.key);
   }
 
   #bury(tomb: Tomb): void {
@@ -329,6 +355,7 @@ export class V1Memory implements V1Transitions {
       digest: rec.digest,
       source: rec.source,
       bytes: 0,
+      replay: null,
     });
     this.#wakeClient(rec);
   }
@@ -656,12 +683,13 @@ export class V1Memory implements V1Transitions {
     return { ok: false, reason: 'request_gone', status: tomb?.status ?? 'gone', ended: [] };
   }
 
+  /** The last hand-out: the record ends as completed; its answer stays replayable (Replay). */
   #popHeld(rec: ReqRec, now: number): V1RetrieveOutcome {
     const payload = rec.payload!;
     this.#held.delete(rec.key);
     this.#setBytes(rec, 0);
     rec.payload = null;
-    this.#bury({
+    const tomb: Tomb = {
       key: rec.key,
       clientKey: rec.clientKey,
       requestId: rec.requestId,
@@ -676,7 +704,20 @@ export class V1Memory implements V1Transitions {
       digest: rec.digest,
       source: rec.source,
       bytes: 0,
-    });
+      replay: null,
+    };
+    this.#bury(tomb);
+    const replay: Replay = {
+      payload,
+      admittedAt: rec.admittedAt,
+      completedAt: rec.completedAt,
+      until: now + this.limits.v1AckReplayMs,
+      byteSource: rec.byteSource,
+      bytes: 0,
+    };
+    this.#charge(replay, replay.byteSource, cipherBytes(payload));
+    tomb.replay = replay;
+    this.#replays.set(tomb.key, tomb);
     this.#requestsBySource.add(rec.source, -1);
     return {
       kind: 'response',
@@ -724,6 +765,10 @@ export class V1Memory implements V1Transitions {
       return { kind: 'pending', deadlineAt: rec.deadlineAt, progress };
     }
     const tomb = this.#clientTomb(key, now);
+    const replay = tomb?.replay;
+    if (replay != null && replay.until > now) {
+      return { kind: 'response', response: { ...replay.payload, clientKey, requestId, admittedAt: replay.admittedAt, completedAt: replay.completedAt } };
+    }
     if (tomb !== undefined && tomb.status !== 'completed') return { kind: 'terminal', status: tomb.status, reason: tomb.reason as V1TerminalReason, ended: [] };
     return { kind: 'unknown' };
   }
@@ -791,6 +836,7 @@ export class V1Memory implements V1Transitions {
       this.#end(rec, 'expired', 'expired', now, report.ended);
       report.expiredResponses += 1;
     }
+    for (let tomb = first(this.#replays); tomb !== undefined && tomb.replay!.until <= now; tomb = first(this.#replays)) this.#dropReplay(tomb);
     // Claims whose claimer stopped control-polling go back to the queue (or end claimer_lost),
     // before the node-eviction pass below would cancel them with their node.
     report.requeued = 0;
@@ -889,7 +935,9 @@ export class V1Memory implements V1Transitions {
       })),
       active: [...this.#active.values()].sort(byKey).map(request),
       held: [...this.#held.values()].sort(byKey).map(request),
-      tombstones: [...this.#tombs.values()].sort(byKey).map((t) => ({ ...t })),
+      tombstones: [...this.#tombs.values()]
+        .sort(byKey)
+        .map((t) => ({ ...t, replay: t.replay === null ? null : { ...t.replay, payload: { ...t.replay.payload } } })),
       perClient: [...this.#perClient.entries()].sort(([a], [b]) => (a < b ? -1 : 1)),
       nodesBySource: this.#nodesBySource.top(Number.MAX_SAFE_INTEGER).sort(),
       requestsBySource: this.#requestsBySource.top(Number.MAX_SAFE_INTEGER).sort(),

@@ -14,6 +14,7 @@
 //   <p>v1:xq          ZSET   rk -> admitted at: queued requests (count, oldest age)
 //   <p>v1:xh          ZSET   rk -> held until: answered, unfetched (response sweep, count)
 //   <p>v1:xt          ZSET   rk -> max(client until, node until): tombstones (prune, cap)
+//   <p>v1:xr          ZSET   rk -> replay until: tombstones still carrying their answer (replay sweep)
 //   <p>v1:xf          ZSET   rk -> in-flight lease: claims (the sweep requeues lapsed ones)
 //   <p>v1:srcn        HASH   source -> v1 nodes it registered (node share)
 //   <p>v1:srcr        HASH   source -> live requests it submitted (request share)
@@ -35,7 +36,9 @@
 //                            ct/ck/iv (request while queued or in flight, response once held),
 //                            pc/pk/pi (progress)
 //   <p>v1:h:<client>  ZSET   rk -> completion order: the client's held answers
-//   <p>v1:t:<rk>      HASH   tombstone: c, i, st, rs, cd, dl, cu, nk, od, nu, dg, s, b
+//   <p>v1:t:<rk>      HASH   tombstone: c, i, st, rs, cd, dl, cu, nk, od, nu, dg, s, b; after an
+//                            answer's last hand-out also rct/rck/riv, rat, rca, ru (replay until),
+//                            rb (its bytes), rbs (the source they are charged to)
 //
 // Bytes count into the legacy <p>counts "bytes" field, so maxStoredBytes bounds both protocols in
 // every script of either. Wake-ups go to the legacy channel as "w" + v1WorkWakeKey(node) and

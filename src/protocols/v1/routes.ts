@@ -167,8 +167,9 @@ export async function v1Routes(app: FastifyInstance): Promise<void> {
     const body = requireObject(request.body);
     const clientKey = publicKey(body, 'client_public_key', limits);
     const id = optionalRequestId(body);
-    // `ack: true`: the client holds the answer; it is handed out once more and dropped. Without
-    // it an answer stays fetchable until v1ResponseTtl (upstream clients never ack).
+    // `ack: true`: the client holds the answer; it is handed out once more and the request ends,
+    // the answer still fetchable by id for v1AckReplay (that reply may be lost). Without ack an
+    // answer stays fetchable until v1ResponseTtl (upstream clients never ack).
     const result = await v1.retrieve(clientKey, id, clientGoneSignal(reply), body.ack === true || body.acknowledge === true);
     if (result.kind === 'pending') {
       const answer: PendingWire = { status: 'pending', ...deadlineFields(result.deadlineRemainingSeconds) };

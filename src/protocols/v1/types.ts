@@ -321,10 +321,12 @@ export interface V1Transitions {
   acceptResponse(clientKey: string, requestId: string, response: V1Ciphertext, now: number, options?: V1CallOptions): Promise<V1AcceptOutcome>;
   /**
    * A client's fetch. Held: handed out and kept (repeatable, so a lost reply can be fetched
-   * again) until options.ack (then dropped, tombstone 'completed') or v1ResponseTtlMs. Active:
-   * pending with the deadline and the latest progress record, which is popped; past its deadline
-   * it ends (terminal expired). Tombstoned cancelled/expired: terminal. Otherwise (never seen, or
-   * acknowledged) unknown. Without a request id: pops the oldest held response of that client.
+   * again) until options.ack (then tombstone 'completed') or v1ResponseTtlMs. Active: pending
+   * with the deadline and the latest progress record, which is popped; past its deadline it ends
+   * (terminal expired). Tombstoned cancelled/expired: terminal. Completed: the answer once more
+   * within v1AckReplayMs of its last hand-out (that reply may have been lost), then unknown.
+   * Never seen: unknown. Without a request id: pops the oldest held response of that client
+   * (replays are never handed out without their id).
    */
   retrieveResponse(clientKey: string, requestId: string | null, now: number, options?: V1CallOptions): Promise<V1RetrieveOutcome>;
   /**

@@ -170,14 +170,17 @@ describe('API v1 routes: a request from admission to answer', () => {
     const again = await retrieve(relay);
     assert.deepEqual(again.json(), got.json(), 'repeatable until acknowledged (a lost reply can be fetched again)');
     const acked = await relay.post('/api/v1/relay/responses/retrieve', { client_public_key: CLIENT_A, request_id: 'req-1', ack: true });
-    assert.deepEqual(acked.json(), got.json(), 'the ack hands it out once more, then drops it');
-    const after = await retrieve(relay);
-    assert.equal(after.statusCode, 404);
-    assert.equal(after.json().error.code, 'unknown_request');
+    assert.deepEqual(acked.json(), got.json(), 'the ack hands it out once more and ends the request');
+    const replayed = await retrieve(relay);
+    assert.deepEqual(replayed.json(), got.json(), "the ack's reply may be lost: its retry still gets the answer");
     const late = await relay.post('/api/v1/relay/responses', responseBody({ chat_history: 'bGF0ZQ==' }), NODE_HEADERS);
     assert.equal(late.statusCode, 410);
     assert.deepEqual(late.json().error, { code: 'completed', status: 'completed', message: 'Request is no longer waiting for a response' });
     assert.deepEqual((await control(relay, credential)).json(), { status: 'completed/unavailable', next_poll_seconds: 1 });
+    relay.clock.advance(30_000);
+    const after = await retrieve(relay);
+    assert.equal(after.statusCode, 404, 'TOKENPLACE_API_V1_ACK_REPLAY_SECONDS (30 s) later it is gone');
+    assert.equal(after.json().error.code, 'unknown_request');
     await relay.app.close();
   });
 

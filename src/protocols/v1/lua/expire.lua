@@ -1,5 +1,6 @@
 --[[
-  One bounded sweep step over the v1 indexes: lapsed leases, deadlines, held answers, tombstones.
+  One bounded sweep step over the v1 indexes: lapsed leases, deadlines, held answers, replays of
+  handed-out answers, tombstones.
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
@@ -22,6 +23,9 @@ for _, rk in ipairs(due) do
   endReq(rk, 'expired', 'expired', now, ended)
   responses = responses + 1
 end
+more = more or #due == BATCH
+due = call('ZRANGEBYSCORE', K1_XR, '-inf', n(now), 'LIMIT', 0, BATCH)
+for _, rk in ipairs(due) do dropReplay(rk) end
 more = more or #due == BATCH
 -- Claims whose claimer stopped control-polling: back to the head of their node's queue (their
 -- admission order), or, after MAX_RECLAIMS lapses, ended as expired/claimer_lost. This runs

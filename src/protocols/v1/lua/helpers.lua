@@ -50,8 +50,12 @@ local function ownerRefusal(node, presented)
 end
 
 local function dropTomb(rk)
-  local t = call('HMGET', kt(rk), 'nk', 'i', 's', 'b')
+  local t = call('HMGET', kt(rk), 'nk', 'i', 's', 'b', 'rb', 'rbs')
   addBytes(-num(t[4]), t[3])
+  if t[5] then
+    addBytes(-num(t[5]), t[6])
+    call('ZREM', K1_XR, rk)
+  end
   call('DEL', kt(rk))
   call('ZREM', K1_XT, rk)
   if t[1] and call('HGET', knt(t[1]), t[2]) == rk then call('HDEL', knt(t[1]), t[2]) end
@@ -84,6 +88,24 @@ local function bury(rk, client, id, status, reason, cd, dl, now, nodeKey, owner,
   call('HSET', kt(rk), unpack(fields))
   call('PEXPIRE', kt(rk), INDEX_TTL)
   grew(K1_XT, call('ZADD', K1_XT, n(math.max(cu, nu)), rk))
+end
+
+-- The last hand-out of an answer (an ack, or a retrieve without id) may never reach its client
+-- (a timeout, a failover): the answer stays on the tombstone, fetchable by id for REPLAY, its
+-- bytes still charged to the source that sent it (memory.ts: Replay).
+local function keepReplay(rk, ct, ck, iv, at, ca, src, now)
+  local rb = #ct + #ck + #iv
+  addBytes(rb, src)
+  call('HSET', kt(rk), 'rct', ct, 'rck', ck, 'riv', iv, 'rat', at, 'rca', ca, 'ru', n(now + REPLAY), 'rb', n(rb), 'rbs', src)
+  grew(K1_XR, call('ZADD', K1_XR, n(now + REPLAY), rk))
+end
+
+local function dropReplay(rk)
+  local t = call('HMGET', kt(rk), 'rb', 'rbs')
+  call('ZREM', K1_XR, rk)
+  if not t[1] then return end
+  addBytes(-num(t[1]), t[2])
+  call('HDEL', kt(rk), 'rct', 'rck', 'riv', 'rat', 'rca', 'ru', 'rb', 'rbs')
 end
 
 -- The tombstone a client may read: {status, reason, cancel digest or false, until, admission

@@ -6,7 +6,7 @@
 local MAX_NODES, MAX_QPC = maxNodes, maxQueuePerClient
 local BATCH, INDEX_TTL = sweepBatch, indexTtlMs
 local LEASE, INFL, DEADLINE = v1LeaseMs, v1InflightLeaseMs, v1DeadlineMs
-local RESP_TTL, TERM_TTL, CTRL_TTL = v1ResponseTtlMs, v1TerminalTtlMs, v1ControlTombstoneTtlMs
+local RESP_TTL, TERM_TTL, CTRL_TTL, REPLAY = v1ResponseTtlMs, v1TerminalTtlMs, v1ControlTombstoneTtlMs, v1AckReplayMs
 local MAX_QPN, MAX_REQ, MAX_TOMBS = v1MaxQueuePerNode, v1MaxRequests, v1MaxTombstones
 local MAX_NODES_PS, MAX_QPN_PS, MAX_REQ_PS = v1MaxNodesPerSource, v1MaxQueuePerNodePerSource, v1MaxRequestsPerSource
 local MAX_RECLAIMS = v1MaxReclaims
@@ -17,6 +17,7 @@ local EXPLORE_EVERY = exploreEvery
 local K1_XF, K1_SRCN, K1_SRCR, K1_SCUR = P .. 'v1:xf', P .. 'v1:srcn', P .. 'v1:srcr', P .. 'v1:scur'
 local K1_NODES, K1_ALIVE, K1_META, K1_QC = P .. 'v1:nodes', P .. 'v1:alive', P .. 'v1:meta', P .. 'v1:qc'
 local K1_XA, K1_XQ, K1_XH, K1_XT = P .. 'v1:xa', P .. 'v1:xq', P .. 'v1:xh', P .. 'v1:xt'
+local K1_XR = P .. 'v1:xr'
 local function kn(node) return P .. 'v1:n:' .. node end
 local function kq(node) return P .. 'v1:q:' .. node end
 local function kf(node) return P .. 'v1:f:' .. node end
@@ -30,7 +31,7 @@ local function rkey(client, id) return #client .. ':' .. client .. id end
 
 -- Shared bookkeeping keys outlive every entry (common.lua, grew and touchAll): writes that
 -- may create one go through grew or counter; each write script ends with touch.
-local INDEXES = {K_COUNT, K_SRCBYTES, K1_NODES, K1_ALIVE, K1_META, K1_QC, K1_XA, K1_XQ, K1_XH, K1_XT, K1_XF, K1_SRCN, K1_SRCR, K1_SCUR}
+local INDEXES = {K_COUNT, K_SRCBYTES, K1_NODES, K1_ALIVE, K1_META, K1_QC, K1_XA, K1_XQ, K1_XH, K1_XT, K1_XR, K1_XF, K1_SRCN, K1_SRCR, K1_SCUR}
 local K1_TOUCHED = P .. 'v1:touched'
 local function touch() touchAll(K1_TOUCHED, INDEXES) end
 local function bytesFit(extra, src) return bytesRefusal(src, extra) == nil end

@@ -1,5 +1,6 @@
 --[[
-  A client polls for a request's answer (by id, or its oldest held answer); ack deletes it.
+  A client polls for a request's answer (by id, or its oldest held answer); ack ends it, and its
+  answer stays fetchable by id for the replay window (helpers.lua keepReplay).
 
   Input:
     KEYS[1] <P>counts (every relay script: src/store/redis/lua/common.lua)
@@ -33,6 +34,7 @@ local function pop(rk)
   hadd(K1_SRCR, r[9] or '-', -1)
   call('DEL', kr(rk))
   bury(rk, client, r[1], 'completed', 'completed', false, tonumber(r[7]), now, nil, nil, r[11], r[9])
+  keepReplay(rk, r[2], r[3], r[4], r[5], r[6], r[10] or r[9] or '-', now)
   touch()
   return {'response', r[2], r[3], r[4], r[1], r[5], r[6]}
 end
@@ -76,4 +78,8 @@ if r[1] == 'q' or r[1] == 'f' then
 end
 local t = clientTomb(rk, now)
 if t and t[1] ~= 'completed' then return {'terminal', t[1], t[2], {}} end
+if t then
+  local rp = call('HMGET', kt(rk), 'ru', 'rct', 'rck', 'riv', 'rat', 'rca')
+  if rp[1] and tonumber(rp[1]) > now then return {'response', rp[2], rp[3], rp[4], id, rp[5], rp[6]} end
+end
 return {'unknown'}

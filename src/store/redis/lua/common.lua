@@ -22,7 +22,7 @@ local nodeTtlMs, requestTtlMs, responseTtlMs, streamTtlMs, maxNodes, maxQueuePer
   queuePerNodeShare, queuedShare, responsesShare, streamsShare, nodeRecordBytes, jobRecordBytes,
   sessionRecordBytes, nativeGraceMs, sweepBatch, indexTtlMs, v1LeaseMs, v1InflightLeaseMs,
   v1DeadlineMs, v1ResponseTtlMs, v1TerminalTtlMs, v1ControlTombstoneTtlMs, v1MaxQueuePerNode, v1MaxRequests,
-  v1MaxTombstones, v1MaxNodesPerSource, v1MaxQueuePerNodePerSource, v1MaxRequestsPerSource, v1MaxReclaims,
+  v1MaxTombstones, v1MaxNodesPerSource, v1MaxQueuePerNodePerSource, v1MaxRequestsPerSource, v1AckReplayMs, v1MaxReclaims,
   v1RecordOverhead, v1TombOverhead, contextTiers, exploreEvery = unpack(cmsgpack.unpack(ARGV[1]))
 local call = redis.call
 
