@@ -75,6 +75,16 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       assert.equal(out.ok, true);
       return out.ok ? out : assert.fail('claim failed');
     };
+    /** Node n1 (two slots) claims r1 and r2 of client c1; each is answered in `order`, 1 ms apart. */
+    const answerTwo = async (order: [string, string] = ['r1', 'r2']) => {
+      await register('n1', T0, caps(['m'], '8k-fast', 2));
+      await admit('n1', 'c1', 'r1');
+      await admit('n1', 'c1', 'r2');
+      await claim('n1', T0);
+      await claim('n1', T0);
+      await store.v1.acceptResponse('c1', order[0], answer(order[0]), T0 + 1);
+      await store.v1.acceptResponse('c1', order[1], answer(order[1]), T0 + 2);
+    };
     if (options.setup) before(options.setup);
     beforeEach(async () => {
       await fresh();
@@ -561,13 +571,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       });
 
       it('a replay is not held work: a retrieve without id skips it, a cancel cannot reach it, its bytes count until the window ends', async () => {
-        await register('n1', T0, caps(['m'], '8k-fast', 2));
-        await admit('n1', 'c1', 'r1');
-        await admit('n1', 'c1', 'r2');
-        await claim('n1', T0);
-        await claim('n1', T0);
-        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
-        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 2);
+        await answerTwo();
         const held = (await store.stats(T0 + 10)).storedBytes;
         // Without an id the oldest answer is popped; the next one without id is the other answer.
         const first = await store.v1.retrieveResponse('c1', null, T0 + 10);
@@ -589,7 +593,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         const after = (await store.stats(T0 + 10_030)).storedBytes;
         assert.equal(
           replaying - after,
-          2 * (answer('r1').ciphertext.length + answer('r1').cipherkey.length + answer('r1').iv.length),
+          ['r1', 'r2'].reduce((sum, id) => sum + Object.values(answer(id)).join('').length, 0),
           'the replays counted their ciphertext until the window ended',
         );
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 10_030), { kind: 'unknown' });
@@ -601,12 +605,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
         await fresh({ v1MaxTombstones: 1 });
         await register('n1', T0, caps(['m'], '8k-fast', 2));
         const empty = (await store.stats(T0)).storedBytes;
-        await admit('n1', 'c1', 'r1');
-        await admit('n1', 'c1', 'r2');
-        await claim('n1', T0);
-        await claim('n1', T0);
-        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 1);
-        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 2);
+        await answerTwo();
         await store.v1.retrieveResponse('c1', 'r1', T0 + 10, { ack: true });
         await store.v1.retrieveResponse('c1', 'r2', T0 + 20, { ack: true });
         assert.deepEqual(await store.v1.retrieveResponse('c1', 'r1', T0 + 30), { kind: 'unknown' }, 'its tombstone made room');
@@ -618,13 +617,7 @@ export function storeContractV1(backend: string, factory: StoreFactory, options:
       });
 
       it('answers are per request id: two requests of one client never overwrite each other', async () => {
-        await register('n1', T0, caps(['m'], '8k-fast', 2));
-        await admit('n1', 'c1', 'r1');
-        await admit('n1', 'c1', 'r2');
-        await claim('n1', T0);
-        await claim('n1', T0);
-        await store.v1.acceptResponse('c1', 'r2', answer('r2'), T0 + 1);
-        await store.v1.acceptResponse('c1', 'r1', answer('r1'), T0 + 2);
+        await answerTwo(['r2', 'r1']);
         const one = await store.v1.retrieveResponse('c1', 'r1', T0 + 3);
         const two = await store.v1.retrieveResponse('c1', 'r2', T0 + 3);
         assert.equal(one.kind === 'response' && one.response.ciphertext, 'answer-r1');
