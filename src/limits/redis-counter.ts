@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { loadLua } from '../store/redis/lua-loader.js';
+import { LuaScript } from '../store/redis/lua-script.js';
 import type { Budget, RateCounter, Spend, TakeResult } from './rate-counter.js';
 
 /** A take that may lease more than its cost: up to `want` whole tokens (src/limits/leasing-counter.ts). */
@@ -46,10 +47,8 @@ const BUDGET_NAME = /^[a-z0-9_]{1,32}$/;
 // The take script: ./lua/take.lua (its header names KEYS, ARGV and the reply), read once.
 const TAKE_SCRIPT = new URL('./lua/take.lua', import.meta.url);
 
-const COMMAND = 'tp_rate_take';
-
-/** numkeys, the bucket keys, now, then perMinute, burst, cost, want per bucket (./lua/take.lua). */
-type TakeCommand = (...args: (string | number)[]) => Promise<(number | string)[]>;
+/** The bucket keys, now, then perMinute, burst, cost, want per bucket (./lua/take.lua). */
+const TAKE = new LuaScript(loadLua(TAKE_SCRIPT));
 
 export interface RedisCounterOptions {
   /** The store's command connection; borrowed, never closed here. */
@@ -61,17 +60,13 @@ export interface RedisCounterOptions {
 export class RedisRateCounter implements RateCounter {
   readonly kind = 'redis' as const;
   readonly #prefix: string;
-  readonly #take: TakeCommand;
+  readonly #redis: Redis | Cluster;
   readonly #checked = new WeakSet<Budget>();
   #closed = false;
 
   constructor(options: RedisCounterOptions) {
     this.#prefix = options.prefix;
-    // defineCommand: EVALSHA, falling back to EVAL after a Redis restart forgot the script.
-    // No fixed numberOfKeys: each call passes how many buckets it spends from.
-    options.redis.defineCommand(COMMAND, { lua: loadLua(TAKE_SCRIPT) });
-    const redis = options.redis as unknown as Record<string, TakeCommand>;
-    this.#take = redis[COMMAND]!.bind(options.redis);
+    this.#redis = options.redis;
   }
 
   async take(budget: Budget, key: string, cost: number, now: number): Promise<TakeResult> {
@@ -97,7 +92,8 @@ export class RedisRateCounter implements RateCounter {
       keys.push(`${this.#prefix}${budget.name}:${id}`);
       args.push(String(budget.perMinute), String(budget.burst), String(cost), String(Math.max(cost, want)));
     }
-    const reply = await this.#take(keys.length, ...keys, ...args);
+    // EVALSHA, or EVAL after a Redis restart forgot the script; each call names its own buckets.
+    const reply = (await TAKE.run(this.#redis, keys.length, ...keys, ...args)) as (number | string)[];
     const results: LeaseResult[] = [];
     for (let i = 0; i + 3 < reply.length; i += 4) {
       if (Number(reply[i]) === 1) {

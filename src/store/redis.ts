@@ -5,7 +5,7 @@
 // Failures to reach Redis surface as StoreUnavailableError (HTTP 503 store_unavailable).
 //
 // Every script is called the same way (src/store/redis/lua/common.lua): KEYS[1] = <prefix>counts,
-// ARGV[1] = this store's settings (JSON), then the script's own arguments. The scripts are the
+// ARGV[1] = this store's settings (MessagePack), then the script's own arguments. The scripts are the
 // same text on every replica; the caps travel with each call.
 import { StoreUnavailableError } from '../core/errors.js';
 import { RedisLegacy } from '../protocols/legacy/redis.js';
@@ -14,6 +14,7 @@ import { SCRIPT_NAMES, legacyScripts, type ScriptName } from '../protocols/legac
 import { RedisV1 } from '../protocols/v1/redis.js';
 import { V1_SCRIPT_NAMES, v1Scripts, type V1ScriptName } from '../protocols/v1/redis-scripts.js';
 import { classify, connect, modeOf, quit, reasonOf, scanAll, type RedisClient, type RedisConnectionOptions, type RedisMode } from './redis/connection.js';
+import { LuaScript } from './redis/lua-script.js';
 import { storePrefix } from './redis/prefix.js';
 import { scriptSettings } from './redis/settings.js';
 import { parseShareStats, shareKeys, shareLimits, shareStatsLua } from './redis/share-stats.js';
@@ -35,18 +36,14 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 /** The v1 transitions that must not be lost at a failover when WAIT is on. */
 const DURABLE: ReadonlySet<string> = new Set<V1ScriptName>(['v1Admit', 'v1Accept']);
 
-type ScriptCaller = (...args: (string | number | Buffer)[]) => Promise<unknown>;
-
 export class RedisStore implements RelayStore {
   readonly kind = 'redis' as const;
   readonly #redis: RedisClient;
   readonly mode: RedisMode;
   readonly #fanout: WakeFanout;
-  readonly #scripts: Record<ScriptName | V1ScriptName, ScriptCaller>;
-  /** Each script's source, for the EVAL after a NOSCRIPT (#run). */
-  readonly #sources: Record<ScriptName | V1ScriptName, string>;
+  readonly #scripts: Record<ScriptName | V1ScriptName, LuaScript>;
   /** Read-only share usage for metrics (src/store/redis/share-stats.ts). */
-  readonly #shareStats: ScriptCaller;
+  readonly #shareStats: LuaScript;
   readonly #shareLimits: ReturnType<typeof shareLimits>;
   /** The state lives in Redis: other replicas keep serving it. */
   readonly outlivesProcess = true;
@@ -83,18 +80,10 @@ export class RedisStore implements RelayStore {
     });
     this.#fanout = new WakeFanout(connect(options, 'subscriber'), this.#prefix + WAKE_CHANNEL);
     const sources = { ...legacyScripts(), ...v1Scripts() };
-    const scripts = {} as Record<ScriptName | V1ScriptName, ScriptCaller>;
-    const commands = this.#redis as unknown as Record<string, ScriptCaller>;
-    for (const name of [...SCRIPT_NAMES, ...V1_SCRIPT_NAMES]) {
-      const command = `tp_${name}`;
-      // defineCommand: EVALSHA with a transparent EVAL fallback after a Redis restart (NOSCRIPT).
-      this.#redis.defineCommand(command, { numberOfKeys: 1, lua: sources[name] });
-      scripts[name] = commands[command]!.bind(this.#redis);
-    }
+    const scripts = {} as Record<ScriptName | V1ScriptName, LuaScript>;
+    for (const name of [...SCRIPT_NAMES, ...V1_SCRIPT_NAMES]) scripts[name] = new LuaScript(sources[name]);
     this.#scripts = scripts;
-    this.#sources = sources;
-    this.#redis.defineCommand('tp_shareStats', { numberOfKeys: this.#shareKeys.length, lua: shareStatsLua() });
-    this.#shareStats = commands['tp_shareStats']!.bind(this.#redis);
+    this.#shareStats = new LuaScript(shareStatsLua());
     this.#shareLimits = shareLimits(limits);
     this.legacy = new RedisLegacy((name, ...args) => this.#run(name, ...args));
     this.v1 = new RedisV1(limits, (name, ...args) => this.#run(name, ...args));
@@ -124,22 +113,9 @@ export class RedisStore implements RelayStore {
   async #run(name: ScriptName | V1ScriptName, ...args: (string | number)[]): Promise<unknown> {
     let reply: unknown;
     try {
-      reply = await this.#scripts[name](...this.#head, ...args);
+      reply = await this.#scripts[name].run(this.#redis, 1, ...this.#head, ...args);
     } catch (err) {
-      if (!isNoScript(err)) throw classify(err);
-      // A primary that restarted (or a replica just promoted) has an empty script cache. ioredis
-      // falls back to EVAL by itself, except for a cluster's auto-pipelined calls: NOSCRIPT means
-      // the script did not run, so one EVAL of its source is safe.
-      try {
-        reply = await (this.#redis as unknown as { eval(...a: (string | number | Buffer)[]): Promise<unknown> }).eval(
-          this.#sources[name],
-          1,
-          ...this.#head,
-          ...args,
-        );
-      } catch (again) {
-        throw classify(again);
-      }
+      throw classify(err);
     }
     if (this.#waitReplicas > 0 && DURABLE.has(name)) await this.#replicated();
     return reply;
@@ -178,7 +154,7 @@ export class RedisStore implements RelayStore {
 
   async #runShareStats(): Promise<unknown> {
     try {
-      return await this.#shareStats(...this.#shareKeys);
+      return await this.#shareStats.run(this.#redis, this.#shareKeys.length, ...this.#shareKeys);
     } catch (err) {
       throw classify(err);
     }
@@ -236,9 +212,6 @@ export class RedisStore implements RelayStore {
 }
 
 /** The reply of EVALSHA for a script this server has not cached. */
-function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('NOSCRIPT');
-}
 
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);

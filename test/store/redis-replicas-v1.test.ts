@@ -188,6 +188,9 @@ test('an acknowledged fetch whose reply was lost (Redis ran it after the relay g
   await store.v1.admitRequest(v1Request('node', 'client', 'r1'), T0);
   await store.v1.claimRequest('node', T0);
   await store.v1.acceptResponse('client', 'r1', answer('r1'), T0 + 1);
+  // A fetch without ack first, so Redis knows the script: a NOSCRIPT arriving after the give-up
+  // would leave nothing run (its EVAL is never sent), which is not the fault under test.
+  assert.equal((await store.v1.retrieveResponse('client', 'r1', T0 + 1)).kind, 'response');
   // Writes (scripts included) wait 600 ms: the store gives up at 200 ms, then Redis runs the ack.
   await admin.call('CLIENT', 'PAUSE', '600', 'WRITE');
   await assert.rejects(store.v1.retrieveResponse('client', 'r1', T0 + 2, { ack: true }), (err: Error) => err.name === 'StoreUnavailableError');
